@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages the BGP lab and the gobgp adapter need (the speakers, the
+# GoBGP API protos, iproute2), once: nothing happens when they are all present. Installing
+# needs root and apt-get; without them it names the packages to install and fails.
+set -eu
+missing=""
+command -v exabgp >/dev/null 2>&1 || missing="$missing exabgp"
+command -v gobgpd >/dev/null 2>&1 || missing="$missing gobgpd"
+[ -d /usr/share/gocode/src/github.com/osrg/gobgp/api ] || missing="$missing golang-github-osrg-gobgp-dev"
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "error: the tests' BGP lab needs these Debian packages:$missing" >&2
+  echo "  install them with: sudo apt-get install$missing" >&2
+  exit 1
+fi
+echo "setup: installing Debian packages:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
