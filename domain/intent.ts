@@ -1,0 +1,81 @@
+// What a mitigation back end is asked to announce. Built by the domain layer from a
+// validated API request and the adapter's configuration; adapters only render it.
+// Pure data (no Node built-ins): workflows carry it through their history.
+
+/** A normalized CIDR, host bits zero: "203.0.113.50/32", "2001:db8::1/128". */
+export type Cidr = string;
+
+/** A standard community "asn:value", both 0..65535. */
+export type Community = string;
+
+/** RFC 7999 BLACKHOLE. */
+export const BLACKHOLE_COMMUNITY: Community = '65535:666';
+/** RFC 1997 NO_EXPORT. */
+export const NO_EXPORT_COMMUNITY: Community = '65535:65281';
+
+export interface BlackholeIntent {
+  kind: 'blackhole';
+  prefix: Cidr;
+  /** Next hop for the announcement (never 127.x: routers treat it as a martian). */
+  nextHop: string;
+  /** Always contains BLACKHOLE and NO_EXPORT, then the adapter's own communities. */
+  communities: Community[];
+}
+
+/** Inclusive numeric range; from === to is an equality match. */
+export interface NumRange {
+  from: number;
+  to: number;
+}
+
+export type TcpFlag = 'fin' | 'syn' | 'rst' | 'psh' | 'ack' | 'urg';
+export type FragmentFlag = 'not-a-fragment' | 'dont-fragment' | 'is-fragment' | 'first-fragment' | 'last-fragment';
+
+/** RFC 8955 match components besides the destination. Every list is OR-ed. */
+export interface FlowMatch {
+  /** IP protocol numbers (6 tcp, 17 udp, 1 icmp, 47 gre, 58 icmpv6, ...). */
+  protocols?: number[];
+  source?: Cidr;
+  sourcePorts?: NumRange[];
+  destinationPorts?: NumRange[];
+  packetLengths?: NumRange[];
+  /** Matches when any listed flag is set. */
+  tcpFlags?: TcpFlag[];
+  fragments?: FragmentFlag[];
+}
+
+export type FlowAction = { type: 'discard' } | { type: 'rate_limit'; bytesPerSecond: number };
+
+export interface FlowSpecIntent {
+  kind: 'flowspec';
+  destination: Cidr;
+  match: FlowMatch;
+  action: FlowAction;
+}
+
+export type MitigationIntent = BlackholeIntent | FlowSpecIntent;
+
+export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
+  icmp: 1,
+  tcp: 6,
+  udp: 17,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  icmpv6: 58,
+  sctp: 132,
+};
+
+export function isIPv6Cidr(cidr: Cidr): boolean {
+  return cidr.includes(':');
+}
+
+/**
+ * What a speaker keys the route by: two intents with the same route key replace each
+ * other at the router, so at most one live rule per adapter may hold each key.
+ * (A FlowSpec action is an attribute, not part of the NLRI.)
+ */
+export function routeKey(intent: MitigationIntent): string {
+  if (intent.kind === 'blackhole') return `blackhole ${intent.prefix}`;
+  return `flowspec ${intent.destination} ${JSON.stringify(intent.match)}`;
+}

@@ -1,0 +1,75 @@
+// Safety rails: what no path (API, incident automation, runbook) may ever announce.
+// Every check answers with a reason a person can act on.
+import { formatPrefix, mustParsePrefix, prefixesOverlap, type Prefix } from './prefix.js';
+
+/**
+ * Ranges that are never a real attack target on the Internet, so blackholing or
+ * filtering them can only be a mistake. Documentation ranges (192.0.2.0/24,
+ * 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are deliberately NOT here: they are
+ * what labs, tests and the API reference use, and announcing them harms no one.
+ */
+const RESERVED: ReadonlyArray<{ prefix: Prefix; name: string }> = [
+  ['0.0.0.0/8', '"this network" (RFC 791)'],
+  ['10.0.0.0/8', 'private-use (RFC 1918)'],
+  ['100.64.0.0/10', 'shared address space (RFC 6598)'],
+  ['127.0.0.0/8', 'loopback (RFC 1122)'],
+  ['169.254.0.0/16', 'link-local (RFC 3927)'],
+  ['172.16.0.0/12', 'private-use (RFC 1918)'],
+  ['192.0.0.0/24', 'IETF protocol assignments (RFC 6890)'],
+  ['192.168.0.0/16', 'private-use (RFC 1918)'],
+  ['198.18.0.0/15', 'benchmarking (RFC 2544)'],
+  ['224.0.0.0/4', 'multicast (RFC 5771)'],
+  ['240.0.0.0/4', 'reserved (RFC 1112), including broadcast'],
+  ['::/128', 'unspecified address (RFC 4291)'],
+  ['::1/128', 'loopback (RFC 4291)'],
+  ['::ffff:0:0/96', 'IPv4-mapped (RFC 4291)'],
+  ['64:ff9b:1::/48', 'local-use IPv4/IPv6 translation (RFC 8215)'],
+  ['100::/64', 'discard-only (RFC 6666)'],
+  ['fc00::/7', 'unique local (RFC 4193)'],
+  ['fe80::/10', 'link-local (RFC 4291)'],
+  ['ff00::/8', 'multicast (RFC 4291)'],
+].map(([cidr, name]) => ({ prefix: mustParsePrefix(cidr!), name: name! }));
+
+/** The broadest prefix an adapter may announce (a longer prefix length is narrower). */
+export interface PrefixLimits {
+  maxV4: number;
+  maxV6: number;
+}
+
+export const DEFAULT_PREFIX_LIMITS: PrefixLimits = { maxV4: 24, maxV6: 48 };
+
+export interface AllowlistedPrefix {
+  prefix: Prefix;
+  label: string | null;
+}
+
+/**
+ * Why `target` must not be blackholed or blocked, or null when it may be.
+ * `allowlist` holds the entries that apply (workspace-wide plus node-scoped ones).
+ */
+export function refuseTarget(target: Prefix, limits: PrefixLimits, allowlist: readonly AllowlistedPrefix[]): string | null {
+  const cidr = formatPrefix(target);
+  const max = target.family === 4 ? limits.maxV4 : limits.maxV6;
+  if (target.length < max) {
+    return `${cidr} is broader than this adapter allows (IPv${target.family} prefixes must be /${max} or longer)`;
+  }
+  for (const r of RESERVED) {
+    if (prefixesOverlap(r.prefix, target)) return `${cidr} is in a reserved range: ${formatPrefix(r.prefix)}, ${r.name}`;
+  }
+  for (const entry of allowlist) {
+    // Overlap, not containment: a /24 that includes one allowlisted /32 would still blackhole it.
+    if (prefixesOverlap(entry.prefix, target)) {
+      const label = entry.label ? ` ("${entry.label}")` : '';
+      return `${cidr} overlaps allowlisted ${formatPrefix(entry.prefix)}${label}; allowlisted addresses are never mitigated`;
+    }
+  }
+  return null;
+}
+
+/** Why a FlowSpec source prefix cannot go with this target, or null. */
+export function refuseFlowSource(source: Prefix, target: Prefix): string | null {
+  if (source.family !== target.family) {
+    return `match.source ${formatPrefix(source)} is IPv${source.family} but the target is IPv${target.family}`;
+  }
+  return null;
+}
