@@ -1,0 +1,15 @@
+// Every activity the worker registers, built from real dependencies.
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import type { SecretBox } from '../db/secrets.js';
+import { AdapterRegistry } from './adapters/index.js';
+import { createAdapterActivities } from './adapter-checks.js';
+import { createRuleActivities } from './rules.js';
+
+export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; adapters?: AdapterRegistry }) {
+  const adapters = deps.adapters ?? new AdapterRegistry();
+  return {
+    activities: { ...createRuleActivities({ ...deps, adapters }), ...createAdapterActivities({ ...deps, adapters }) },
+    adapters,
+  };
+}

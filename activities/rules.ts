@@ -1,0 +1,126 @@
+// The side effects of a mitigation rule's life: announce through the adapter, withdraw,
+// and keep the rule's row true to what happened.
+import { ApplicationFailure } from '@temporalio/activity';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import { allowlistEntries, mitigationAdapters, mitigationRules, type RuleStatus } from '../db/schema.js';
+import type { SecretBox } from '../db/secrets.js';
+import type { MitigationIntent } from '../domain/intent.js';
+import { mustParsePrefix } from '../domain/prefix.js';
+import { DEFAULT_PREFIX_LIMITS, refuseTarget } from '../domain/safety.js';
+import type { AdapterRegistry } from './adapters/index.js';
+import { AdapterError } from './adapters/types.js';
+
+export interface RuleActivityDeps {
+  db: Db;
+  secrets: SecretBox;
+  adapters: AdapterRegistry;
+  logger: Logger;
+}
+
+export type RuleOutcome = Extract<RuleStatus, 'withdrawn' | 'expired' | 'failed'>;
+
+export function createRuleActivities({ db, secrets, adapters, logger }: RuleActivityDeps) {
+  async function load(ruleId: number) {
+    const [row] = await db
+      .select({ rule: mitigationRules, adapter: mitigationAdapters })
+      .from(mitigationRules)
+      .innerJoin(mitigationAdapters, eq(mitigationAdapters.id, mitigationRules.adapterId))
+      .where(eq(mitigationRules.id, ruleId));
+    if (!row) throw ApplicationFailure.nonRetryable(`rule ${ruleId} does not exist`, 'RuleMissing');
+    const adapter = adapters.get(row.adapter, () => (row.adapter.authTokenEnc ? secrets.open(row.adapter.authTokenEnc) : null));
+    return { ...row, impl: adapter };
+  }
+
+  /** Maps an adapter failure onto Temporal's retry semantics. */
+  function asFailure(err: unknown, action: string, intent: MitigationIntent): never {
+    if (err instanceof AdapterError) {
+      if (!err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'AdapterRejected');
+      throw ApplicationFailure.retryable(err.message, 'AdapterUnavailable');
+    }
+    logger.error({ err, action, intent }, 'adapter threw an unexpected error');
+    throw err;
+  }
+
+  return {
+    /**
+     * Announces the rule's intent and marks it active. Re-checks the safety rails at the
+     * last moment: the allowlist may have changed since the rule was requested, and every
+     * automated path comes through here.
+     */
+    async announceRule(ruleId: number, ttlSeconds: number): Promise<{ expiresAtMs: number | null }> {
+      const { rule, adapter, impl } = await load(ruleId);
+      const allowlist = await db
+        .select({ ip: allowlistEntries.ipAddress, label: allowlistEntries.label })
+        .from(allowlistEntries)
+        .where(eq(allowlistEntries.workspaceId, rule.workspaceId));
+      const limits = {
+        maxV4: adapter.config.max_prefix_v4 ?? DEFAULT_PREFIX_LIMITS.maxV4,
+        maxV6: adapter.config.max_prefix_v6 ?? DEFAULT_PREFIX_LIMITS.maxV6,
+      };
+      const refused = refuseTarget(
+        mustParsePrefix(rule.targetIp),
+        limits,
+        allowlist.map((a) => ({ prefix: mustParsePrefix(a.ip), label: a.label })),
+      );
+      if (refused) throw ApplicationFailure.nonRetryable(refused, 'SafetyRefused');
+      if (adapter.deletedAt) throw ApplicationFailure.nonRetryable(`adapter ${adapter.id} was deleted`, 'AdapterRejected');
+
+      try {
+        await impl.announce(rule.intent);
+      } catch (err) {
+        asFailure(err, 'announce', rule.intent);
+      }
+      const [updated] = await db
+        .update(mitigationRules)
+        .set({
+          status: 'active',
+          announcedAt: sql`now()`,
+          expiresAt: ttlSeconds > 0 ? sql`now() + make_interval(secs => ${ttlSeconds})` : null,
+        })
+        .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])))
+        .returning({ expiresAt: mitigationRules.expiresAt });
+      logger.info({ ruleId, target: rule.targetIp, kind: rule.intentType, adapter: adapter.id }, 'rule announced');
+      return { expiresAtMs: updated?.expiresAt ? updated.expiresAt.getTime() : null };
+    },
+
+    /**
+     * Withdraws the rule's intent and records how it ended. Idempotent: a retry after the
+     * adapter call succeeded withdraws again, which speakers treat as a no-op.
+     * `outcome` failed: clean-up after a failed announce; the row keeps its error.
+     */
+    async withdrawRule(ruleId: number, outcome: RuleOutcome, reason: string | null): Promise<void> {
+      const { rule, impl } = await load(ruleId);
+      if (outcome !== 'failed') {
+        await db
+          .update(mitigationRules)
+          .set({ status: 'withdrawing' })
+          .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])));
+      }
+      try {
+        await impl.withdraw(rule.intent);
+      } catch (err) {
+        if (err instanceof AdapterError) throw ApplicationFailure.retryable(err.message, 'AdapterUnavailable');
+        throw err;
+      }
+      if (outcome !== 'failed') {
+        await db
+          .update(mitigationRules)
+          .set({ status: outcome, statusReason: reason, endedAt: sql`now()` })
+          .where(eq(mitigationRules.id, ruleId));
+      }
+      logger.info({ ruleId, target: rule.targetIp, outcome, reason }, 'rule withdrawn');
+    },
+
+    async markRuleFailed(ruleId: number, error: string): Promise<void> {
+      await db
+        .update(mitigationRules)
+        .set({ status: 'failed', statusReason: error, endedAt: sql`now()` })
+        .where(eq(mitigationRules.id, ruleId));
+      logger.warn({ ruleId, error }, 'rule failed');
+    },
+  };
+}
+
+export type RuleActivities = ReturnType<typeof createRuleActivities>;

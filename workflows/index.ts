@@ -1,0 +1,3 @@
+// Every workflow the worker runs; bundled by @temporalio/worker.
+export { ruleWorkflow } from './rule.js';
+export { adapterTestWorkflow } from './adapter-test.js';

@@ -1,0 +1,161 @@
+// One mitigation rule (workflow id `rule:<id>`): announce through the adapter, hold until
+// the TTL expires or someone withdraws it, then withdraw for certain.
+// Deterministic: all I/O is in activities/rules.ts.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { RuleActivities } from '../activities/rules.js';
+
+export interface RuleWorkflowInput {
+  ruleId: number;
+  /** 0 = until withdrawn. */
+  ttlSeconds: number;
+}
+
+export type RulePhase = 'announcing' | 'active' | 'withdrawing' | 'withdrawn' | 'expired' | 'failed';
+
+export interface RuleState {
+  phase: RulePhase;
+  /** Epoch ms when the TTL ends, null while announcing or without TTL. */
+  expiresAtMs: number | null;
+  /** The adapter's error for a failed rule. */
+  error: string | null;
+}
+
+export interface WithdrawRequest {
+  reason?: string;
+}
+
+/** Resolves once the announcement settled: phase active, or failed with the error. */
+export const announcedUpdate = defineUpdate<RuleState>('announced');
+/** Asks for withdrawal and resolves once the route is gone. */
+export const withdrawUpdate = defineUpdate<RuleState, [WithdrawRequest]>('withdraw');
+/** Fire-and-forget withdrawal (e.g. from an incident that ended). */
+export const withdrawSignal = defineSignal<[WithdrawRequest]>('withdraw');
+/** Sets a new TTL counted from now (0 = until withdrawn). */
+export const extendTtlUpdate = defineUpdate<RuleState, [{ ttlSeconds: number }]>('extendTtl');
+export const stateQuery = defineQuery<RuleState>('state');
+
+const ENDED: readonly RulePhase[] = ['withdrawn', 'expired', 'failed'];
+
+const { announceRule, markRuleFailed } = proxyActivities<RuleActivities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '250ms',
+    backoffCoefficient: 2,
+    maximumInterval: '5s',
+    maximumAttempts: 5,
+    // The speaker refused the route itself, or a safety rail did: trying again cannot help.
+    nonRetryableErrorTypes: ['AdapterRejected', 'SafetyRefused'],
+  },
+});
+
+// Withdrawal must happen whatever it takes: retried without limit, backing off to a minute.
+const { withdrawRule } = proxyActivities<RuleActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '60s' },
+});
+
+// After a failed announce the route may still have reached the speaker (a timeout is not
+// a refusal): try to clean up, but give up eventually; the reconciler catches the rest.
+const { withdrawRule: withdrawAfterFailure } = proxyActivities<RuleActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState> {
+  const state: RuleState = { phase: 'announcing', expiresAtMs: null, error: null };
+  let withdrawal: WithdrawRequest | null = null;
+  let ttlChanges = 0;
+
+  const requestWithdraw = (req: WithdrawRequest) => {
+    withdrawal ??= { reason: req.reason };
+  };
+  setHandler(stateQuery, () => state);
+  setHandler(announcedUpdate, async () => {
+    await condition(() => state.phase !== 'announcing');
+    return state;
+  });
+  setHandler(withdrawSignal, requestWithdraw);
+  setHandler(withdrawUpdate, async (req) => {
+    requestWithdraw(req);
+    await condition(() => ENDED.includes(state.phase));
+    return state;
+  });
+  setHandler(
+    extendTtlUpdate,
+    ({ ttlSeconds }) => {
+      state.expiresAtMs = ttlSeconds === 0 ? null : Date.now() + ttlSeconds * 1000;
+      ttlChanges++;
+      return state;
+    },
+    {
+      validator: ({ ttlSeconds }) => {
+        if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0) throw new Error('ttlSeconds must be a whole number >= 0');
+        if (state.phase !== 'active') throw new Error(`the rule is ${state.phase}, not active`);
+      },
+    },
+  );
+
+  try {
+    const announced = await announceRule(input.ruleId, input.ttlSeconds);
+    state.expiresAtMs = announced.expiresAtMs;
+    state.phase = 'active';
+  } catch (err) {
+    const error = failureMessage(err);
+    await CancellationScope.nonCancellable(async () => {
+      await markRuleFailed(input.ruleId, error);
+      // Only now: the announced update answers the API, which then reads the row.
+      state.error = error;
+      state.phase = 'failed';
+      if (!isRefusal(err)) await withdrawAfterFailure(input.ruleId, 'failed', null).catch(() => undefined);
+    });
+    return state;
+  }
+
+  // Hold until withdrawn or expired; a TTL change restarts the wait. Cancelling the
+  // workflow counts as a withdrawal: the route must not outlive it.
+  try {
+    await holdUntilDone();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    withdrawal ??= { reason: 'workflow cancelled' };
+  }
+
+  const outcome = withdrawal !== null ? 'withdrawn' : 'expired';
+  const reason = withdrawal !== null ? ((withdrawal as WithdrawRequest).reason ?? 'withdrawn') : 'ttl expired';
+  state.phase = 'withdrawing';
+  await CancellationScope.nonCancellable(() => withdrawRule(input.ruleId, outcome, reason));
+  state.phase = outcome;
+  return state;
+
+  async function holdUntilDone(): Promise<void> {
+    for (;;) {
+      const seen = ttlChanges;
+      const remaining = state.expiresAtMs === null ? undefined : state.expiresAtMs - Date.now();
+      if (remaining !== undefined && remaining <= 0) return;
+      const woken = () => withdrawal !== null || ttlChanges !== seen;
+      const woke = remaining === undefined ? (await condition(woken), true) : await condition(woken, remaining);
+      if (withdrawal !== null || !woke) return; // withdrawn, or the TTL elapsed
+    }
+  }
+}
+
+function failureMessage(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+function isRefusal(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && (cause.type === 'AdapterRejected' || cause.type === 'SafetyRefused');
+}
