@@ -1,0 +1,85 @@
+// The Hono application: REST API v1 under /api/v1, health at /healthz.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { sql } from 'drizzle-orm';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { authenticate, rateLimit, requireSubscriptionForWrites } from './auth.js';
+import type { AppDeps, AppEnv } from './context.js';
+import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
+import { renderReferencePage } from './reference-page.js';
+import { adaptersRouter } from './routes/adapters.js';
+import { allowlistRouter } from './routes/allowlist.js';
+import { rulesRouter } from './routes/rules.js';
+
+export const API_BASE = '/api/v1';
+/** Request bodies are small JSON documents; anything bigger is a mistake or an attack. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+
+  app.get('/healthz', async (c) => {
+    const checks = await Promise.allSettled([
+      deps.db.execute(sql`select 1`),
+      deps.temporal.workflowService.getSystemInfo({}),
+    ]);
+    const [database, temporal] = checks.map((r) => (r.status === 'fulfilled' ? 'ok' : 'unreachable'));
+    const healthy = database === 'ok' && temporal === 'ok';
+    return c.json({ ok: healthy, status: healthy ? 'ok' : 'degraded', database, temporal }, healthy ? 200 : 503);
+  });
+
+  const api = new OpenAPIHono<AppEnv>();
+  api.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => sendError(c, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+  // Documentation is public; everything else needs a token.
+  api.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Bulwark REST API',
+      version: '1.0.0',
+      description:
+        'DDoS mitigation: BGP blackhole and FlowSpec rules, adapters, allowlist. Every answer is an envelope: ' +
+        '{"ok": true, ...} or {"ok": false, "error": {"code", "message"}}. 1,000 requests/minute per token.',
+    },
+    servers: [{ url: API_BASE }],
+    security: [{ bearer: [] }],
+  });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: '64-hex deploy token',
+  });
+  api.get('/docs', (c) => c.html(renderReferencePage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Bulwark REST API', version: '1.0.0' } }) as Parameters<typeof renderReferencePage>[0])));
+
+  const authed = new OpenAPIHono<AppEnv>();
+  authed.use('*', authenticate, rateLimit, requireSubscriptionForWrites);
+  authed.route('/', rulesRouter);
+  authed.route('/', adaptersRouter);
+  authed.route('/', allowlistRouter);
+  api.route('/', authed);
+  app.route(API_BASE, api);
+
+  app.notFound((c) => sendError(c, 'not_found', `no endpoint ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.extra), ERROR_STATUS[err.code]);
+    if (err instanceof HTTPException) {
+      // Hono's own validators: malformed JSON, wrong content type.
+      if (err.status === 400) return sendError(c, 'invalid_json', `request body is not valid JSON: ${err.message}`);
+      if (err.status === 413) return sendError(c, 'payload_too_large', err.message);
+      if (err.status === 415) return sendError(c, 'unsupported_media_type', 'send the body as application/json');
+    }
+    deps.logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled API error');
+    return sendError(c, 'internal_error', 'an internal error occurred; it has been logged');
+  });
+  return app;
+}

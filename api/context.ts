@@ -1,0 +1,26 @@
+// What every API handler can reach: injected once by createApp, never imported globally.
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import type { SecretBox } from '../db/secrets.js';
+import type { Workspace } from '../db/workspaces.js';
+
+export interface AppDeps {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  secrets: SecretBox;
+  logger: Logger;
+  /** Requests per minute per token when the workspace sets none. */
+  defaultRateLimit?: number;
+  /** How long POST /mitigation/rules waits for the speaker before answering "pending". */
+  announceWaitMs?: number;
+}
+
+export type AppEnv = {
+  Variables: {
+    deps: AppDeps;
+    workspace: Workspace;
+    tokenId: number;
+  };
+};

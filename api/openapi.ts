@@ -1,0 +1,37 @@
+// Small helpers that keep route definitions short and their OpenAPI output complete.
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { AppEnv } from './context.js';
+import { describeZodError, errorBody } from './errors.js';
+import { ErrorEnvelope } from './schemas.js';
+
+/** A router whose validation failures answer invalid_parameter naming the field. */
+export function router() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const where = result.target === 'json' ? 'body' : result.target;
+        return c.json(errorBody('invalid_parameter', describeZodError(result.error, where)), 400);
+      }
+    },
+  });
+}
+
+export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
+  body: { content: { 'application/json': { schema } }, required },
+});
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ErrorEnvelope } } });
+
+/** The success response plus the error answers every authenticated endpoint can give. */
+export function responses<T extends z.ZodType>(description: string, schema: T, extra: Record<number, string> = {}) {
+  const out: Record<number, { description: string; content: { 'application/json': { schema: z.ZodType } } }> = {
+    200: { description, content: { 'application/json': { schema } } },
+    400: errorResponse('invalid_parameter: a field is missing or wrong; the message names it'),
+    401: errorResponse('unauthorized: missing, malformed, unknown or revoked token'),
+    429: errorResponse('rate_limited: see Retry-After'),
+  };
+  for (const [status, text] of Object.entries(extra)) out[Number(status)] = errorResponse(text);
+  return out;
+}
+
+export const WRITE_ERRORS = { 402: 'subscription_required: writes need an active subscription' };

@@ -1,0 +1,174 @@
+// Mitigation adapters: where rules are announced. Secrets are sealed on the way in and
+// never leave again.
+import { randomUUID } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { mitigationAdapters, mitigationRules, type AdapterConfig, type IntentType } from '../../db/schema.js';
+import { isImplemented, notImplementedMessage } from '../../activities/adapters/index.js';
+import { adapterTestWorkflow } from '../../workflows/adapter-test.js';
+import type { AppDeps } from '../context.js';
+import { ApiError } from '../errors.js';
+import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { AdapterSchema, IdParam, ok, SaveAdapterBody } from '../schemas.js';
+import { withdrawRule } from './rules.js';
+
+type AdapterRow = typeof mitigationAdapters.$inferSelect;
+const LIVE = ['pending', 'active', 'withdrawing'] as const;
+
+const DEFAULT_CAPABILITIES: Record<AdapterRow['adapterType'], IntentType[]> = {
+  exabgp: ['blackhole', 'flowspec'],
+  gobgp: ['blackhole', 'flowspec'],
+  bird2: ['blackhole', 'flowspec'],
+  frr: ['blackhole'],
+  webhook: ['blackhole', 'flowspec'],
+  cloudflare: ['scrubbing'],
+  radware: ['blackhole', 'flowspec'],
+  f5: ['blackhole'],
+};
+
+function adapterJson(a: AdapterRow, activeRules: number): z.infer<typeof AdapterSchema> {
+  return {
+    id: a.id,
+    adapter_type: a.adapterType,
+    name: a.name,
+    endpoint: a.endpoint,
+    status: isImplemented(a.adapterType) ? 'configured' : 'not_implemented',
+    auth_token_set: a.authTokenEnc !== null,
+    config: a.config,
+    capabilities: a.capabilities,
+    active_rules: activeRules,
+    created_at: a.createdAt.toISOString(),
+    updated_at: a.updatedAt.toISOString(),
+  };
+}
+
+async function loadAdapter(deps: AppDeps, workspaceId: number, id: number): Promise<AdapterRow> {
+  const [row] = await deps.db
+    .select()
+    .from(mitigationAdapters)
+    .where(and(eq(mitigationAdapters.id, id), eq(mitigationAdapters.workspaceId, workspaceId), isNull(mitigationAdapters.deletedAt)));
+  if (!row) throw new ApiError('not_found', `adapter ${id} not found`);
+  return row;
+}
+
+async function liveRuleIds(deps: AppDeps, adapterId: number): Promise<number[]> {
+  const rows = await deps.db
+    .select({ id: mitigationRules.id })
+    .from(mitigationRules)
+    .where(and(eq(mitigationRules.adapterId, adapterId), inArray(mitigationRules.status, [...LIVE])));
+  return rows.map((r) => r.id);
+}
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/mitigation/adapters',
+  summary: 'List adapters',
+  responses: responses('Adapters', ok({ adapters: z.array(AdapterSchema) })),
+});
+
+const saveRoute = createRoute({
+  method: 'post',
+  path: '/mitigation/adapters',
+  summary: 'Create or update an adapter',
+  description: 'Creates an adapter, or updates the one named by `id`. `auth_token` is stored encrypted and never returned.',
+  request: jsonBody(SaveAdapterBody),
+  responses: responses('The saved adapter', ok({ adapter: AdapterSchema }), {
+    ...WRITE_ERRORS,
+    404: 'not_found: no adapter with that id',
+    409: 'conflict: type or endpoint change while rules are live',
+  }),
+});
+
+const deleteRoute = createRoute({
+  method: 'delete',
+  path: '/mitigation/adapters/{id}',
+  summary: 'Delete an adapter',
+  description: 'Withdraws the adapter’s live rules first, then deletes it.',
+  request: { params: IdParam },
+  responses: responses('Deleted', ok({ deleted: z.number().int(), withdrawn_rules: z.number().int() }), { ...WRITE_ERRORS, 404: 'not_found' }),
+});
+
+const testRoute = createRoute({
+  method: 'post',
+  path: '/mitigation/adapters/{id}/test',
+  summary: 'Test adapter connectivity and authentication',
+  request: { params: IdParam },
+  responses: responses(
+    'The outcome: `success` false with an `error` when the adapter could not be reached',
+    ok({ success: z.boolean(), latency_ms: z.number(), detail: z.string().optional(), error: z.string().optional() }),
+    { ...WRITE_ERRORS, 404: 'not_found', 501: 'not_implemented: this adapter type has no implementation yet' },
+  ),
+});
+
+export const adaptersRouter = router()
+  .openapi(listRoute, async (c) => {
+    const { db } = c.var.deps;
+    const rows = await db
+      .select({
+        adapter: mitigationAdapters,
+        live: sql<number>`(select count(*)::int from ${mitigationRules} where ${mitigationRules.adapterId} = ${mitigationAdapters.id} and ${mitigationRules.status} in ('pending','active','withdrawing'))`,
+      })
+      .from(mitigationAdapters)
+      .where(and(eq(mitigationAdapters.workspaceId, c.var.workspace.id), isNull(mitigationAdapters.deletedAt)))
+      .orderBy(mitigationAdapters.id);
+    return c.json({ ok: true as const, adapters: rows.map((r) => adapterJson(r.adapter, r.live)) }, 200);
+  })
+  .openapi(saveRoute, async (c) => {
+    const deps = c.var.deps;
+    const body = c.req.valid('json');
+    const capabilities = body.capabilities ?? DEFAULT_CAPABILITIES[body.adapter_type];
+    const values = {
+      adapterType: body.adapter_type,
+      name: body.name,
+      endpoint: body.endpoint,
+      config: (body.config ?? {}) as AdapterConfig,
+      capabilities: [...new Set(capabilities)],
+    };
+    // undefined: keep the stored token; null or "": clear it.
+    const token = body.auth_token === undefined ? undefined : body.auth_token ? deps.secrets.seal(body.auth_token) : null;
+
+    if (body.id === undefined) {
+      const [row] = await deps.db
+        .insert(mitigationAdapters)
+        .values({ ...values, workspaceId: c.var.workspace.id, authTokenEnc: token ?? null })
+        .returning();
+      return c.json({ ok: true as const, adapter: adapterJson(row!, 0) }, 200);
+    }
+
+    const current = await loadAdapter(deps, c.var.workspace.id, body.id);
+    const live = await liveRuleIds(deps, current.id);
+    // Withdrawals go to the adapter as it is now: moving it would strand live routes.
+    if (live.length > 0 && (current.adapterType !== values.adapterType || current.endpoint !== values.endpoint)) {
+      throw new ApiError('conflict', `adapter ${current.id} has ${live.length} live rule(s); withdraw them before changing its type or endpoint`);
+    }
+    const [row] = await deps.db
+      .update(mitigationAdapters)
+      .set({ ...values, ...(token !== undefined ? { authTokenEnc: token } : {}), updatedAt: sql`now()` })
+      .where(eq(mitigationAdapters.id, current.id))
+      .returning();
+    return c.json({ ok: true as const, adapter: adapterJson(row!, live.length) }, 200);
+  })
+  .openapi(deleteRoute, async (c) => {
+    const deps = c.var.deps;
+    const adapter = await loadAdapter(deps, c.var.workspace.id, c.req.valid('param').id);
+    const live = await liveRuleIds(deps, adapter.id);
+    await Promise.all(live.map((id) => withdrawRule(deps, id, `adapter ${adapter.id} deleted`)));
+    await deps.db.update(mitigationAdapters).set({ deletedAt: sql`now()` }).where(eq(mitigationAdapters.id, adapter.id));
+    return c.json({ ok: true as const, deleted: adapter.id, withdrawn_rules: live.length }, 200);
+  })
+  .openapi(testRoute, async (c) => {
+    const deps = c.var.deps;
+    const adapter = await loadAdapter(deps, c.var.workspace.id, c.req.valid('param').id);
+    if (!isImplemented(adapter.adapterType)) throw new ApiError('not_implemented', notImplementedMessage(adapter.adapterType));
+    const outcome = await deps.temporal.workflow.execute(adapterTestWorkflow, {
+      workflowId: `adapter-test:${adapter.id}:${randomUUID()}`,
+      taskQueue: deps.taskQueue,
+      args: [adapter.id],
+    });
+    return c.json(
+      outcome.ok
+        ? { ok: true as const, success: true, latency_ms: outcome.latencyMs, detail: outcome.detail }
+        : { ok: true as const, success: false, latency_ms: outcome.latencyMs, error: outcome.error },
+      200,
+    );
+  });

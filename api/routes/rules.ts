@@ -1,0 +1,250 @@
+// Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
+import { createRoute, z } from '@hono/zod-openapi';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { allowlistEntries, FINAL_RULE_STATUSES, mitigationAdapters, mitigationRules } from '../../db/schema.js';
+import { buildIntent } from '../../domain/build-intent.js';
+import { routeKey } from '../../domain/intent.js';
+import { mustParsePrefix } from '../../domain/prefix.js';
+import { isImplemented, notImplementedMessage } from '../../activities/adapters/index.js';
+import { announcedUpdate, ruleWorkflow, withdrawUpdate } from '../../workflows/rule.js';
+import type { AppDeps } from '../context.js';
+import { ApiError } from '../errors.js';
+import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { CreateRuleBody, HistoryQuery, IdParam, ok, RuleSchema, WithdrawRuleBody } from '../schemas.js';
+
+type RuleRow = typeof mitigationRules.$inferSelect;
+const LIVE = ['pending', 'active', 'withdrawing'] as const;
+
+export const ruleWorkflowId = (id: number) => `rule:${id}`;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function ruleJson(r: RuleRow): z.infer<typeof RuleSchema> {
+  const i = r.intent;
+  return {
+    id: r.id,
+    target_ip: r.targetIp,
+    intent_type: r.intentType,
+    adapter_id: r.adapterId,
+    status: r.status,
+    ttl: r.ttl,
+    reason: r.reason,
+    status_reason: r.statusReason,
+    match: i.kind === 'flowspec' ? { ...i.match } : null,
+    action: i.kind === 'flowspec' ? { ...i.action } : null,
+    communities: i.kind === 'blackhole' ? i.communities : null,
+    next_hop: i.kind === 'blackhole' ? i.nextHop : null,
+    workflow_id: ruleWorkflowId(r.id),
+    created_at: iso(r.createdAt),
+    announced_at: iso(r.announcedAt),
+    expires_at: iso(r.expiresAt),
+    ended_at: iso(r.endedAt),
+  };
+}
+
+async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise<RuleRow> {
+  const [row] = await deps.db
+    .select()
+    .from(mitigationRules)
+    .where(and(eq(mitigationRules.id, id), eq(mitigationRules.workspaceId, workspaceId)));
+  if (!row) throw new ApiError('not_found', `rule ${id} not found`);
+  return row;
+}
+
+/** Withdraws a live rule and waits until the route is gone. Used by withdraw and adapter delete. */
+export async function withdrawRule(deps: AppDeps, id: number, reason: string): Promise<void> {
+  try {
+    await deps.temporal.workflow.getHandle(ruleWorkflowId(id)).executeUpdate(withdrawUpdate, { args: [{ reason }] });
+  } catch (err) {
+    // The workflow already finished (expired meanwhile): the row tells the outcome.
+    if (err instanceof WorkflowNotFoundError || (err instanceof WorkflowUpdateFailedError && /completed/.test(err.message))) return;
+    if (err instanceof Error && /workflow execution already completed/i.test(err.message)) return;
+    throw err;
+  }
+}
+
+/** The promise's value, or null when it takes longer than `ms` (it keeps running). */
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)));
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/mitigation/rules',
+  summary: 'List active mitigation rules',
+  description: 'Rules that are pending, active or being withdrawn, newest first.',
+  responses: responses('Active rules', ok({ rules: z.array(RuleSchema) })),
+});
+
+const historyRoute = createRoute({
+  method: 'get',
+  path: '/mitigation/rules/history',
+  summary: 'Rule history',
+  description: 'Withdrawn, expired and failed rules, newest first.',
+  request: { query: HistoryQuery },
+  responses: responses('Ended rules', ok({ rules: z.array(RuleSchema) })),
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/mitigation/rules/{id}',
+  summary: 'Get one rule',
+  request: { params: IdParam },
+  responses: responses('The rule', ok({ rule: RuleSchema }), { 404: 'not_found' }),
+});
+
+const createRuleRoute = createRoute({
+  method: 'post',
+  path: '/mitigation/rules',
+  summary: 'Create a BGP blackhole or FlowSpec rule',
+  description:
+    'Announces through the adapter and answers once the speaker acknowledged it (status "active"), ' +
+    'or with adapter_error if it refused. Answers 202 with status "pending" if the speaker takes longer than the wait limit.',
+  request: jsonBody(CreateRuleBody),
+  responses: responses('The announced rule', ok({ rule: RuleSchema }), {
+    ...WRITE_ERRORS,
+    404: 'not_found: no such adapter',
+    409: 'conflict: a live rule already holds this route on this adapter',
+    501: 'not_implemented: scrubbing intents or this adapter type',
+    502: 'adapter_error: the speaker refused or could not be reached (the failed rule is included)',
+  }),
+});
+
+const withdrawRoute = createRoute({
+  method: 'post',
+  path: '/mitigation/rules/{id}/withdraw',
+  summary: 'Withdraw a rule',
+  description: 'Removes the announcement and answers once the route is gone.',
+  request: { params: IdParam, ...jsonBody(WithdrawRuleBody, false) },
+  responses: responses('The withdrawn rule', ok({ rule: RuleSchema }), {
+    ...WRITE_ERRORS,
+    404: 'not_found',
+    409: 'conflict: the rule already ended',
+  }),
+});
+
+export const rulesRouter = router()
+  .openapi(listRoute, async (c) => {
+    const rows = await c.var.deps.db
+      .select()
+      .from(mitigationRules)
+      .where(and(eq(mitigationRules.workspaceId, c.var.workspace.id), inArray(mitigationRules.status, [...LIVE])))
+      .orderBy(desc(mitigationRules.id));
+    return c.json({ ok: true as const, rules: rows.map(ruleJson) }, 200);
+  })
+  .openapi(historyRoute, async (c) => {
+    const { limit } = c.req.valid('query');
+    const rows = await c.var.deps.db
+      .select()
+      .from(mitigationRules)
+      .where(and(eq(mitigationRules.workspaceId, c.var.workspace.id), inArray(mitigationRules.status, [...FINAL_RULE_STATUSES])))
+      .orderBy(sql`${mitigationRules.endedAt} desc nulls last`, desc(mitigationRules.id))
+      .limit(limit);
+    return c.json({ ok: true as const, rules: rows.map(ruleJson) }, 200);
+  })
+  .openapi(getRoute, async (c) => {
+    const row = await loadRule(c.var.deps, c.var.workspace.id, c.req.valid('param').id);
+    return c.json({ ok: true as const, rule: ruleJson(row) }, 200);
+  })
+  .openapi(createRuleRoute, async (c) => {
+    const deps = c.var.deps;
+    const ws = c.var.workspace;
+    const body = c.req.valid('json');
+    const [adapter] = await deps.db
+      .select()
+      .from(mitigationAdapters)
+      .where(and(eq(mitigationAdapters.id, body.adapter_id), eq(mitigationAdapters.workspaceId, ws.id), sql`${mitigationAdapters.deletedAt} is null`));
+    if (!adapter) throw new ApiError('not_found', `adapter ${body.adapter_id} not found`);
+    if (body.intent_type === 'scrubbing') {
+      throw new ApiError('not_implemented', 'intent_type "scrubbing" is not available yet; use blackhole or flowspec');
+    }
+    if (!adapter.capabilities.includes(body.intent_type)) {
+      throw new ApiError('invalid_parameter', `intent_type: adapter ${adapter.id} supports ${adapter.capabilities.join(', ')}, not ${body.intent_type}`);
+    }
+    if (!isImplemented(adapter.adapterType)) throw new ApiError('not_implemented', notImplementedMessage(adapter.adapterType));
+    if (body.intent_type === 'blackhole' && (body.match || body.action)) {
+      throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
+    }
+
+    const allowlist = await deps.db
+      .select({ ip: allowlistEntries.ipAddress, label: allowlistEntries.label })
+      .from(allowlistEntries)
+      .where(eq(allowlistEntries.workspaceId, ws.id));
+    const m = body.match ?? {};
+    const built = buildIntent(
+      body.intent_type === 'blackhole'
+        ? { kind: 'blackhole', target: body.target_ip }
+        : {
+            kind: 'flowspec',
+            target: body.target_ip,
+            match: {
+              protocols: m.protocol,
+              source: m.source,
+              sourcePorts: m.source_port,
+              destinationPorts: m.destination_port,
+              packetLengths: m.packet_length,
+              tcpFlags: m.tcp_flags,
+              fragments: m.fragment,
+            },
+            action: body.action?.type === 'rate_limit' ? { type: 'rate_limit', bytesPerSecond: body.action.bytes_per_second } : { type: 'discard' },
+          },
+      adapter.config,
+      allowlist.map((a) => ({ prefix: mustParsePrefix(a.ip), label: a.label })),
+    );
+    if (!built.ok) throw new ApiError('invalid_parameter', `${built.field}: ${built.reason}`);
+
+    const key = routeKey(built.intent);
+    const [row] = await deps.db
+      .insert(mitigationRules)
+      .values({
+        workspaceId: ws.id,
+        adapterId: adapter.id,
+        targetIp: built.intent.kind === 'blackhole' ? built.intent.prefix : built.intent.destination,
+        intentType: body.intent_type,
+        intent: built.intent,
+        routeKey: key,
+        ttl: body.ttl,
+        reason: body.reason ?? null,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) {
+      const [live] = await deps.db
+        .select({ id: mitigationRules.id })
+        .from(mitigationRules)
+        .where(and(eq(mitigationRules.adapterId, adapter.id), eq(mitigationRules.routeKey, key), inArray(mitigationRules.status, [...LIVE])));
+      throw new ApiError('conflict', `rule ${live?.id ?? '?'} already holds this route on adapter ${adapter.id}; withdraw it first`);
+    }
+
+    // Update-with-Start: one round trip starts the workflow and waits for the speaker.
+    const start = new WithStartWorkflowOperation(ruleWorkflow, {
+      workflowId: ruleWorkflowId(row.id),
+      taskQueue: deps.taskQueue,
+      args: [{ ruleId: row.id, ttlSeconds: body.ttl }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    const settled = await withDeadline(
+      deps.temporal.workflow.executeUpdateWithStart(announcedUpdate, { startWorkflowOperation: start }),
+      deps.announceWaitMs ?? 30_000,
+    );
+    const rule = ruleJson(await loadRule(deps, ws.id, row.id));
+    if (settled === null) return c.json({ ok: true as const, rule }, 202);
+    if (settled.phase === 'failed') throw new ApiError('adapter_error', `the adapter did not announce the rule: ${settled.error}`, { rule });
+    return c.json({ ok: true as const, rule }, 200);
+  })
+  .openapi(withdrawRoute, async (c) => {
+    const deps = c.var.deps;
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json') ?? {};
+    const row = await loadRule(deps, c.var.workspace.id, id);
+    if (FINAL_RULE_STATUSES.includes(row.status)) throw new ApiError('conflict', `rule ${id} already ended (${row.status})`);
+    await withdrawRule(deps, id, body.reason ?? 'withdrawn by API request');
+    return c.json({ ok: true as const, rule: ruleJson(await loadRule(deps, c.var.workspace.id, id)) }, 200);
+  });
