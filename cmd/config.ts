@@ -1,0 +1,65 @@
+// Configuration from the environment, with defaults that make `npm start` work on a
+// fresh clone.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+
+export interface Config {
+  port: number;
+  /** Unset: embedded PGlite under dataDir. */
+  databaseUrl?: string;
+  /** Unset: `npm start` runs a Temporal dev server itself. */
+  temporalAddress?: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  dataDir: string;
+  logLevel: string;
+  secretKey: string;
+}
+
+function intFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number ${min}-${max}, got "${raw}"`);
+  return n;
+}
+
+/**
+ * SECRET_KEY from the environment, else a key generated once into <dataDir>/secret-key.
+ * Every API and worker of one deployment must share it: set SECRET_KEY there.
+ */
+function secretKey(dataDir: string): string {
+  if (process.env.SECRET_KEY) return process.env.SECRET_KEY;
+  const file = join(dataDir, 'secret-key');
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  }
+  chmodSync(file, 0o600);
+  return readFileSync(file, 'utf8').trim();
+}
+
+export function loadConfig(): Config {
+  const dataDir = resolve(process.env.DATA_DIR || '.data');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return {
+    port: intFromEnv('PORT', 8080, 0, 65535),
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    temporalAddress: process.env.TEMPORAL_ADDRESS || undefined,
+    temporalNamespace: process.env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: process.env.TEMPORAL_TASK_QUEUE || 'bulwark',
+    dataDir,
+    logLevel: process.env.LOG_LEVEL || 'info',
+    secretKey: secretKey(dataDir),
+  };
+}
+
+/** The production entry points share one cluster: both addresses must be given. */
+export function loadClusterConfig(entry: 'api' | 'worker'): Config & { temporalAddress: string; databaseUrl: string } {
+  const config = loadConfig();
+  if (!config.temporalAddress || !config.databaseUrl) {
+    console.error(`npm run ${entry} needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything on one machine)`);
+    process.exit(2);
+  }
+  return config as Config & { temporalAddress: string; databaseUrl: string };
+}

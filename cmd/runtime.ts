@@ -1,0 +1,95 @@
+// The pieces every entry point assembles: logger, Temporal client, worker, HTTP server.
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { createApp } from '../api/app.js';
+import type { AppDeps } from '../api/context.js';
+import type { Db } from '../db/client.js';
+import type { SecretBox } from '../db/secrets.js';
+
+export const WORKFLOWS_PATH = join(dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: undefined });
+}
+
+export async function connectTemporal(address: string, namespace: string): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address });
+  return { client: new Client({ connection, namespace }), close: () => connection.close() };
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Stops polling, lets running activities finish, closes connections. */
+  shutdown(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function startWorker(opts: {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  db: Db;
+  secrets: SecretBox;
+  logger: Logger;
+  /** A pre-built bundle (tests build one per run); default: bundle workflows/ now. */
+  workflowBundle?: WorkflowBundleOption;
+}): Promise<RunningWorker> {
+  if (!runtimeInstalled) {
+    // Temporal's core logs through our logger at warn and above.
+    Runtime.install({ logger: new PinoTemporalLogger(opts.logger) });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const { activities, adapters } = createActivities(opts);
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch((err) => opts.logger.error({ err }, 'worker stopped with an error'));
+      await adapters.closeAll();
+      await connection.close();
+    },
+  };
+}
+
+export function startHttp(deps: AppDeps, port: number, hostname = '0.0.0.0'): Promise<{ server: ServerType; port: number; close(): Promise<void> }> {
+  const app = createApp(deps);
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port, hostname }, (info) =>
+      resolve({
+        server,
+        port: info.port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      }),
+    );
+  });
+}
+
+class PinoTemporalLogger {
+  constructor(private readonly logger: Logger) {}
+  log(level: string, message: string, meta?: Record<string, unknown>) {
+    const l = level.toLowerCase();
+    if (l === 'error') this.logger.error(meta ?? {}, message);
+    else if (l === 'warn') this.logger.warn(meta ?? {}, message);
+    else this.logger.debug(meta ?? {}, message);
+  }
+  trace(message: string, meta?: Record<string, unknown>) { this.log('trace', message, meta); }
+  debug(message: string, meta?: Record<string, unknown>) { this.log('debug', message, meta); }
+  info(message: string, meta?: Record<string, unknown>) { this.log('info', message, meta); }
+  warn(message: string, meta?: Record<string, unknown>) { this.log('warn', message, meta); }
+  error(message: string, meta?: Record<string, unknown>) { this.log('error', message, meta); }
+}

@@ -1,0 +1,77 @@
+// `npm start`: the whole stack in one process tree. A Temporal dev server (unless
+// TEMPORAL_ADDRESS is set), the database (PGlite unless DATABASE_URL is set), migrations,
+// the worker and the API. Ctrl-C stops everything.
+import { join } from 'node:path';
+import { openDb } from '../db/client.js';
+import { createSecretBox } from '../db/secrets.js';
+import { bootstrapDefaultWorkspace } from './bootstrap.js';
+import { loadConfig } from './config.js';
+import { connectTemporal, createLogger, startHttp, startWorker } from './runtime.js';
+import { startDevServer, type DevServer } from './temporal-dev.js';
+
+const UI_PORT = 8233;
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const stops: Array<() => Promise<void>> = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down');
+    for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    let address = config.temporalAddress;
+    let dev: DevServer | null = null;
+    if (!address) {
+      logger.info('starting the Temporal dev server');
+      dev = await startDevServer({
+        dbFile: join(config.dataDir, 'temporal.db'),
+        port: 7233,
+        uiPort: UI_PORT,
+        logFile: join(config.dataDir, 'temporal.log'),
+      });
+      stops.push(() => dev!.stop());
+      address = dev.address;
+    }
+
+    const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    stops.push(() => db.close());
+    await db.migrate();
+    const token = await bootstrapDefaultWorkspace(db.db, config.dataDir);
+
+    const secrets = createSecretBox(config.secretKey);
+    const worker = await startWorker({ address, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db: db.db, secrets, logger });
+    stops.push(() => worker.shutdown());
+    const temporal = await connectTemporal(address, config.temporalNamespace);
+    stops.push(() => temporal.close());
+    const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets, logger }, config.port);
+    stops.push(() => http.close());
+
+    const lines = [
+      '',
+      `  Bulwark is up.`,
+      `  API:          http://localhost:${http.port}/api/v1   (reference: http://localhost:${http.port}/api/v1/docs)`,
+      `  Temporal UI:  ${dev?.uiUrl ?? `(external Temporal at ${address})`}`,
+      `  Database:     ${db.description}`,
+    ];
+    if (token) {
+      lines.push(`  Deploy token for workspace "default" (also in ${join(config.dataDir, 'deploy-token')}):`, `    ${token}`);
+    } else {
+      lines.push(`  Deploy token: see ${join(config.dataDir, 'deploy-token')}, or: npm run admin -- token create default`);
+    }
+    lines.push('  Ctrl-C stops everything.', '');
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (err) {
+    logger.error({ err }, 'start-up failed');
+    await shutdown(1);
+  }
+}
+
+void main();
