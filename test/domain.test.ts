@@ -1,0 +1,84 @@
+// Pure domain rules: prefix parsing and the safety rails every path relies on.
+import { describe, expect, it } from 'vitest';
+import { buildIntent } from '../domain/build-intent.js';
+import { formatPrefix, mustParsePrefix, parsePrefix, prefixesOverlap } from '../domain/prefix.js';
+import { DEFAULT_PREFIX_LIMITS, refuseTarget } from '../domain/safety.js';
+
+describe('prefixes', () => {
+  it.each([
+    ['203.0.113.50', '203.0.113.50/32'],
+    ['203.0.113.0/24', '203.0.113.0/24'],
+    ['2001:DB8::1', '2001:db8::1/128'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1/128'],
+    ['2001:0db8:0000:0000:0000:0000:0000:0000/32', '2001:db8::/32'],
+    ['::ffff:192.0.2.1', '::ffff:c000:201/128'],
+    ['::', '::/128'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8/128'],
+  ])('parses %s as %s', (input, canonical) => {
+    const r = parsePrefix(input);
+    expect(r.ok && formatPrefix(r.prefix)).toBe(canonical);
+  });
+
+  it.each(['256.0.0.1', '1.2.3', '01.2.3.4', '1.2.3.4/33', '1.2.3.4/-1', '2001:db8::1::2', '2001:db8::/129', 'g::1', '1:2:3:4:5:6:7:8:9', '', '1.2.3.4/24/1', '203.0.113.5/24'])(
+    'refuses %j',
+    (input) => {
+      expect(parsePrefix(input).ok).toBe(false);
+    },
+  );
+
+  it('tells overlap both ways', () => {
+    expect(prefixesOverlap(mustParsePrefix('203.0.113.0/24'), mustParsePrefix('203.0.113.7'))).toBe(true);
+    expect(prefixesOverlap(mustParsePrefix('203.0.113.7'), mustParsePrefix('203.0.113.0/24'))).toBe(true);
+    expect(prefixesOverlap(mustParsePrefix('203.0.113.0/25'), mustParsePrefix('203.0.113.128/25'))).toBe(false);
+    expect(prefixesOverlap(mustParsePrefix('2001:db8::/32'), mustParsePrefix('203.0.113.0/24'))).toBe(false);
+  });
+});
+
+describe('safety rails', () => {
+  const allow = [{ prefix: mustParsePrefix('198.51.100.10'), label: 'Monitoring' }];
+  it.each([
+    ['198.51.100.10', 'allowlisted'],
+    ['198.51.100.0/24', 'allowlisted'],
+    ['203.0.112.0/23', 'broader'],
+    ['192.168.1.1', 'private-use'],
+    ['100.64.0.1', 'shared address space'],
+    ['fc00::1', 'unique local'],
+    ['ff02::1', 'multicast'],
+    ['2001:db8::/47', 'broader'],
+  ])('refuses %s (%s)', (target, why) => {
+    expect(refuseTarget(mustParsePrefix(target), DEFAULT_PREFIX_LIMITS, allow)).toContain(why);
+  });
+
+  it.each(['203.0.113.50', '203.0.113.0/24', '2001:db8::/48', '2001:db8::50', '8.8.8.8'])('allows %s', (target) => {
+    expect(refuseTarget(mustParsePrefix(target), DEFAULT_PREFIX_LIMITS, allow)).toBeNull();
+  });
+
+  it('honours a stricter adapter limit', () => {
+    expect(refuseTarget(mustParsePrefix('203.0.113.0/24'), { maxV4: 32, maxV6: 128 }, [])).toContain('/32 or longer');
+  });
+});
+
+describe('intents', () => {
+  it('builds a blackhole with BLACKHOLE, NO_EXPORT, then the adapter communities once each', () => {
+    const r = buildIntent({ kind: 'blackhole', target: '2001:db8::50' }, { communities: ['65001:666', '65535:666'], next_hop_v6: '2001:db8::99' }, []);
+    expect(r).toEqual({
+      ok: true,
+      target: mustParsePrefix('2001:db8::50'),
+      intent: { kind: 'blackhole', prefix: '2001:db8::50/128', nextHop: '2001:db8::99', communities: ['65535:666', '65535:65281', '65001:666'] },
+    });
+  });
+
+  it('normalises a FlowSpec match so equal rules have equal route keys', () => {
+    const r = buildIntent(
+      { kind: 'flowspec', target: '203.0.113.9', match: { protocols: [17, 6, 17], source: '198.51.100.0/24', tcpFlags: ['syn', 'syn'] }, action: { type: 'discard' } },
+      {},
+      [],
+    );
+    expect(r.ok && r.intent).toEqual({
+      kind: 'flowspec',
+      destination: '203.0.113.9/32',
+      match: { protocols: [6, 17], source: '198.51.100.0/24', tcpFlags: ['syn'] },
+      action: { type: 'discard' },
+    });
+  });
+});

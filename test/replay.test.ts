@@ -1,0 +1,65 @@
+// Workflow code must stay deterministic: histories recorded from earlier versions
+// (test/histories/*.json) must replay against the current code. A change that breaks
+// replay breaks every rule in flight during a deploy.
+// Record new fixtures with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts
+// Fixtures are binary protobuf: the SDK's JSON history conversion does not load under vitest.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startStack, type Stack } from './support/stack.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+
+const HISTORIES = join(dirname(fileURLToPath(import.meta.url)), 'histories');
+
+let stack: Stack;
+let hooks: WebhookReceiver;
+beforeAll(async () => {
+  stack = await startStack(inject('env'));
+  hooks = await startWebhookReceiver();
+});
+afterAll(async () => {
+  await stack?.stop();
+  await hooks?.close();
+});
+
+const bundle = () => ({ workflowBundle: { codePath: inject('env').workflowBundlePath } });
+
+describe('workflow replay', () => {
+  it('replays every recorded history against the current workflow code', async () => {
+    const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.history.pb'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const history = temporal.api.history.v1.History.decode(readFileSync(join(HISTORIES, file)));
+      await Worker.runReplayHistory(bundle(), history, file);
+    }
+  });
+
+  it('replays the histories this run produces (withdrawn, expired, failed rules)', async () => {
+    const { call } = await stack.tenant();
+    const hook = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'h', endpoint: hooks.url, auth_token: 's' });
+    const dead = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'd', endpoint: 'http://127.0.0.1:9/x' });
+    const withdrawn = await call('POST', '/api/v1/mitigation/rules', { target_ip: '203.0.113.90', intent_type: 'blackhole', adapter_id: hook.body.adapter.id });
+    await call('POST', `/api/v1/mitigation/rules/${withdrawn.body.rule.id}/withdraw`);
+    const expired = await call('POST', '/api/v1/mitigation/rules', { target_ip: '203.0.113.91', intent_type: 'flowspec', adapter_id: hook.body.adapter.id, ttl: 1 });
+    const failed = await call('POST', '/api/v1/mitigation/rules', { target_ip: '203.0.113.92', intent_type: 'blackhole', adapter_id: dead.body.adapter.id });
+    expect(failed.status).toBe(502);
+
+    const cases: Array<[string, number]> = [
+      ['rule-withdrawn', withdrawn.body.rule.id],
+      ['rule-expired', expired.body.rule.id],
+      ['rule-failed', failed.body.rule.id],
+    ];
+    for (const [name, id] of cases) {
+      const handle = stack.temporal.workflow.getHandle(`rule:${id}`);
+      await handle.result();
+      const history = await handle.fetchHistory();
+      await Worker.runReplayHistory(bundle(), history, `rule:${id}`);
+      if (process.env.RECORD_HISTORIES) {
+        writeFileSync(join(HISTORIES, `${name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
+      }
+    }
+  });
+});

@@ -1,0 +1,169 @@
+// Rules end to end: API -> Temporal workflow -> adapter -> real BGP speaker -> the
+// router's RIB, in a network namespace lab (ExaBGP with our bridge, GoBGP).
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startBgpLab, routerRib, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
+import { startStack, type Caller, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let lab: BgpLabInfo & { stop(): Promise<void> };
+let call: Caller;
+
+beforeAll(async () => {
+  lab = await startBgpLab();
+  stack = await startStack(inject('env'));
+  call = (await stack.tenant()).call;
+});
+afterAll(async () => {
+  await stack?.stop();
+  await lab?.stop();
+});
+
+const has = (prefix: string) => (rib: RibEntry[]) => rib.some((e) => e.prefix === prefix);
+const hasFlow = (dest: string) => (rib: RibEntry[]) => rib.some((e) => e.prefix.includes(dest));
+const not = (p: (rib: RibEntry[]) => boolean) => (rib: RibEntry[]) => !p(rib);
+
+async function createAdapter(type: 'exabgp' | 'gobgp', extra: Record<string, unknown> = {}): Promise<number> {
+  const endpoint = type === 'exabgp' ? lab.exabgpBridge.endpoint : lab.gobgpSpeaker.endpoint;
+  const res = await call('POST', '/api/v1/mitigation/adapters', {
+    adapter_type: type,
+    name: `lab ${type}`,
+    endpoint,
+    ...(type === 'exabgp' ? { auth_token: lab.exabgpBridge.token } : {}),
+    config: { local_as: type === 'exabgp' ? 65001 : 65002, communities: ['65001:666'] },
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.adapter.id;
+}
+
+async function createRule(body: Record<string, unknown>) {
+  const res = await call('POST', '/api/v1/mitigation/rules', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.rule.status).toBe('active');
+  return res.body.rule as { id: number; expires_at: string | null };
+}
+
+async function withdraw(id: number) {
+  const res = await call('POST', `/api/v1/mitigation/rules/${id}/withdraw`, { reason: 'test done' });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.rule.status).toBe('withdrawn');
+}
+
+describe.each(['exabgp', 'gobgp'] as const)('%s adapter', (type) => {
+  let adapterId: number;
+  // Each adapter gets its own addresses: both speakers feed the same router.
+  const n = type === 'exabgp' ? 0 : 100;
+  beforeAll(async () => {
+    adapterId = await createAdapter(type);
+  });
+
+  it('passes the connectivity test', async () => {
+    const res = await call('POST', `/api/v1/mitigation/adapters/${adapterId}/test`);
+    expect(res.body, JSON.stringify(res.body)).toMatchObject({ ok: true, success: true });
+    expect(res.body.latency_ms).toBeGreaterThan(0);
+  });
+
+  it('announces an IPv4 blackhole with BLACKHOLE, NO_EXPORT and the adapter community, and withdraws it', async () => {
+    const prefix = `203.0.113.${10 + n}/32`;
+    const rule = await createRule({ target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId, ttl: 3600 });
+    // The API answered "active" only after the speaker acknowledged: the router has it within moments.
+    const rib = await waitForRib(lab, 'ipv4', has(prefix), 5000);
+    const route = rib.find((e) => e.prefix === prefix)!;
+    expect(route.communities).toEqual(expect.arrayContaining(['65535:666', '65535:65281', '65001:666']));
+    expect(route.nextHop).toBe('192.0.2.1');
+    await withdraw(rule.id);
+    await waitForRib(lab, 'ipv4', not(has(prefix)), 5000);
+  });
+
+  it('announces an IPv6 blackhole', async () => {
+    const prefix = `2001:db8::${(50 + n).toString(16)}/128`;
+    const rule = await createRule({ target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId });
+    const rib = await waitForRib(lab, 'ipv6', has(prefix), 5000);
+    expect(rib.find((e) => e.prefix === prefix)!.communities).toContain('65535:666');
+    await withdraw(rule.id);
+    await waitForRib(lab, 'ipv6', not(has(prefix)), 5000);
+  });
+
+  it('announces a FlowSpec discard and a rate-limit rule', async () => {
+    const dest = `203.0.113.${20 + n}`;
+    const discard = await createRule({
+      target_ip: dest,
+      intent_type: 'flowspec',
+      adapter_id: adapterId,
+      match: { protocol: 'udp', source_port: 53, packet_length: '512-65535' },
+    });
+    const rib = await waitForRib(lab, 'ipv4-flowspec', hasFlow(`${dest}/32`), 5000);
+    const flow = rib.find((e) => e.prefix.includes(`${dest}/32`))!;
+    expect(flow.prefix).toMatch(/53/);
+    expect(flow.extendedCommunities.join(' ')).toMatch(/rate[^0-9]*0/i);
+
+    const limited = `203.0.113.${21 + n}`;
+    const rl = await createRule({
+      target_ip: limited,
+      intent_type: 'flowspec',
+      adapter_id: adapterId,
+      match: { protocol: 'tcp', destination_port: [80, 443], tcp_flags: ['syn'] },
+      action: { type: 'rate_limit', bytes_per_second: 125000 },
+    });
+    const rib2 = await waitForRib(lab, 'ipv4-flowspec', hasFlow(`${limited}/32`), 5000);
+    expect(rib2.find((e) => e.prefix.includes(`${limited}/32`))!.extendedCommunities.join(' ')).toMatch(/125000/);
+
+    await withdraw(discard.id);
+    await withdraw(rl.id);
+    await waitForRib(lab, 'ipv4-flowspec', (r) => !hasFlow(`${dest}/32`)(r) && !hasFlow(`${limited}/32`)(r), 5000);
+  });
+
+  it('withdraws the route when the TTL expires', async () => {
+    const prefix = `203.0.113.${30 + n}/32`;
+    const rule = await createRule({ target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId, ttl: 2 });
+    await waitForRib(lab, 'ipv4', has(prefix), 5000);
+    await waitForRib(lab, 'ipv4', not(has(prefix)), 10_000);
+    await expect.poll(async () => (await call('GET', `/api/v1/mitigation/rules/${rule.id}`)).body.rule.status, { timeout: 5000 }).toBe('expired');
+  });
+});
+
+describe('durability', () => {
+  it('withdraws on time after the worker that announced the rule is gone', async () => {
+    const adapterId = await createAdapter('exabgp');
+    const prefix = '203.0.113.40/32';
+    const rule = await createRule({ target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId, ttl: 6 });
+    await waitForRib(lab, 'ipv4', has(prefix), 5000);
+
+    await stack.stopWorker();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await routerRib(lab, 'ipv4')).some((e) => e.prefix === prefix)).toBe(true);
+    await stack.startWorker();
+
+    await waitForRib(lab, 'ipv4', not(has(prefix)), 15_000);
+    const gone = Date.now();
+    const expiresAt = new Date(rule.expires_at!).getTime();
+    // Withdrawn at the TTL (timer fired on the new worker), not early and not much later.
+    expect(gone).toBeGreaterThanOrEqual(expiresAt - 100);
+    expect(gone - expiresAt).toBeLessThan(3000);
+    const row = (await call('GET', `/api/v1/mitigation/rules/${rule.id}`)).body.rule;
+    expect(row.status).toBe('expired');
+  });
+});
+
+describe('adapter safety', () => {
+  it('deleting an adapter withdraws its routes first', async () => {
+    const adapterId = await createAdapter('gobgp');
+    const prefix = '203.0.113.41/32';
+    await createRule({ target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId });
+    await waitForRib(lab, 'ipv4', has(prefix), 5000);
+    const del = await call('DELETE', `/api/v1/mitigation/adapters/${adapterId}`);
+    expect(del.body).toMatchObject({ ok: true, withdrawn_rules: 1 });
+    expect((await routerRib(lab, 'ipv4')).some((e) => e.prefix === prefix)).toBe(false);
+  });
+
+  it('a bridge that refuses the token fails the rule at once with the reason', async () => {
+    const adapterId = await createAdapter('exabgp', { auth_token: 'wrong-token' });
+    const test = await call('POST', `/api/v1/mitigation/adapters/${adapterId}/test`);
+    expect(test.body).toMatchObject({ ok: true, success: false });
+    const res = await call('POST', '/api/v1/mitigation/rules', { target_ip: '203.0.113.42', intent_type: 'blackhole', adapter_id: adapterId });
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('adapter_error');
+    expect(res.body.rule.status).toBe('failed');
+    expect(res.body.rule.status_reason).toMatch(/token/);
+  });
+});

@@ -1,0 +1,270 @@
+// The BGP lab for tests and benchmarks: a private network namespace with, on loopback,
+// a GoBGP "router" (127.0.0.2, AS 65000) that receives, ExaBGP (127.0.0.3, AS 65001)
+// driven by our agent/bin/exabgp-bridge, and a GoBGP "speaker" (127.0.0.4, AS 65002)
+// driven over gRPC. A veth pair lets the host namespace (the API and worker under test)
+// reach the bridge and both gRPC APIs; nothing else leaves the namespace.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const BRIDGE = join(dirname(fileURLToPath(import.meta.url)), '../../agent/bin/exabgp-bridge');
+const FAMILIES = ['ipv4-unicast', 'ipv6-unicast', 'ipv4-flowspec', 'ipv6-flowspec'];
+
+export interface BgpLabInfo {
+  ns: string;
+  exabgpBridge: { endpoint: string; token: string };
+  gobgpSpeaker: { endpoint: string };
+  router: { apiEndpoint: string };
+  logDir: string;
+}
+
+export type RibFamily = 'ipv4' | 'ipv6' | 'ipv4-flowspec' | 'ipv6-flowspec';
+
+export interface RibEntry {
+  /** Unicast: the CIDR. FlowSpec: the router's text of the NLRI ("[destination: 203.0.113.5/32][protocol: ==udp]..."). */
+  prefix: string;
+  communities: string[];
+  extendedCommunities: string[];
+  nextHop?: string;
+  neighbor?: string;
+  raw: unknown;
+}
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Namespaces left by runs that died (their pid is gone). */
+function removeStaleLabs() {
+  const names = existsSync('/var/run/netns') ? readdirSync('/var/run/netns') : [];
+  for (const name of names) {
+    const m = /^bulwark-lab-(\d+)-/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) {
+      try {
+        for (const p of sh('ip', ['netns', 'pids', name]).split('\n').filter(Boolean)) process.kill(Number(p), 'SIGKILL');
+        sh('ip', ['netns', 'del', name]);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+/** A 10.213.N.0/30 not used by any interface of the host. */
+function freeSubnet(): number {
+  const used = sh('ip', ['-4', '-o', 'addr']);
+  for (let n = 0; n < 250; n++) if (!used.includes(`10.213.${n}.`)) return n;
+  throw new Error('no free 10.213.N.0/30 for the lab veth');
+}
+
+function routerConfig(): string {
+  const neighbor = (addr: string, as: number) => `
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${addr}"
+    peer-as = ${as}
+  [neighbors.transport.config]
+    local-address = "127.0.0.2"
+    passive-mode = true
+${FAMILIES.map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}"`).join('\n')}
+`;
+  return `[global.config]
+  as = 65000
+  router-id = "127.0.0.2"
+  local-address-list = ["127.0.0.2"]
+# Without this the router sends every route back to the speakers (notes/bgp-lab.md).
+[global.apply-policy.config]
+  default-export-policy = "reject-route"
+${neighbor('127.0.0.3', 65001)}${neighbor('127.0.0.4', 65002)}`;
+}
+
+function speakerConfig(): string {
+  return `[global.config]
+  as = 65002
+  router-id = "127.0.0.4"
+  local-address-list = ["127.0.0.4"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.2"
+    peer-as = 65000
+  [neighbors.transport.config]
+    local-address = "127.0.0.4"
+${FAMILIES.map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}"`).join('\n')}
+`;
+}
+
+function exabgpConfig(): string {
+  return `process bulwark {
+  run ${BRIDGE};
+  encoder text;
+}
+neighbor 127.0.0.2 {
+  router-id 127.0.0.3;
+  local-address 127.0.0.3;
+  local-as 65001;
+  peer-as 65000;
+  family {
+    ipv4 unicast;
+    ipv6 unicast;
+    ipv4 flow;
+    ipv6 flow;
+  }
+  api {
+    processes [ bulwark ];
+  }
+}
+`;
+}
+
+export async function startBgpLab(opts: { logDir?: string } = {}): Promise<BgpLabInfo & { stop(): Promise<void> }> {
+  for (const bin of ['ip', 'gobgpd', 'gobgp', 'exabgp']) {
+    try {
+      sh('sh', ['-c', `command -v ${bin}`]);
+    } catch {
+      throw new Error(`the BGP lab needs ${bin} (Debian: apt-get install iproute2 gobgpd exabgp)`);
+    }
+  }
+  removeStaleLabs();
+  const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'bulwark-lab-'));
+  const ns = `bulwark-lab-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const n = freeSubnet();
+  const hostIf = `bwl${n}h${randomBytes(2).toString('hex')}`.slice(0, 15);
+  const nsIf = `bwl${n}n`;
+  const hostAddr = `10.213.${n}.1`;
+  const labAddr = `10.213.${n}.2`;
+  const children: ChildProcess[] = [];
+
+  const cleanup = () => {
+    for (const c of children) if (c.exitCode === null && c.pid) try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      for (const p of sh('ip', ['netns', 'pids', ns]).split('\n').filter(Boolean)) process.kill(Number(p), 'SIGKILL');
+    } catch { /* no namespace */ }
+    try { sh('ip', ['link', 'del', hostIf]); } catch { /* gone with the namespace */ }
+    try { sh('ip', ['netns', 'del', ns]); } catch { /* never made */ }
+  };
+  process.once('exit', cleanup);
+
+  sh('ip', ['netns', 'add', ns]);
+  sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  sh('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf, 'netns', ns]);
+  sh('ip', ['addr', 'add', `${hostAddr}/30`, 'dev', hostIf]);
+  sh('ip', ['link', 'set', hostIf, 'up']);
+  sh('ip', ['-n', ns, 'addr', 'add', `${labAddr}/30`, 'dev', nsIf]);
+  sh('ip', ['-n', ns, 'link', 'set', nsIf, 'up']);
+
+  writeFileSync(join(logDir, 'router.toml'), routerConfig());
+  writeFileSync(join(logDir, 'speaker.toml'), speakerConfig());
+  writeFileSync(join(logDir, 'exabgp.conf'), exabgpConfig());
+  const token = randomBytes(16).toString('hex');
+
+  const daemon = (name: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const out = openSync(join(logDir, `${name}.log`), 'a');
+    const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', out, out], detached: true, env: { ...process.env, ...env } });
+    children.push(child);
+    return child;
+  };
+  daemon('router', ['gobgpd', '-f', join(logDir, 'router.toml'), '-p', '--api-hosts', `127.0.0.2:50051,${labAddr}:50051`, '--pprof-disable', '-l', 'warn']);
+  daemon('speaker', ['gobgpd', '-f', join(logDir, 'speaker.toml'), '-p', '--api-hosts', `${labAddr}:50052`, '--pprof-disable', '-l', 'warn']);
+  daemon('exabgp', ['exabgp', join(logDir, 'exabgp.conf')], {
+    'exabgp.daemon.user': 'root',
+    'exabgp.daemon.drop': 'false',
+    'exabgp.api.cli': 'false',
+    'exabgp.log.destination': join(logDir, 'exabgp-internal.log'),
+    EXABGP_BRIDGE_LISTEN: `${labAddr}:5000`,
+    EXABGP_BRIDGE_TOKEN: token,
+  });
+
+  const info: BgpLabInfo = {
+    ns,
+    exabgpBridge: { endpoint: `${labAddr}:5000`, token },
+    gobgpSpeaker: { endpoint: `${labAddr}:50052` },
+    router: { apiEndpoint: `${labAddr}:50051` },
+    logDir,
+  };
+
+  const deadline = Date.now() + 30_000;
+  let last = '';
+  for (;;) {
+    try {
+      const peers = JSON.parse(sh('ip', ['netns', 'exec', ns, 'gobgp', '-u', '127.0.0.2', 'neighbor', '-j'])) as Array<{
+        state: { neighbor_address: string; session_state: number };
+      }>;
+      // session_state 6 = ESTABLISHED
+      const up = peers.filter((p) => p.state.session_state === 6).map((p) => p.state.neighbor_address);
+      const health = await fetch(`http://${labAddr}:5000/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1000) })
+        .then((r) => r.ok)
+        .catch(() => false);
+      last = `established: [${up.join(', ')}], bridge healthy: ${health}`;
+      if (up.length === 2 && health) break;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) {
+      const tails = ['router', 'speaker', 'exabgp']
+        .map((d) => `--- ${d}.log ---\n${readFileSync(join(logDir, `${d}.log`), 'utf8').split('\n').slice(-15).join('\n')}`)
+        .join('\n');
+      cleanup();
+      throw new Error(`BGP lab did not come up in 30 s (${last})\n${tails}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  return {
+    ...info,
+    async stop() {
+      cleanup();
+      process.removeListener('exit', cleanup);
+    },
+  };
+}
+
+const COMMUNITY = (n: number) => `${Math.floor(n / 65536)}:${n % 65536}`;
+
+/** The router's Loc-RIB for one family, read with the gobgp CLI inside the namespace. */
+export async function routerRib(lab: Pick<BgpLabInfo, 'ns'>, family: RibFamily): Promise<RibEntry[]> {
+  const { stdout } = await run('ip', ['netns', 'exec', lab.ns, 'gobgp', '-u', '127.0.0.2', 'global', 'rib', '-a', family, '-j']);
+  const text = stdout.trim();
+  if (!text || text === 'null') return [];
+  const table = JSON.parse(text) as Record<string, Array<{ nlri: Record<string, unknown>; attrs: Array<Record<string, any>>; 'source-id'?: string; neighbor?: string }>>;
+  const out: RibEntry[] = [];
+  for (const [key, paths] of Object.entries(table)) {
+    for (const path of paths) {
+      const attrs = path.attrs ?? [];
+      const communities = attrs.filter((a) => a.type === 8).flatMap((a) => (a.communities as number[]).map(COMMUNITY));
+      const extended = attrs.filter((a) => a.type === 16).flatMap((a) => (a.value as unknown[]).map((v) => JSON.stringify(v)));
+      const nh = attrs.find((a) => a.type === 3)?.nexthop ?? attrs.find((a) => a.type === 14)?.nexthop;
+      out.push({ prefix: key, communities, extendedCommunities: extended, nextHop: nh, neighbor: path['source-id'] ?? path.neighbor, raw: path });
+    }
+  }
+  return out;
+}
+
+/** Polls the router until `predicate` holds; throws with the last RIB when it does not. */
+export async function waitForRib(
+  lab: Pick<BgpLabInfo, 'ns'>,
+  family: RibFamily,
+  predicate: (entries: RibEntry[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<RibEntry[]> {
+  const deadline = Date.now() + timeoutMs;
+  let rib: RibEntry[] = [];
+  for (;;) {
+    rib = await routerRib(lab, family);
+    if (predicate(rib)) return rib;
+    if (Date.now() > deadline) throw new Error(`router ${family} RIB never matched within ${timeoutMs} ms; it holds: ${JSON.stringify(rib.map((e) => e.prefix))}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,113 @@
+// A test file's own slice of the platform: a worker on its own task queue and the API
+// on a loopback port, both against the run's Temporal server and PostgreSQL database.
+import { randomBytes } from 'node:crypto';
+import { openDb, type DbHandle } from '../../db/client.js';
+import { createSecretBox, type SecretBox } from '../../db/secrets.js';
+import { createToken, createWorkspace } from '../../db/workspaces.js';
+import { workspaces } from '../../db/schema.js';
+import { eq } from 'drizzle-orm';
+import { connectTemporal, createLogger, startHttp, startWorker, type RunningWorker } from '../../cmd/runtime.js';
+import type { Client } from '@temporalio/client';
+import type { TestEnv } from './env.js';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface Stack {
+  baseUrl: string;
+  db: DbHandle;
+  secrets: SecretBox;
+  temporal: Client;
+  taskQueue: string;
+  worker: RunningWorker | null;
+  /** Starts a (new) worker on the stack's task queue. */
+  startWorker(): Promise<RunningWorker>;
+  stopWorker(): Promise<void>;
+  /** A new workspace with a deploy token. */
+  tenant(opts?: { active?: boolean; rateLimit?: number }): Promise<{ id: number; name: string; token: string; call: Caller }>;
+  stop(): Promise<void>;
+}
+
+export type Caller = <T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
+
+export async function startStack(env: TestEnv, opts: { announceWaitMs?: number } = {}): Promise<Stack> {
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const db = await openDb({ databaseUrl: env.databaseUrl, dataDir: env.workDir });
+  const secrets = createSecretBox('test-secret-key');
+  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const temporal = await connectTemporal(env.temporalAddress, 'default');
+  const http = await startHttp(
+    { db: db.db, temporal: temporal.client, taskQueue, secrets, logger, announceWaitMs: opts.announceWaitMs },
+    0,
+    '127.0.0.1',
+  );
+  const baseUrl = `http://127.0.0.1:${http.port}`;
+
+  const stack: Stack = {
+    baseUrl,
+    db,
+    secrets,
+    temporal: temporal.client,
+    taskQueue,
+    worker: null,
+    async startWorker() {
+      stack.worker = await startWorker({
+        address: env.temporalAddress,
+        namespace: 'default',
+        taskQueue,
+        db: db.db,
+        secrets,
+        logger,
+        workflowBundle: { codePath: env.workflowBundlePath },
+      });
+      return stack.worker;
+    },
+    async stopWorker() {
+      await stack.worker?.shutdown();
+      stack.worker = null;
+    },
+    async tenant(t = {}) {
+      const name = `t-${randomBytes(5).toString('hex')}`;
+      const ws = await createWorkspace(db.db, name, t.active === false ? 'inactive' : 'active');
+      if (t.rateLimit) await db.db.update(workspaces).set({ rateLimitPerMinute: t.rateLimit }).where(eq(workspaces.id, ws.id));
+      const token = await createToken(db.db, ws.id);
+      const call: Caller = (method, path, body, headers = {}) => request(baseUrl, method, path, body, { authorization: `Bearer ${token}`, ...headers });
+      return { id: ws.id, name, token, call };
+    },
+    async stop() {
+      await http.close();
+      await stack.stopWorker();
+      await temporal.close();
+      await db.close();
+    },
+  };
+  await stack.startWorker();
+  return stack;
+}
+
+/** One HTTP request; a non-JSON answer fails the test loudly (every answer must be an envelope). */
+export async function request(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(baseUrl + path, init);
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${method} ${path} answered ${res.status} with a non-JSON body: ${text.slice(0, 200)}`);
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
