@@ -34,7 +34,7 @@ export const deployTokens = pgTable(
   (t) => [index('deploy_tokens_prefix_idx').on(t.prefix)],
 );
 
-/** Fixed one-minute windows, shared by every API instance. */
+/** Fixed one-minute windows, shared by every API instance. UNLOGGED (migrations/0000): no fsync per request. */
 export const rateLimitWindows = pgTable(
   'rate_limit_windows',
   {

@@ -1,5 +1,5 @@
 // Workflow code must stay deterministic: histories recorded from earlier versions
-// (test/histories/*.json) must replay against the current code. A change that breaks
+// (test/histories/*.history.pb) must replay against the current code. A change that breaks
 // replay breaks every rule in flight during a deploy.
 // Record new fixtures with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts
 // Fixtures are binary protobuf: the SDK's JSON history conversion does not load under vitest.

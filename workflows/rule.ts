@@ -11,6 +11,7 @@ import {
   defineSignal,
   defineUpdate,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { RuleActivities } from '../activities/rules.js';
@@ -47,7 +48,10 @@ export const stateQuery = defineQuery<RuleState>('state');
 
 const ENDED: readonly RulePhase[] = ['withdrawn', 'expired', 'failed'];
 
-const { announceRule, markRuleFailed } = proxyActivities<RuleActivities>({
+// Announce and withdraw run as local activities: in the workflow task itself, without the
+// round trips through the server's task queues that a normal activity costs (~40 ms of a
+// ~50 ms budget from POST to route at the router). They appear in the history as markers.
+const { announceRule } = proxyLocalActivities<RuleActivities>({
   startToCloseTimeout: '30s',
   retry: {
     initialInterval: '250ms',
@@ -59,8 +63,10 @@ const { announceRule, markRuleFailed } = proxyActivities<RuleActivities>({
   },
 });
 
+const { markRuleFailed } = proxyActivities<RuleActivities>({ startToCloseTimeout: '30s' });
+
 // Withdrawal must happen whatever it takes: retried without limit, backing off to a minute.
-const { withdrawRule } = proxyActivities<RuleActivities>({
+const { withdrawRule } = proxyLocalActivities<RuleActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '60s' },
 });
