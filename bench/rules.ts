@@ -1,0 +1,172 @@
+// Benchmark: rule POST -> route visible at the router, withdraw -> route gone, and
+// sustained rule creations per second, through the whole stack (API, Temporal, worker,
+// adapter, real speaker) in the BGP lab. Run by hand as root:
+//   npm run bench:rules [-- --rules 200 --adapters exabgp,gobgp --concurrency 16]
+import { parseArgs } from 'node:util';
+import { createExabgpAdapter } from '../activities/adapters/exabgp.js';
+import { createGobgpAdapter } from '../activities/adapters/gobgp.js';
+import type { MitigationAdapter } from '../activities/adapters/types.js';
+import { startBgpLab } from '../test/support/bgp-lab.js';
+import { createTestEnv } from '../test/support/env.js';
+import { watchRouterRib } from '../test/support/router-watch.js';
+import { startStack, type Caller } from '../test/support/stack.js';
+
+const { values } = parseArgs({
+  options: {
+    rules: { type: 'string', default: '200' },
+    adapters: { type: 'string', default: 'exabgp,gobgp' },
+    concurrency: { type: 'string', default: '16' },
+  },
+});
+const RULES = Number(values.rules);
+const CONCURRENCY = Number(values.concurrency);
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+function summary(label: string, samples: number[]): string {
+  const s = [...samples].sort((a, b) => a - b);
+  const f = (n: number) => n.toFixed(1).padStart(7);
+  return `${label.padEnd(34)} n=${String(s.length).padEnd(4)} p50 ${f(pct(s, 50))} ms  p95 ${f(pct(s, 95))} ms  p99 ${f(pct(s, 99))} ms  max ${f(s.at(-1)!)} ms`;
+}
+
+/** Resolves when the router reports the prefix (dis)appearing. */
+class RouterEvents {
+  private waiters = new Map<string, (atMs: number) => void>();
+  private early = new Map<string, number>();
+  onEvent = (ev: { prefix: string; withdrawn: boolean; atMs: number }) => {
+    const key = `${ev.withdrawn ? '-' : '+'}${ev.prefix}`;
+    const waiter = this.waiters.get(key);
+    if (waiter) {
+      this.waiters.delete(key);
+      waiter(ev.atMs);
+    } else this.early.set(key, ev.atMs);
+  };
+  wait(prefix: string, withdrawn: boolean, timeoutMs = 10_000): Promise<number> {
+    const key = `${withdrawn ? '-' : '+'}${prefix}`;
+    const seen = this.early.get(key);
+    if (seen !== undefined) {
+      this.early.delete(key);
+      return Promise.resolve(seen);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`router never saw ${key}`)), timeoutMs);
+      this.waiters.set(key, (at) => {
+        clearTimeout(timer);
+        resolve(at);
+      });
+    });
+  }
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('the BGP lab needs root (network namespaces)');
+  console.log(`bench: ${RULES} rules per adapter, concurrency ${CONCURRENCY} for throughput`);
+  const lab = await startBgpLab();
+  const { env, teardown } = await createTestEnv('bench');
+  const stack = await startStack(env);
+  const events = new RouterEvents();
+  const watch = await watchRouterRib(lab.router.apiEndpoint, events.onEvent);
+  try {
+    const { call } = await stack.tenant({ rateLimit: 1_000_000 });
+    for (const type of values.adapters!.split(',') as Array<'exabgp' | 'gobgp'>) {
+      const adapter = await call('POST', '/api/v1/mitigation/adapters', {
+        adapter_type: type,
+        name: `bench ${type}`,
+        endpoint: type === 'exabgp' ? lab.exabgpBridge.endpoint : lab.gobgpSpeaker.endpoint,
+        ...(type === 'exabgp' ? { auth_token: lab.exabgpBridge.token } : {}),
+      });
+      const adapterId = adapter.body.adapter.id as number;
+      const direct =
+        type === 'exabgp'
+          ? createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000 })
+          : createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000 });
+      await runSpeakerOnly(type, direct, events);
+      await direct.close();
+      await runLatency(type, call, adapterId, events);
+      await runThroughput(type, call, adapterId, events);
+    }
+  } finally {
+    watch.close();
+    await stack.stop();
+    await teardown();
+    await lab.stop();
+  }
+}
+
+/** The floor: the adapter called directly (no API, no Temporal), to the route at the router. */
+async function runSpeakerOnly(type: string, adapter: MitigationAdapter, events: RouterEvents) {
+  const toRouter: number[] = [];
+  for (let i = 0; i < RULES; i++) {
+    const intent = { kind: 'blackhole' as const, prefix: `2001:db8:${type === 'exabgp' ? 'd' : 'a'}::${(i + 1).toString(16)}/128`, nextHop: '2001:db8::1', communities: ['65535:666'] };
+    const t0 = performance.now();
+    const visible = events.wait(intent.prefix, false);
+    await adapter.announce(intent);
+    toRouter.push((await visible) - t0);
+    const gone = events.wait(intent.prefix, true);
+    await adapter.withdraw(intent);
+    await gone;
+  }
+  console.log(summary(`${type}: adapter call -> route at router`, toRouter));
+}
+
+/** Sequential: one rule at a time, so each figure is one rule's own latency. */
+async function runLatency(type: string, call: Caller, adapterId: number, events: RouterEvents) {
+  const toApi: number[] = [];
+  const toRouter: number[] = [];
+  const withdrawToGone: number[] = [];
+  process.stdout.write(`${type}: latency run `);
+  for (let i = 0; i < RULES; i++) {
+    const prefix = `2001:db8:${type === 'exabgp' ? 'e' : 'b'}::${(i + 1).toString(16)}/128`;
+    const t0 = performance.now();
+    const visible = events.wait(prefix, false);
+    const res = await call('POST', '/api/v1/mitigation/rules', { target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
+    if (res.status !== 200) throw new Error(`POST failed: ${JSON.stringify(res.body)}`);
+    toApi.push(performance.now() - t0);
+    toRouter.push((await visible) - t0);
+
+    const t1 = performance.now();
+    const gone = events.wait(prefix, true);
+    const w = await call('POST', `/api/v1/mitigation/rules/${res.body.rule.id}/withdraw`);
+    if (w.status !== 200) throw new Error(`withdraw failed: ${JSON.stringify(w.body)}`);
+    withdrawToGone.push((await gone) - t1);
+    if (i % 20 === 19) process.stdout.write('.');
+  }
+  console.log();
+  console.log(summary(`${type}: POST -> API answered active`, toApi));
+  console.log(summary(`${type}: POST -> route at router`, toRouter));
+  console.log(summary(`${type}: withdraw -> route gone`, withdrawToGone));
+}
+
+/** Concurrent: how many rules per second the stack announces, end to end. */
+async function runThroughput(type: string, call: Caller, adapterId: number, events: RouterEvents) {
+  const prefixes = Array.from({ length: RULES }, (_, i) => `2001:db8:${type === 'exabgp' ? 'f' : 'c'}::${(i + 1).toString(16)}/128`);
+  const ids: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  const seen = Promise.all(prefixes.map((p) => events.wait(p, false, 60_000)));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < prefixes.length) {
+        const prefix = prefixes[next++]!;
+        const res = await call('POST', '/api/v1/mitigation/rules', { target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
+        if (res.status !== 200) throw new Error(`POST failed: ${JSON.stringify(res.body)}`);
+        ids.push(res.body.rule.id);
+      }
+    }),
+  );
+  const allSeen = Math.max(...(await seen));
+  const seconds = (allSeen - t0) / 1000;
+  console.log(`${type}: sustained creations ${(RULES / seconds).toFixed(1)} rules/s (${RULES} rules, ${CONCURRENCY} clients, all at the router in ${seconds.toFixed(2)} s)`);
+  next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < ids.length) await call('POST', `/api/v1/mitigation/rules/${ids[next++]!}/withdraw`);
+    }),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
