@@ -9,6 +9,7 @@ import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
 import { renderReferencePage } from './reference-page.js';
 import { adaptersRouter } from './routes/adapters.js';
 import { allowlistRouter } from './routes/allowlist.js';
+import { escalationRouter } from './routes/escalation.js';
 import { rulesRouter } from './routes/rules.js';
 
 export const API_BASE = '/api/v1';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps) {
   authed.route('/', rulesRouter);
   authed.route('/', adaptersRouter);
   authed.route('/', allowlistRouter);
+  authed.route('/', escalationRouter);
   api.route('/', authed);
   app.route(API_BASE, api);
 

@@ -1,7 +1,9 @@
 // The whole relational schema. `npm run db:generate` turns changes here into a new
 // SQL migration under migrations/ (commit it).
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, bigserial, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { AttackFamily, Classification } from '../domain/attack.js';
+import type { EscalationPolicy, HostThreshold } from '../domain/escalation.js';
 import type { MitigationIntent } from '../domain/intent.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -101,6 +103,8 @@ export const mitigationRules = pgTable(
     routeKey: text('route_key').notNull(),
     ttl: integer('ttl').notNull(),
     reason: text('reason'),
+    /** The incident whose escalation requested the rule; null for rules made by hand. */
+    incidentId: bigint('incident_id', { mode: 'number' }).references((): AnyPgColumn => incidents.id),
     status: text('status').$type<RuleStatus>().notNull().default('pending'),
     /** Why the rule ended, or the adapter's last error for a failed rule. */
     statusReason: text('status_reason'),
@@ -140,4 +144,141 @@ export const allowlistEntries = pgTable(
     uniqueIndex('allowlist_unique_idx').on(t.workspaceId, t.ipAddress, t.scope, sql`coalesce(${t.nodeUuid}, '00000000-0000-0000-0000-000000000000')`),
     check('allowlist_scope_node_check', sql`(${t.scope} = 'node') = (${t.nodeUuid} is not null)`),
   ],
+);
+
+// ---------- escalation ----------
+
+/** One per workspace; absent: domain/escalation.ts DEFAULT_POLICY. */
+export const escalationPolicies = pgTable('escalation_policies', {
+  workspaceId: integer('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id, { onDelete: 'cascade' }),
+  policy: jsonb('policy').$type<EscalationPolicy>().notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const hostThresholds = pgTable(
+  'host_thresholds',
+  {
+    id: serial('id').primaryKey(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    /** Canonical prefix text (an address is its /32 or /128). */
+    targetIp: text('target_ip').notNull(),
+    label: text('label'),
+    thresholds: jsonb('thresholds').$type<HostThreshold['thresholds']>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('host_thresholds_target_idx').on(t.workspaceId, t.targetIp)],
+);
+
+// ---------- nodes and incidents ----------
+
+/** What the agent last said of its traffic; "offline" is derived from last_seen_at. */
+export const NODE_TRAFFIC_STATES = ['normal', 'elevated', 'attack'] as const;
+export type NodeTrafficState = (typeof NODE_TRAFFIC_STATES)[number];
+
+export const nodes = pgTable(
+  'nodes',
+  {
+    id: serial('id').primaryKey(),
+    uuid: uuid('uuid').notNull().unique().defaultRandom(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    ip: text('ip').notNull(),
+    location: text('location'),
+    os: text('os'),
+    interface: text('interface'),
+    /** SHA-256 of the node key; the key is shown once, at creation. */
+    keyHash: text('key_hash').notNull().unique(),
+    trafficState: text('traffic_state').$type<NodeTrafficState>().notNull().default('normal'),
+    lastSeenAt: ts('last_seen_at'),
+    lastPps: integer('last_pps'),
+    lastBps: bigint('last_bps', { mode: 'number' }),
+    protocolMix: jsonb('protocol_mix').$type<Record<string, number>>(),
+    baseline: jsonb('baseline').$type<Record<string, unknown>>(),
+    agentVersion: text('agent_version'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('nodes_ws_idx').on(t.workspaceId), uniqueIndex('nodes_ws_name_idx').on(t.workspaceId, t.name)],
+);
+
+/** Per-second traffic samples, batched by the agent. */
+export const nodeMetrics = pgTable(
+  'node_metrics',
+  {
+    nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+    at: ts('at').notNull(),
+    pps: integer('pps').notNull(),
+    bps: bigint('bps', { mode: 'number' }).notNull(),
+    protocolMix: jsonb('protocol_mix').$type<Record<string, number>>(),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.at] })],
+);
+
+export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const incidents = pgTable(
+  'incidents',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+    /** The agent's own id for the attack: a repeated open finds the same incident. */
+    agentRef: text('agent_ref').notNull(),
+    targetIp: text('target_ip').notNull(),
+    status: text('status').$type<IncidentStatus>().notNull().default('open'),
+    severity: text('severity').$type<Severity>().notNull(),
+    family: text('family').$type<AttackFamily>().notNull(),
+    subtype: text('subtype'),
+    confidence: doublePrecision('confidence'),
+    classification: jsonb('classification').$type<Partial<Classification>>(),
+    currentPps: bigint('current_pps', { mode: 'number' }).notNull(),
+    currentBps: bigint('current_bps', { mode: 'number' }).notNull(),
+    peakPps: bigint('peak_pps', { mode: 'number' }).notNull(),
+    peakBps: bigint('peak_bps', { mode: 'number' }).notNull(),
+    /** The escalation tier in force (0: none). */
+    tier: integer('tier').notNull().default(0),
+    startedAt: ts('started_at').notNull(),
+    resolvedAt: ts('resolved_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('incidents_agent_ref_idx').on(t.nodeId, t.agentRef),
+    index('incidents_ws_started_idx').on(t.workspaceId, t.startedAt),
+  ],
+);
+
+export const INCIDENT_EVENT_KINDS = [
+  'opened',
+  'classified',
+  'tier_changed',
+  'rule_requested',
+  'rule_withdrawn',
+  'dry_run',
+  'refused',
+  'resolved',
+] as const;
+export type IncidentEventKind = (typeof INCIDENT_EVENT_KINDS)[number];
+
+/** The incident's timeline: everything that was decided or done about it. */
+export const incidentEvents = pgTable(
+  'incident_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    incidentId: bigint('incident_id', { mode: 'number' })
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+    at: ts('at').notNull().defaultNow(),
+    kind: text('kind').$type<IncidentEventKind>().notNull(),
+    message: text('message').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>(),
+    /** Idempotency for events written by activities that may run twice. */
+    dedupeKey: text('dedupe_key'),
+  },
+  (t) => [index('incident_events_incident_idx').on(t.incidentId, t.id), uniqueIndex('incident_events_dedupe_idx').on(t.incidentId, t.dedupeKey)],
 );

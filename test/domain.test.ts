@@ -1,6 +1,7 @@
 // Pure domain rules: prefix parsing and the safety rails every path relies on.
 import { describe, expect, it } from 'vitest';
 import { buildIntent } from '../domain/build-intent.js';
+import { DEFAULT_POLICY, effectiveTiers, tierFor, type EscalationPolicy } from '../domain/escalation.js';
 import { formatPrefix, mustParsePrefix, parsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { DEFAULT_PREFIX_LIMITS, refuseTarget } from '../domain/safety.js';
 
@@ -80,5 +81,40 @@ describe('intents', () => {
       match: { protocols: [6, 17], source: '198.51.100.0/24', tcpFlags: ['syn'] },
       action: { type: 'discard' },
     });
+  });
+});
+
+describe('escalation tiers', () => {
+  const policy: EscalationPolicy = {
+    ...DEFAULT_POLICY,
+    tiers: [
+      { level: 1, bps: 1_000_000_000, pps: 100_000, action: 'flowspec', ttlSeconds: 600 },
+      { level: 2, bps: 5_000_000_000, pps: null, action: 'blackhole', ttlSeconds: 1800 },
+    ],
+  };
+
+  it('picks the highest tier either figure reaches', () => {
+    expect(tierFor(policy.tiers, { bps: 10, pps: 10 })).toBe(0);
+    expect(tierFor(policy.tiers, { bps: 10, pps: 100_000 })).toBe(1);
+    expect(tierFor(policy.tiers, { bps: 1_000_000_000, pps: 0 })).toBe(1);
+    expect(tierFor(policy.tiers, { bps: 6_000_000_000, pps: 0 })).toBe(2);
+    // A tier with no pps threshold never triggers on pps.
+    expect(tierFor(policy.tiers, { bps: 0, pps: 10 ** 12 })).toBe(1);
+  });
+
+  it('lets the most specific per-host override replace the thresholds, not the actions', () => {
+    const overrides = [
+      { target: '203.0.113.0/24', thresholds: { 1: { bps: 500, pps: null } } },
+      { target: '203.0.113.10/32', thresholds: { 1: { bps: 100, pps: null }, 2: { bps: 1000, pps: null } } },
+      { target: '2001:db8::/32', thresholds: { 2: { bps: 1, pps: 1 } } },
+    ];
+    const host = effectiveTiers(policy, overrides, '203.0.113.10');
+    expect(host).toEqual([
+      { level: 1, bps: 100, pps: null, action: 'flowspec', ttlSeconds: 600 },
+      { level: 2, bps: 1000, pps: null, action: 'blackhole', ttlSeconds: 1800 },
+    ]);
+    expect(effectiveTiers(policy, overrides, '203.0.113.11')[0]).toMatchObject({ bps: 500, pps: null });
+    expect(effectiveTiers(policy, overrides, '198.51.100.1')).toBe(policy.tiers);
+    expect(tierFor(effectiveTiers(policy, overrides, '203.0.113.10'), { bps: 1500, pps: 0 })).toBe(2);
   });
 });

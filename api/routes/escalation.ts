@@ -1,0 +1,187 @@
+// The escalation policy and per-host threshold overrides. The API speaks the reference's
+// flat "tier1_bps" keys; domain/escalation.ts keeps tiers as a list.
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, eq, sql } from 'drizzle-orm';
+import { loadPolicy } from '../../db/escalation.js';
+import { escalationPolicies, hostThresholds, mitigationAdapters } from '../../db/schema.js';
+import {
+  DEFAULT_ACTIONS,
+  DEFAULT_TTL_SECONDS,
+  TIER_LEVELS,
+  type EscalationPolicy,
+  type HostThreshold,
+  type Tier,
+  type TierLevel,
+  type TierThreshold,
+} from '../../domain/escalation.js';
+import { formatPrefix, mustParsePrefix } from '../../domain/prefix.js';
+import { ApiError } from '../errors.js';
+import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { EscalationPolicySchema, IdParam, ok, SaveEscalationBody, SaveThresholdBody, ThresholdSchema } from '../schemas.js';
+
+type FlatThresholds = Partial<Record<`tier${TierLevel}_${'bps' | 'pps'}`, number>>;
+
+function flatten(byLevel: Partial<Record<TierLevel, TierThreshold>>): FlatThresholds {
+  const out: FlatThresholds = {};
+  for (const level of TIER_LEVELS) {
+    const t = byLevel[level];
+    if (t?.bps != null) out[`tier${level}_bps`] = t.bps;
+    if (t?.pps != null) out[`tier${level}_pps`] = t.pps;
+  }
+  return out;
+}
+
+function unflatten(flat: FlatThresholds): Partial<Record<TierLevel, TierThreshold>> {
+  const out: Partial<Record<TierLevel, TierThreshold>> = {};
+  for (const level of TIER_LEVELS) {
+    const bps = flat[`tier${level}_bps`] ?? null;
+    const pps = flat[`tier${level}_pps`] ?? null;
+    if (bps !== null || pps !== null) out[level] = { bps, pps };
+  }
+  return out;
+}
+
+function policyJson(p: EscalationPolicy, updatedAt: Date | null): z.infer<typeof EscalationPolicySchema> {
+  const byLevel = new Map(p.tiers.map((t) => [t.level, t]));
+  const perTier = <T>(f: (level: TierLevel, t: Tier | undefined) => T) => Object.fromEntries(TIER_LEVELS.map((l) => [`tier${l}`, f(l, byLevel.get(l))]));
+  return {
+    thresholds: flatten(Object.fromEntries(p.tiers.map((t) => [t.level, t]))),
+    ttl: perTier((_, t) => t?.ttlSeconds ?? DEFAULT_TTL_SECONDS),
+    actions: perTier((l, t) => t?.action ?? DEFAULT_ACTIONS[l]),
+    adapter_id: p.adapterId,
+    baseline_mode: p.baselineMode,
+    geo_lockdown: p.geoLockdown,
+    dry_run: p.dryRun,
+    hold_down_seconds: p.holdDownSeconds,
+    updated_at: updatedAt ? updatedAt.toISOString() : null,
+  };
+}
+
+/** The stored policy with the request's fields applied; thresholds, when given, replace all tiers'. */
+function merge(current: EscalationPolicy, body: z.infer<typeof SaveEscalationBody>): EscalationPolicy {
+  const old = new Map(current.tiers.map((t) => [t.level, t]));
+  const thresholds = body.thresholds ? unflatten(body.thresholds) : Object.fromEntries(current.tiers.map((t) => [t.level, t]));
+  const tiers: Tier[] = [];
+  for (const level of TIER_LEVELS) {
+    const th = thresholds[level];
+    if (!th) continue;
+    const ttl = typeof body.ttl === 'number' ? body.ttl : body.ttl?.[`tier${level}`];
+    tiers.push({
+      level,
+      bps: th.bps,
+      pps: th.pps,
+      action: body.actions?.[`tier${level}`] ?? old.get(level)?.action ?? DEFAULT_ACTIONS[level],
+      ttlSeconds: ttl ?? old.get(level)?.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+    });
+  }
+  return {
+    tiers,
+    baselineMode: body.baseline_mode ?? current.baselineMode,
+    geoLockdown: body.geo_lockdown ?? current.geoLockdown,
+    dryRun: body.dry_run ?? current.dryRun,
+    adapterId: body.adapter_id !== undefined ? body.adapter_id : current.adapterId,
+    holdDownSeconds: body.hold_down_seconds ?? current.holdDownSeconds,
+  };
+}
+
+type ThresholdRow = typeof hostThresholds.$inferSelect;
+const thresholdJson = (r: ThresholdRow): z.infer<typeof ThresholdSchema> => ({
+  id: r.id,
+  target_ip: r.targetIp,
+  label: r.label,
+  thresholds: flatten(r.thresholds),
+  created_at: r.createdAt.toISOString(),
+  updated_at: r.updatedAt.toISOString(),
+});
+
+const getPolicyRoute = createRoute({
+  method: 'get',
+  path: '/mitigation/escalation',
+  summary: 'Get the escalation policy',
+  responses: responses('The policy', ok({ policy: EscalationPolicySchema })),
+});
+
+const savePolicyRoute = createRoute({
+  method: 'post',
+  path: '/mitigation/escalation',
+  summary: 'Save the escalation policy',
+  description: 'Fields left out keep their current values; `thresholds`, when given, replaces every tier’s.',
+  request: jsonBody(SaveEscalationBody),
+  responses: responses('The saved policy', ok({ policy: EscalationPolicySchema }), { ...WRITE_ERRORS, 404: 'not_found: no such adapter' }),
+});
+
+const listThresholdsRoute = createRoute({
+  method: 'get',
+  path: '/mitigation/thresholds',
+  summary: 'List per-host thresholds',
+  responses: responses('Overrides', ok({ thresholds: z.array(ThresholdSchema) })),
+});
+
+const saveThresholdRoute = createRoute({
+  method: 'post',
+  path: '/mitigation/thresholds',
+  summary: 'Create or update a per-host threshold',
+  description: 'One override per target: saving the same target again replaces its thresholds. The most specific override containing an attacked address wins over the policy.',
+  request: jsonBody(SaveThresholdBody),
+  responses: responses('The override', ok({ threshold: ThresholdSchema }), WRITE_ERRORS),
+});
+
+const deleteThresholdRoute = createRoute({
+  method: 'delete',
+  path: '/mitigation/thresholds/{id}',
+  summary: 'Delete a per-host threshold',
+  request: { params: IdParam },
+  responses: responses('Deleted', ok({ deleted: z.number().int() }), { ...WRITE_ERRORS, 404: 'not_found' }),
+});
+
+export const escalationRouter = router()
+  .openapi(getPolicyRoute, async (c) => {
+    const { policy, updatedAt } = await loadPolicy(c.var.deps.db, c.var.workspace.id);
+    return c.json({ ok: true as const, policy: policyJson(policy, updatedAt) }, 200);
+  })
+  .openapi(savePolicyRoute, async (c) => {
+    const { db } = c.var.deps;
+    const ws = c.var.workspace.id;
+    const body = c.req.valid('json');
+    if (body.adapter_id != null) {
+      const [adapter] = await db
+        .select({ id: mitigationAdapters.id })
+        .from(mitigationAdapters)
+        .where(and(eq(mitigationAdapters.id, body.adapter_id), eq(mitigationAdapters.workspaceId, ws), sql`${mitigationAdapters.deletedAt} is null`));
+      if (!adapter) throw new ApiError('not_found', `adapter_id: adapter ${body.adapter_id} not found`);
+    }
+    const policy = merge((await loadPolicy(db, ws)).policy, body);
+    const [row] = await db
+      .insert(escalationPolicies)
+      .values({ workspaceId: ws, policy })
+      .onConflictDoUpdate({ target: escalationPolicies.workspaceId, set: { policy, updatedAt: sql`now()` } })
+      .returning();
+    return c.json({ ok: true as const, policy: policyJson(row!.policy, row!.updatedAt) }, 200);
+  })
+  .openapi(listThresholdsRoute, async (c) => {
+    const rows = await c.var.deps.db.select().from(hostThresholds).where(eq(hostThresholds.workspaceId, c.var.workspace.id)).orderBy(hostThresholds.id);
+    return c.json({ ok: true as const, thresholds: rows.map(thresholdJson) }, 200);
+  })
+  .openapi(saveThresholdRoute, async (c) => {
+    const body = c.req.valid('json');
+    const targetIp = formatPrefix(mustParsePrefix(body.target_ip));
+    const thresholds: HostThreshold['thresholds'] = unflatten(body.thresholds);
+    const [row] = await c.var.deps.db
+      .insert(hostThresholds)
+      .values({ workspaceId: c.var.workspace.id, targetIp, label: body.label ?? null, thresholds })
+      .onConflictDoUpdate({
+        target: [hostThresholds.workspaceId, hostThresholds.targetIp],
+        set: { thresholds, ...(body.label !== undefined ? { label: body.label } : {}), updatedAt: sql`now()` },
+      })
+      .returning();
+    return c.json({ ok: true as const, threshold: thresholdJson(row!) }, 200);
+  })
+  .openapi(deleteThresholdRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const [row] = await c.var.deps.db
+      .delete(hostThresholds)
+      .where(and(eq(hostThresholds.id, id), eq(hostThresholds.workspaceId, c.var.workspace.id)))
+      .returning({ id: hostThresholds.id });
+    if (!row) throw new ApiError('not_found', `threshold ${id} not found`);
+    return c.json({ ok: true as const, deleted: row.id }, 200);
+  });

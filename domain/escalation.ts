@@ -1,0 +1,94 @@
+// The escalation policy: which mitigation answers an attack of a given size. Pure, so the
+// API validates with it and the incident workflow decides with it.
+import { mustParsePrefix, prefixContains, type Prefix } from './prefix.js';
+
+export const TIER_LEVELS = [1, 2, 3] as const;
+export type TierLevel = (typeof TIER_LEVELS)[number];
+
+export const TIER_ACTIONS = ['flowspec', 'blackhole', 'scrubbing'] as const;
+export type TierAction = (typeof TIER_ACTIONS)[number];
+
+export const BASELINE_MODES = ['static', 'dynamic'] as const;
+export type BaselineMode = (typeof BASELINE_MODES)[number];
+
+/** A tier triggers when the attack reaches either figure (null: that figure never triggers it). */
+export interface TierThreshold {
+  bps: number | null;
+  pps: number | null;
+}
+
+export interface Tier extends TierThreshold {
+  level: TierLevel;
+  action: TierAction;
+  /** TTL of the rule the tier announces; the incident withdraws it earlier when it ends. */
+  ttlSeconds: number;
+}
+
+export interface GeoLockdown {
+  enabled: boolean;
+  /** ISO 3166-1 alpha-2 codes. */
+  countries: string[];
+  /** Where the drop goes: FlowSpec source prefixes at the router, or the agent's firewall. */
+  action: 'flowspec' | 'firewall';
+}
+
+export interface EscalationPolicy {
+  /** Ascending by level; a level without any threshold is absent. */
+  tiers: Tier[];
+  baselineMode: BaselineMode;
+  geoLockdown: GeoLockdown;
+  /** Record every action the policy would take; announce nothing. */
+  dryRun: boolean;
+  /** The adapter tiers announce through; null: decisions are recorded, nothing is announced. */
+  adapterId: number | null;
+  /** How long an attack must stay below a tier before the incident steps down from it. */
+  holdDownSeconds: number;
+}
+
+export const DEFAULT_ACTIONS: Record<TierLevel, TierAction> = { 1: 'flowspec', 2: 'blackhole', 3: 'scrubbing' };
+export const DEFAULT_TTL_SECONDS = 3600;
+
+export const DEFAULT_POLICY: EscalationPolicy = {
+  tiers: [],
+  baselineMode: 'static',
+  geoLockdown: { enabled: false, countries: [], action: 'flowspec' },
+  dryRun: false,
+  adapterId: null,
+  holdDownSeconds: 120,
+};
+
+/** Per-tier thresholds for one host or prefix, overriding the policy's. */
+export interface HostThreshold {
+  target: string;
+  thresholds: Partial<Record<TierLevel, TierThreshold>>;
+}
+
+/**
+ * The tiers that apply to `target`: the policy's, with the thresholds of the most specific
+ * override that contains the target in their place (actions and TTLs stay the policy's).
+ */
+export function effectiveTiers(policy: EscalationPolicy, overrides: HostThreshold[], target: string): Tier[] {
+  const addr = mustParsePrefix(target);
+  let best: { prefix: Prefix; o: HostThreshold } | null = null;
+  for (const o of overrides) {
+    const prefix = mustParsePrefix(o.target);
+    if (!prefixContains(prefix, addr)) continue;
+    if (!best || prefix.length > best.prefix.length) best = { prefix, o };
+  }
+  if (!best) return policy.tiers;
+  const chosen = best.o.thresholds;
+  return policy.tiers.map((t) => {
+    const o = chosen[t.level];
+    return o ? { ...t, bps: o.bps, pps: o.pps } : t;
+  });
+}
+
+/** The highest tier the figures reach, or 0 when none. */
+export function tierFor(tiers: Tier[], figures: { bps: number; pps: number }): TierLevel | 0 {
+  let reached: TierLevel | 0 = 0;
+  for (const t of tiers) {
+    const hit = (t.bps !== null && figures.bps >= t.bps) || (t.pps !== null && figures.pps >= t.pps);
+    if (hit && t.level > reached) reached = t.level;
+  }
+  return reached;
+}
