@@ -4,12 +4,17 @@ import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secrets.js';
 import { AdapterRegistry } from './adapters/index.js';
 import { createAdapterActivities } from './adapter-checks.js';
+import { createIncidentActivities } from './incidents.js';
 import { createRuleActivities } from './rules.js';
 
 export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; adapters?: AdapterRegistry }) {
   const adapters = deps.adapters ?? new AdapterRegistry();
   return {
-    activities: { ...createRuleActivities({ ...deps, adapters }), ...createAdapterActivities({ ...deps, adapters }) },
+    activities: {
+      ...createRuleActivities({ ...deps, adapters }),
+      ...createAdapterActivities({ ...deps, adapters }),
+      ...createIncidentActivities(deps),
+    },
     adapters,
   };
 }

@@ -4,12 +4,16 @@ import { sql } from 'drizzle-orm';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { authenticate, rateLimit, requireSubscriptionForWrites } from './auth.js';
-import type { AppDeps, AppEnv } from './context.js';
+import type { AgentEnv, AppDeps, AppEnv } from './context.js';
 import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
 import { renderReferencePage } from './reference-page.js';
 import { adaptersRouter } from './routes/adapters.js';
 import { allowlistRouter } from './routes/allowlist.js';
 import { escalationRouter } from './routes/escalation.js';
+import { agentRouter } from './routes/agent.js';
+import { incidentsRouter } from './routes/incidents.js';
+import { nodesRouter } from './routes/nodes.js';
+import { authenticateNode } from './agent-auth.js';
 import { rulesRouter } from './routes/rules.js';
 
 export const API_BASE = '/api/v1';
@@ -62,12 +66,20 @@ export function createApp(deps: AppDeps) {
   });
   api.get('/docs', (c) => c.html(renderReferencePage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Bulwark REST API', version: '1.0.0' } }) as Parameters<typeof renderReferencePage>[0])));
 
+  // Agents: node keys, their own endpoints; registered before the deploy-token routes.
+  const agent = new OpenAPIHono<AgentEnv>();
+  agent.use('/agent/*', authenticateNode, requireSubscriptionForWrites);
+  agent.route('/', agentRouter);
+  api.route('/', agent);
+
   const authed = new OpenAPIHono<AppEnv>();
   authed.use('*', authenticate, rateLimit, requireSubscriptionForWrites);
   authed.route('/', rulesRouter);
   authed.route('/', adaptersRouter);
   authed.route('/', allowlistRouter);
   authed.route('/', escalationRouter);
+  authed.route('/', nodesRouter);
+  authed.route('/', incidentsRouter);
   api.route('/', authed);
   app.route(API_BASE, api);
 

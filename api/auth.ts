@@ -2,7 +2,7 @@
 import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
 import { deployTokens, rateLimitWindows, workspaces } from '../db/schema.js';
-import { hashToken, TOKEN_PATTERN } from '../db/workspaces.js';
+import { hashToken, TOKEN_PATTERN, type Workspace } from '../db/workspaces.js';
 import { ApiError } from './errors.js';
 import type { AppEnv } from './context.js';
 
@@ -62,7 +62,7 @@ export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export const requireSubscriptionForWrites = createMiddleware<AppEnv>(async (c, next) => {
+export const requireSubscriptionForWrites = createMiddleware<{ Variables: { workspace: Workspace } }>(async (c, next) => {
   if (WRITE_METHODS.has(c.req.method) && c.var.workspace.subscriptionStatus !== 'active') {
     throw new ApiError('subscription_required', `workspace "${c.var.workspace.name}" has no active subscription: reads work, writes need one`);
   }

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secrets.js';
+import type { nodes } from '../db/schema.js';
 import type { Workspace } from '../db/workspaces.js';
 
 export interface AppDeps {
@@ -22,5 +23,14 @@ export type AppEnv = {
     deps: AppDeps;
     workspace: Workspace;
     tokenId: number;
+  };
+};
+
+/** The /agent endpoints: authenticated by a node key instead of a deploy token. */
+export type AgentEnv = {
+  Variables: {
+    deps: AppDeps;
+    workspace: Workspace;
+    node: typeof nodes.$inferSelect;
   };
 };

@@ -1,12 +1,13 @@
 // Small helpers that keep route definitions short and their OpenAPI output complete.
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Env } from 'hono';
 import type { AppEnv } from './context.js';
 import { describeZodError, errorBody } from './errors.js';
 import { ErrorEnvelope } from './schemas.js';
 
 /** A router whose validation failures answer invalid_parameter naming the field. */
-export function router() {
-  return new OpenAPIHono<AppEnv>({
+export function router<E extends Env = AppEnv>() {
+  return new OpenAPIHono<E>({
     defaultHook: (result, c) => {
       if (!result.success) {
         const where = result.target === 'json' ? 'body' : result.target;

@@ -5,7 +5,8 @@ import { z } from '@hono/zod-openapi';
 import { BASELINE_MODES, TIER_ACTIONS } from '../domain/escalation.js';
 import { PROTOCOL_NUMBERS, type NumRange } from '../domain/intent.js';
 import { parseAddress, parsePrefix } from '../domain/prefix.js';
-import { ADAPTER_TYPES, ALLOWLIST_SCOPES, INTENT_TYPES, RULE_STATUSES } from '../db/schema.js';
+import { ADAPTER_TYPES, ALLOWLIST_SCOPES, INCIDENT_STATUSES, INTENT_TYPES, NODE_TRAFFIC_STATES, RULE_STATUSES, SEVERITIES } from '../db/schema.js';
+import { ATTACK_FAMILIES } from '../domain/attack.js';
 
 // ---------- shared pieces ----------
 
@@ -391,3 +392,171 @@ export const ThresholdSchema = z
     updated_at: z.string(),
   })
   .openapi('HostThreshold');
+
+// ---------- nodes ----------
+
+const NodeName = z.string().trim().min(1, 'name must not be empty').max(100);
+const Address = z
+  .string()
+  .max(64)
+  .refine((v) => parseAddress(v) !== null, 'must be an IPv4 or IPv6 address')
+  .openapi({ example: '203.0.113.10' });
+const IfName = z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'an interface name is 1-15 letters, digits or _.:@-');
+
+export const CreateNodeBody = z
+  .strictObject({
+    name: NodeName.openapi({ example: 'game-fra-01' }),
+    ip: Address,
+    location: z.string().max(100).nullable().optional().openapi({ example: 'Frankfurt' }),
+    os: z.string().max(100).nullable().optional().openapi({ example: 'Debian 12' }),
+    interface: IfName.nullable().optional().openapi({ description: 'interface the agent watches; default: the busiest physical one', example: 'eth0' }),
+  })
+  .openapi('CreateNode');
+
+export const UpdateNodeBody = z
+  .strictObject({
+    name: NodeName.optional(),
+    ip: Address.optional(),
+    location: z.string().max(100).nullable().optional(),
+    os: z.string().max(100).nullable().optional(),
+    interface: IfName.nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'give at least one field to change')
+  .openapi('UpdateNode');
+
+export const NODE_STATUSES = ['online', 'offline', 'attack', 'elevated'] as const;
+
+export const NodeListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1, 'limit must be 1-500').max(500, 'limit must be 1-500').default(100),
+  offset: z.coerce.number().int().min(0, 'offset must be >= 0').default(0),
+  status: z.enum(NODE_STATUSES).optional(),
+});
+
+export const NodeUuidParam = z.object({ uuid: Uuid.openapi({ param: { name: 'uuid', in: 'path' }, example: 'a1b2c3d4-0000-4000-8000-000000000000' }) });
+
+export const NodeSchema = z
+  .object({
+    uuid: z.string(),
+    name: z.string(),
+    ip: z.string(),
+    location: z.string().nullable(),
+    os: z.string().nullable(),
+    interface: z.string().nullable(),
+    status: z.enum(NODE_STATUSES),
+    last_seen_at: Timestamp,
+    last_pps: z.number().nullable(),
+    last_bps: z.number().nullable(),
+    protocol_mix: z.record(z.string(), z.number()).nullable(),
+    baseline: z.record(z.string(), z.unknown()).nullable(),
+    agent_version: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi('Node');
+
+// ---------- agent protocol ----------
+
+const Share = z.number().min(0).max(1);
+export const ProtocolMixSchema = z.strictObject({ tcp: Share, udp: Share, icmp: Share, other: Share }).partial();
+const Pps = z.number().int().min(0).max(1e12);
+const Bps = z.number().int().min(0).max(1e15);
+
+export const HeartbeatBody = z
+  .strictObject({
+    agent_version: z.string().max(50).optional(),
+    interface: IfName.optional(),
+    traffic_state: z.enum(NODE_TRAFFIC_STATES).default('normal'),
+    pps: Pps.optional(),
+    bps: Bps.optional(),
+    protocol_mix: ProtocolMixSchema.optional(),
+    baseline: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi('AgentHeartbeat');
+
+export const MetricsBody = z
+  .strictObject({
+    samples: z
+      .array(
+        z.strictObject({
+          at: z.iso.datetime({ offset: true, error: 'at must be an ISO 8601 timestamp' }),
+          pps: Pps,
+          bps: Bps,
+          protocol_mix: ProtocolMixSchema.optional(),
+        }),
+      )
+      .min(1)
+      .max(600, 'send at most 600 samples per batch'),
+  })
+  .openapi('AgentMetrics');
+
+const IncidentRef = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'ref is 1-100 letters, digits or _.:-');
+
+const ClassificationSchema = z
+  .strictObject({
+    family: z.enum(ATTACK_FAMILIES),
+    subtype: z.string().max(100).nullable().optional(),
+    confidence: Share.optional(),
+    packets: z.number().int().min(0).optional(),
+    bytes: z.number().int().min(0).optional(),
+    top_sources: z.array(z.strictObject({ value: z.string().max(64), packets: z.number().int().min(0) })).max(50).optional(),
+    top_destination_ports: z.array(z.strictObject({ value: z.number().int().min(0).max(65535), packets: z.number().int().min(0) })).max(50).optional(),
+    size_histogram: z.record(z.string().max(20), z.number().int().min(0)).optional(),
+    protocol_mix: ProtocolMixSchema.optional(),
+  })
+  .openapi('AttackClassification');
+
+export const OpenIncidentBody = z
+  .strictObject({
+    ref: IncidentRef.openapi({ description: 'the agent’s id for this attack; opening again with it finds the same incident' }),
+    target_ip: Address.optional().openapi({ description: 'the attacked address; default: the node’s ip' }),
+    started_at: z.iso.datetime({ offset: true }),
+    pps: Pps,
+    bps: Bps,
+    classification: ClassificationSchema.optional(),
+  })
+  .openapi('AgentOpenIncident');
+
+export const UpdateIncidentBody = z
+  .strictObject({ pps: Pps, bps: Bps, classification: ClassificationSchema.optional() })
+  .openapi('AgentUpdateIncident');
+
+export const ResolveIncidentBody = z.strictObject({ ended_at: z.iso.datetime({ offset: true }).optional() }).openapi('AgentResolveIncident');
+
+export const IncidentRefParam = z.object({ ref: IncidentRef.openapi({ param: { name: 'ref', in: 'path' } }) });
+
+// ---------- incidents ----------
+
+export const IncidentListQuery = z.strictObject({
+  node: Uuid.optional(),
+  status: z.enum(INCIDENT_STATUSES).optional(),
+  severity: z.enum(SEVERITIES).optional(),
+  family: z.enum(ATTACK_FAMILIES).optional(),
+  since: z.iso.datetime({ offset: true, error: 'since must be an ISO 8601 timestamp' }).optional(),
+  limit: z.coerce.number().int().min(1, 'limit must be 1-500').max(500, 'limit must be 1-500').default(100),
+  offset: z.coerce.number().int().min(0, 'offset must be >= 0').default(0),
+});
+
+export const IncidentSchema = z
+  .object({
+    id: z.number().int(),
+    node: z.string(),
+    target_ip: z.string(),
+    status: z.enum(INCIDENT_STATUSES),
+    severity: z.enum(SEVERITIES),
+    family: z.enum(ATTACK_FAMILIES),
+    subtype: z.string().nullable(),
+    confidence: z.number().nullable(),
+    tier: z.number().int(),
+    current_pps: z.number(),
+    current_bps: z.number(),
+    peak_pps: z.number(),
+    peak_bps: z.number(),
+    classification: z.record(z.string(), z.unknown()).nullable(),
+    workflow_id: z.string(),
+    started_at: z.string(),
+    resolved_at: Timestamp,
+  })
+  .openapi('Incident');
+
+export const IncidentEventSchema = z
+  .object({ at: z.string(), kind: z.string(), message: z.string(), detail: z.record(z.string(), z.unknown()).nullable() })
+  .openapi('IncidentEvent');

@@ -59,3 +59,11 @@ export async function openDb(opts: { databaseUrl?: string; dataDir: string; maxC
     close: () => client.close(),
   };
 }
+
+/** A unique constraint refused the write (drizzle wraps the driver's error as `cause`). */
+export function isUniqueViolation(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}

@@ -2,7 +2,7 @@
 // SQL migration under migrations/ (commit it).
 import { sql } from 'drizzle-orm';
 import { type AnyPgColumn, bigint, bigserial, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import type { AttackFamily, Classification } from '../domain/attack.js';
+import type { AttackFamily } from '../domain/attack.js';
 import type { EscalationPolicy, HostThreshold } from '../domain/escalation.js';
 import type { MitigationIntent } from '../domain/intent.js';
 
@@ -104,7 +104,7 @@ export const mitigationRules = pgTable(
     ttl: integer('ttl').notNull(),
     reason: text('reason'),
     /** The incident whose escalation requested the rule; null for rules made by hand. */
-    incidentId: bigint('incident_id', { mode: 'number' }).references((): AnyPgColumn => incidents.id),
+    incidentId: bigint('incident_id', { mode: 'number' }).references((): AnyPgColumn => incidents.id, { onDelete: 'set null' }),
     status: text('status').$type<RuleStatus>().notNull().default('pending'),
     /** Why the rule ended, or the adapter's last error for a failed rule. */
     statusReason: text('status_reason'),
@@ -236,7 +236,8 @@ export const incidents = pgTable(
     family: text('family').$type<AttackFamily>().notNull(),
     subtype: text('subtype'),
     confidence: doublePrecision('confidence'),
-    classification: jsonb('classification').$type<Partial<Classification>>(),
+    /** The agent's forensic summary, as sent (snake_case). */
+    classification: jsonb('classification').$type<Record<string, unknown>>(),
     currentPps: bigint('current_pps', { mode: 'number' }).notNull(),
     currentBps: bigint('current_bps', { mode: 'number' }).notNull(),
     peakPps: bigint('peak_pps', { mode: 'number' }).notNull(),

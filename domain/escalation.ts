@@ -1,5 +1,7 @@
 // The escalation policy: which mitigation answers an attack of a given size. Pure, so the
 // API validates with it and the incident workflow decides with it.
+import type { AttackFamily } from './attack.js';
+import type { FlowMatchRequest } from './build-intent.js';
 import { mustParsePrefix, prefixContains, type Prefix } from './prefix.js';
 
 export const TIER_LEVELS = [1, 2, 3] as const;
@@ -91,4 +93,49 @@ export function tierFor(tiers: Tier[], figures: { bps: number; pps: number }): T
     if (hit && t.level > reached) reached = t.level;
   }
   return reached;
+}
+
+/** Reflector source ports of the amplification vectors (domain/attack.ts). */
+const AMPLIFICATION_PORTS: Record<string, number> = {
+  dns: 53,
+  ntp: 123,
+  ssdp: 1900,
+  memcached: 11211,
+  cldap: 389,
+  chargen: 19,
+  snmp: 161,
+  ws_discovery: 3702,
+};
+
+/**
+ * What a tier's FlowSpec rule matches besides the destination: as narrow as the attack's
+ * classification allows, so legitimate traffic to the target keeps flowing.
+ */
+export function flowMatchFor(family: AttackFamily, subtype: string | null, ipFamily: 4 | 6): FlowMatchRequest {
+  switch (family) {
+    case 'udp_flood':
+      return { protocols: [17] };
+    case 'syn_flood':
+      return { protocols: [6], tcpFlags: ['syn'] };
+    case 'ack_flood':
+      return { protocols: [6], tcpFlags: ['ack'] };
+    case 'rst_flood':
+      return { protocols: [6], tcpFlags: ['rst'] };
+    case 'icmp_flood':
+      return { protocols: [ipFamily === 4 ? 1 : 58] };
+    case 'fragment_flood':
+      return { fragments: ['is-fragment'] };
+    case 'amplification': {
+      const port = subtype ? AMPLIFICATION_PORTS[subtype] : undefined;
+      return port === undefined ? { protocols: [17] } : { protocols: [17], sourcePorts: [{ from: port, to: port }] };
+    }
+    case 'multi_vector':
+    case 'unknown':
+      return {};
+  }
+}
+
+/** Severity follows the tier the attack reached. */
+export function severityFor(tier: TierLevel | 0): 'low' | 'medium' | 'high' | 'critical' {
+  return (['low', 'medium', 'high', 'critical'] as const)[tier];
 }

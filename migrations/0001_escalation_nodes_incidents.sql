@@ -93,4 +93,4 @@ CREATE UNIQUE INDEX "incidents_agent_ref_idx" ON "incidents" USING btree ("node_
 CREATE INDEX "incidents_ws_started_idx" ON "incidents" USING btree ("workspace_id","started_at");--> statement-breakpoint
 CREATE INDEX "nodes_ws_idx" ON "nodes" USING btree ("workspace_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "nodes_ws_name_idx" ON "nodes" USING btree ("workspace_id","name");--> statement-breakpoint
-ALTER TABLE "mitigation_rules" ADD CONSTRAINT "mitigation_rules_incident_id_incidents_id_fk" FOREIGN KEY ("incident_id") REFERENCES "public"."incidents"("id") ON DELETE no action ON UPDATE no action;
+ALTER TABLE "mitigation_rules" ADD CONSTRAINT "mitigation_rules_incident_id_incidents_id_fk" FOREIGN KEY ("incident_id") REFERENCES "public"."incidents"("id") ON DELETE set null ON UPDATE no action;

@@ -7,6 +7,7 @@ import { mitigationAdapters } from '../db/schema.js';
 import { revokeTokens } from '../db/workspaces.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { expectError } from './support/expect-error.js';
 
 let stack: Stack;
 let hooks: WebhookReceiver;
@@ -23,14 +24,6 @@ afterAll(async () => {
   await stack?.stop();
   await hooks?.close();
 });
-
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body.ok).toBe(false);
-  expect(res.body.error.code).toBe(code);
-  expect(typeof res.body.error.message).toBe('string');
-  expect(res.body.error.message.length).toBeGreaterThan(5);
-}
 
 async function webhookAdapter(call: Caller, secret = 'hook-secret', url = hooks.url) {
   const res = await call('POST', '/api/v1/mitigation/adapters', {

@@ -2,6 +2,7 @@
 // subscription gate and tenant isolation.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startStack, type Caller, type Stack } from './support/stack.js';
+import { expectError } from './support/expect-error.js';
 
 let stack: Stack;
 let a: { call: Caller };
@@ -15,12 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-function expectError(res: { status: number; body: any }, status: number, code: string, mentions?: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body).toMatchObject({ ok: false, error: { code } });
-  if (mentions) expect(res.body.error.message).toContain(mentions);
-}
 
 describe('escalation policy', () => {
   it('answers the default policy before one is saved', async () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startStack, type Stack } from './support/stack.js';
+import { request, startStack, type Stack } from './support/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const HISTORIES = join(dirname(fileURLToPath(import.meta.url)), 'histories');
@@ -37,7 +37,7 @@ describe('workflow replay', () => {
     }
   });
 
-  it('replays the histories this run produces (withdrawn, expired, failed rules)', async () => {
+  it('replays the histories this run produces (withdrawn, expired, failed rules; an incident)', async () => {
     const { call } = await stack.tenant();
     const hook = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'h', endpoint: hooks.url, auth_token: 's' });
     const dead = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'd', endpoint: 'http://127.0.0.1:9/x' });
@@ -47,16 +47,25 @@ describe('workflow replay', () => {
     const failed = await call('POST', '/api/v1/mitigation/rules', { target_ip: '203.0.113.92', intent_type: 'blackhole', adapter_id: dead.body.adapter.id });
     expect(failed.status).toBe(502);
 
-    const cases: Array<[string, number]> = [
-      ['rule-withdrawn', withdrawn.body.rule.id],
-      ['rule-expired', expired.body.rule.id],
-      ['rule-failed', failed.body.rule.id],
+    // An incident that escalates to a FlowSpec rule, steps down and ends.
+    await call('POST', '/api/v1/mitigation/escalation', { thresholds: { tier1_pps: 1000 }, adapter_id: hook.body.adapter.id, hold_down_seconds: 0 });
+    const node = await call('POST', '/api/v1/nodes', { name: 'replay', ip: '203.0.113.93' });
+    const agent = (path: string, body: unknown) => request(stack.baseUrl, 'POST', `/api/v1/agent${path}`, body, { authorization: `Bearer ${node.body.api_key}` });
+    const opened = await agent('/incidents', { ref: 'r1', started_at: new Date().toISOString(), pps: 5000, bps: 4e7, classification: { family: 'udp_flood' } });
+    await expect.poll(async () => (await call('GET', `/api/v1/incidents/${opened.body.incident.id}`)).body.incident.tier, { timeout: 10_000 }).toBe(1);
+    await agent('/incidents/r1/resolve', {});
+
+    const cases: Array<[string, string]> = [
+      ['rule-withdrawn', `rule:${withdrawn.body.rule.id}`],
+      ['rule-expired', `rule:${expired.body.rule.id}`],
+      ['rule-failed', `rule:${failed.body.rule.id}`],
+      ['incident-escalated', `incident:${opened.body.incident.id}`],
     ];
-    for (const [name, id] of cases) {
-      const handle = stack.temporal.workflow.getHandle(`rule:${id}`);
+    for (const [name, workflowId] of cases) {
+      const handle = stack.temporal.workflow.getHandle(workflowId);
       await handle.result();
       const history = await handle.fetchHistory();
-      await Worker.runReplayHistory(bundle(), history, `rule:${id}`);
+      await Worker.runReplayHistory(bundle(), history, workflowId);
       if (process.env.RECORD_HISTORIES) {
         writeFileSync(join(HISTORIES, `${name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
       }

@@ -1,3 +1,4 @@
 // Every workflow the worker runs; bundled by @temporalio/worker.
 export { ruleWorkflow } from './rule.js';
 export { adapterTestWorkflow } from './adapter-test.js';
+export { incidentWorkflow } from './incident.js';

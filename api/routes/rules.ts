@@ -3,8 +3,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { allowlistEntries, FINAL_RULE_STATUSES, mitigationAdapters, mitigationRules } from '../../db/schema.js';
+import { insertRule, LIVE_RULE_STATUSES, type RuleRow } from '../../db/rules.js';
 import { buildIntent } from '../../domain/build-intent.js';
-import { routeKey } from '../../domain/intent.js';
 import { mustParsePrefix } from '../../domain/prefix.js';
 import { isImplemented, notImplementedMessage } from '../../activities/adapters/index.js';
 import { announcedUpdate, ruleWorkflow, withdrawUpdate } from '../../workflows/rule.js';
@@ -13,8 +13,6 @@ import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { CreateRuleBody, HistoryQuery, IdParam, ok, RuleSchema, WithdrawRuleBody } from '../schemas.js';
 
-type RuleRow = typeof mitigationRules.$inferSelect;
-const LIVE = ['pending', 'active', 'withdrawing'] as const;
 
 export const ruleWorkflowId = (id: number) => `rule:${id}`;
 
@@ -135,7 +133,7 @@ export const rulesRouter = router()
     const rows = await c.var.deps.db
       .select()
       .from(mitigationRules)
-      .where(and(eq(mitigationRules.workspaceId, c.var.workspace.id), inArray(mitigationRules.status, [...LIVE])))
+      .where(and(eq(mitigationRules.workspaceId, c.var.workspace.id), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])))
       .orderBy(desc(mitigationRules.id));
     return c.json({ ok: true as const, rules: rows.map(ruleJson) }, 200);
   })
@@ -200,28 +198,18 @@ export const rulesRouter = router()
     );
     if (!built.ok) throw new ApiError('invalid_parameter', `${built.field}: ${built.reason}`);
 
-    const key = routeKey(built.intent);
-    const [row] = await deps.db
-      .insert(mitigationRules)
-      .values({
-        workspaceId: ws.id,
-        adapterId: adapter.id,
-        targetIp: built.intent.kind === 'blackhole' ? built.intent.prefix : built.intent.destination,
-        intentType: body.intent_type,
-        intent: built.intent,
-        routeKey: key,
-        ttl: body.ttl,
-        reason: body.reason ?? null,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) {
-      const [live] = await deps.db
-        .select({ id: mitigationRules.id })
-        .from(mitigationRules)
-        .where(and(eq(mitigationRules.adapterId, adapter.id), eq(mitigationRules.routeKey, key), inArray(mitigationRules.status, [...LIVE])));
-      throw new ApiError('conflict', `rule ${live?.id ?? '?'} already holds this route on adapter ${adapter.id}; withdraw it first`);
+    const inserted = await insertRule(deps.db, {
+      workspaceId: ws.id,
+      adapterId: adapter.id,
+      intentType: body.intent_type,
+      intent: built.intent,
+      ttl: body.ttl,
+      reason: body.reason ?? null,
+    });
+    if (!inserted.ok) {
+      throw new ApiError('conflict', `rule ${inserted.liveRule?.id ?? '?'} already holds this route on adapter ${adapter.id}; withdraw it first`);
     }
+    const row = inserted.rule;
 
     // Update-with-Start: one round trip starts the workflow and waits for the speaker.
     const start = new WithStartWorkflowOperation(ruleWorkflow, {

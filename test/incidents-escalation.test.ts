@@ -1,0 +1,190 @@
+// Incidents end to end: the agent's reports -> the incident workflow -> tier rules as
+// child rule workflows -> real routes at the lab router, and back down; dry run and the
+// allowlist; the incident API's filters, timeline and isolation.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { routerRib, startBgpLab, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
+import { request, startStack, type Caller, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let lab: BgpLabInfo & { stop(): Promise<void> };
+let user: { call: Caller };
+let other: { call: Caller };
+let adapterId: number;
+
+beforeAll(async () => {
+  lab = await startBgpLab();
+  stack = await startStack(inject('env'));
+  user = await stack.tenant();
+  other = await stack.tenant();
+  const adapter = await user.call('POST', '/api/v1/mitigation/adapters', {
+    adapter_type: 'gobgp',
+    name: 'lab speaker',
+    endpoint: lab.gobgpSpeaker.endpoint,
+    capabilities: ['blackhole', 'flowspec'],
+    config: { communities: ['65002:666'] },
+  });
+  expect(adapter.status, JSON.stringify(adapter.body)).toBe(200);
+  adapterId = adapter.body.adapter.id;
+});
+afterAll(async () => {
+  await stack?.stop();
+  await lab?.stop();
+});
+
+const HOLD_DOWN = 2;
+
+async function policy(extra: Record<string, unknown> = {}) {
+  const res = await user.call('POST', '/api/v1/mitigation/escalation', {
+    thresholds: { tier1_pps: 10_000, tier2_pps: 100_000, tier3_pps: 1_000_000 },
+    ttl: { tier1: 600, tier2: 600, tier3: 600 },
+    actions: { tier1: 'flowspec', tier2: 'blackhole', tier3: 'scrubbing' },
+    adapter_id: adapterId,
+    hold_down_seconds: HOLD_DOWN,
+    dry_run: false,
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+async function node(name: string, ip: string) {
+  const res = await user.call('POST', '/api/v1/nodes', { name, ip });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  const key = res.body.api_key as string;
+  return {
+    uuid: res.body.node.uuid as string,
+    agent: (method: string, path: string, body?: unknown) => request(stack.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: `Bearer ${key}` }),
+  };
+}
+
+async function incident(id: number) {
+  const res = await user.call('GET', `/api/v1/incidents/${id}`);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body as { incident: any; timeline: Array<{ kind: string; message: string }>; rules: Array<{ id: number; status: string; intent_type: string }> };
+}
+
+const flowFor = (dest: string) => (rib: RibEntry[]) => rib.some((e) => e.prefix.startsWith(`[destination: ${dest}/32]`));
+const routeFor = (prefix: string) => (rib: RibEntry[]) => rib.some((e) => e.prefix === prefix);
+const not = (p: (rib: RibEntry[]) => boolean) => (rib: RibEntry[]) => !p(rib);
+
+describe('escalation', () => {
+  it('walks up the tiers as the attack grows, steps down after the hold-down, and withdraws at the end', async () => {
+    await policy();
+    const host = await node('victim-1', '203.0.113.80');
+    const started = new Date().toISOString();
+
+    // Tier 1: a UDP flood gets a FlowSpec discard for UDP to the target.
+    const opened = await host.agent('POST', '/incidents', {
+      ref: 'atk-1',
+      started_at: started,
+      pps: 20_000,
+      bps: 160_000_000,
+      classification: { family: 'udp_flood', confidence: 0.97, top_sources: [{ value: '198.51.100.9', packets: 900 }] },
+    });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(200);
+    const id = opened.body.incident.id as number;
+    expect(opened.body.incident).toMatchObject({ status: 'open', family: 'udp_flood', severity: 'medium', workflow_id: `incident:${id}` });
+    // A retried open is the same incident.
+    expect((await host.agent('POST', '/incidents', { ref: 'atk-1', started_at: started, pps: 20_000, bps: 1 })).body.incident.id).toBe(id);
+
+    const flows = await waitForRib(lab, 'ipv4-flowspec', flowFor('203.0.113.80'), 10_000);
+    expect(flows.find((e) => e.prefix.startsWith('[destination: 203.0.113.80/32]'))!.prefix).toContain('[protocol: ==udp]');
+    await expect.poll(async () => (await incident(id)).incident.tier, { timeout: 10_000 }).toBe(1);
+
+    // Tier 2: the attack grows past the blackhole threshold.
+    await host.agent('POST', '/incidents/atk-1/update', { pps: 250_000, bps: 2e9 });
+    const rib = await waitForRib(lab, 'ipv4', routeFor('203.0.113.80/32'), 10_000);
+    expect(rib.find((e) => e.prefix === '203.0.113.80/32')!.communities).toEqual(expect.arrayContaining(['65535:666', '65002:666']));
+    await expect.poll(async () => (await incident(id)).incident.tier, { timeout: 10_000 }).toBe(2);
+    expect((await incident(id)).incident).toMatchObject({ severity: 'high', peak_pps: 250_000 });
+
+    // Tier 3 is scrubbing, which no integration offers yet: recorded, nothing announced.
+    await host.agent('POST', '/incidents/atk-1/update', { pps: 2_000_000, bps: 2e10 });
+    await expect.poll(async () => (await incident(id)).incident.tier, { timeout: 10_000 }).toBe(3);
+
+    // Falling back to tier 1 figures: after the hold-down, the blackhole goes, the FlowSpec stays.
+    await host.agent('POST', '/incidents/atk-1/update', { pps: 20_000, bps: 1.6e8 });
+    await waitForRib(lab, 'ipv4', not(routeFor('203.0.113.80/32')), (HOLD_DOWN + 10) * 1000);
+    expect(flowFor('203.0.113.80')(await routerRib(lab, 'ipv4-flowspec'))).toBe(true);
+    await expect.poll(async () => (await incident(id)).incident.tier, { timeout: 10_000 }).toBe(1);
+
+    // The agent resolves it: after one more hold-down, the FlowSpec rule goes too.
+    const resolved = await host.agent('POST', '/incidents/atk-1/resolve', {});
+    expect(resolved.body.incident.status).toBe('resolved');
+    await waitForRib(lab, 'ipv4-flowspec', not(flowFor('203.0.113.80')), (HOLD_DOWN + 10) * 1000);
+    await stack.temporal.workflow.getHandle(`incident:${id}`).result();
+
+    const { incident: final, timeline, rules } = await incident(id);
+    expect(final).toMatchObject({ status: 'resolved', tier: 0, severity: 'critical', peak_pps: 2_000_000 });
+    expect(rules.map((r) => [r.intent_type, r.status])).toEqual([
+      ['flowspec', 'withdrawn'],
+      ['blackhole', 'withdrawn'],
+    ]);
+    const kinds = timeline.map((e) => e.kind);
+    expect(kinds[0]).toBe('opened');
+    expect(kinds.filter((k) => k === 'rule_requested')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'rule_withdrawn')).toHaveLength(2);
+    expect(kinds).toContain('resolved');
+    expect(timeline.find((e) => e.kind === 'refused')!.message).toContain('scrubbing');
+    expect(timeline.filter((e) => e.kind === 'tier_changed').map((e) => e.message.split(' at ')[0])).toEqual([
+      'escalated from tier 0 to tier 1',
+      'escalated from tier 1 to tier 2',
+      'escalated from tier 2 to tier 3',
+      'stepped down from tier 3 to tier 1',
+      'stepped down from tier 1 to tier 0',
+    ]);
+  });
+
+  it('dry run records what it would do and announces nothing', async () => {
+    await policy({ dry_run: true });
+    const host = await node('victim-2', '203.0.113.81');
+    const opened = await host.agent('POST', '/incidents', { ref: 'atk-2', started_at: new Date().toISOString(), pps: 500_000, bps: 4e9, classification: { family: 'syn_flood' } });
+    const id = opened.body.incident.id;
+    await expect.poll(async () => (await incident(id)).timeline.filter((e) => e.kind === 'dry_run').length, { timeout: 10_000 }).toBe(1);
+    const { timeline, rules } = await incident(id);
+    expect(timeline.find((e) => e.kind === 'dry_run')!.message).toContain('would announce tier 2 blackhole for 203.0.113.81 ');
+    expect(rules).toEqual([]);
+    expect(routeFor('203.0.113.81/32')(await routerRib(lab, 'ipv4'))).toBe(false);
+    await host.agent('POST', '/incidents/atk-2/resolve', {});
+  });
+
+  it('never mitigates an allowlisted target, whatever the policy says', async () => {
+    await policy();
+    await user.call('POST', '/api/v1/allowlist', { ip_address: '203.0.113.82', label: 'customer router' });
+    const host = await node('victim-3', '203.0.113.82');
+    const opened = await host.agent('POST', '/incidents', { ref: 'atk-3', started_at: new Date().toISOString(), pps: 500_000, bps: 4e9, classification: { family: 'icmp_flood' } });
+    const id = opened.body.incident.id;
+    await expect.poll(async () => (await incident(id)).timeline.filter((e) => e.kind === 'refused').length, { timeout: 10_000 }).toBe(1);
+    const { timeline, rules } = await incident(id);
+    expect(timeline.find((e) => e.kind === 'refused')!.message).toContain('allowlist');
+    expect(rules).toEqual([]);
+    expect(routeFor('203.0.113.82/32')(await routerRib(lab, 'ipv4'))).toBe(false);
+    await host.agent('POST', '/incidents/atk-3/resolve', {});
+  });
+});
+
+describe('incident API', () => {
+  it('filters, pages and keeps workspaces apart', async () => {
+    const all = await user.call('GET', '/api/v1/incidents');
+    expect(all.status).toBe(200);
+    expect(all.body.total).toBeGreaterThanOrEqual(3);
+    const syn = await user.call('GET', '/api/v1/incidents?family=syn_flood');
+    expect(syn.body.incidents.map((i: any) => i.family)).toEqual(['syn_flood']);
+    const critical = await user.call('GET', '/api/v1/incidents?severity=critical&status=resolved');
+    expect(critical.body.incidents.every((i: any) => i.severity === 'critical' && i.status === 'resolved')).toBe(true);
+    const node = syn.body.incidents[0].node;
+    expect((await user.call('GET', `/api/v1/incidents?node=${node}`)).body.incidents).toHaveLength(1);
+    expect((await user.call('GET', '/api/v1/incidents?since=2999-01-01T00:00:00Z')).body).toEqual({ ok: true, incidents: [], total: 0 });
+    expect((await user.call('GET', '/api/v1/incidents?limit=1&offset=1')).body.incidents).toHaveLength(1);
+
+    expect((await other.call('GET', '/api/v1/incidents')).body).toEqual({ ok: true, incidents: [], total: 0 });
+    const theirs = await other.call('GET', `/api/v1/incidents/${all.body.incidents[0].id}`);
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.error.code).toBe('not_found');
+
+    for (const q of ['status=maybe', 'severity=huge', 'family=alien', 'since=yesterday', 'node=abc', 'limit=501', 'offset=-1']) {
+      const res = await user.call('GET', `/api/v1/incidents?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(res.body.error.code).toBe('invalid_parameter');
+    }
+  });
+});

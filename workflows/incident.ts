@@ -1,0 +1,134 @@
+// One attack (workflow id `incident:<id>`), started by the agent's report with
+// signal-with-start and fed its figures by signals: walks the escalation tiers up as the
+// attack grows, each tier's action a mitigation rule (the rule workflow, as a child), and
+// back down after a hold-down; once the attack ended and the hold-down passed, withdraws
+// what it announced. Deterministic: all I/O is in activities/incidents.ts.
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { EscalationPlan, Figures, IncidentActivities } from '../activities/incidents.js';
+import { tierFor, type TierLevel } from '../domain/escalation.js';
+import { ruleWorkflow, withdrawSignal } from './rule.js';
+
+export interface IncidentRule {
+  ruleId: number;
+  level: TierLevel;
+}
+
+export interface IncidentState {
+  tier: TierLevel | 0;
+  rules: IncidentRule[];
+  /** Latest figures reported. */
+  figures: Figures;
+  /** When the figures first fell below the current tier (epoch ms), null while at or above it. */
+  belowSinceMs: number | null;
+  /** The attack ended (the agent resolved it). */
+  ended: boolean;
+  /** Counter for idempotency keys of the timeline entries the workflow writes. */
+  seq: number;
+}
+
+export interface IncidentWorkflowInput {
+  incidentId: number;
+  /** Carried over by continue-as-new. */
+  state?: IncidentState;
+}
+
+export const metricsSignal = defineSignal<[Figures]>('metrics');
+export const resolvedSignal = defineSignal('resolved');
+export const incidentStateQuery = defineQuery<IncidentState>('state');
+
+const acts = proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentState> {
+  const state: IncidentState = input.state ?? { tier: 0, rules: [], figures: { pps: 0, bps: 0 }, belowSinceMs: null, ended: false, seq: 0 };
+  let fresh: Figures | null = null;
+  setHandler(metricsSignal, (f) => {
+    fresh = f;
+  });
+  setHandler(resolvedSignal, () => {
+    state.ended = true;
+  });
+  setHandler(incidentStateQuery, () => state);
+
+  const key = (what: string) => `${what}:${++state.seq}`;
+  let plan: EscalationPlan = await acts.loadEscalationPlan(input.incidentId);
+
+  while (!state.ended) {
+    const holdDownLeft = state.belowSinceMs === null ? undefined : state.belowSinceMs + plan.holdDownSeconds * 1000 - Date.now();
+    if (holdDownLeft === undefined) await condition(() => fresh !== null || state.ended);
+    else if (holdDownLeft > 0) await condition(() => fresh !== null || state.ended, holdDownLeft);
+    if (state.ended) break;
+
+    if (fresh !== null) {
+      state.figures = fresh;
+      fresh = null;
+    }
+    const reached = tierFor(plan.tiers, state.figures);
+    if (reached > state.tier) {
+      // Read the policy again before acting on it: it may have changed since.
+      plan = await acts.loadEscalationPlan(input.incidentId);
+      const level = tierFor(plan.tiers, state.figures);
+      if (level > state.tier) await escalate(level as TierLevel);
+    } else if (reached === state.tier) {
+      state.belowSinceMs = null;
+    } else {
+      state.belowSinceMs ??= Date.now();
+      if (Date.now() - state.belowSinceMs >= plan.holdDownSeconds * 1000) await stepDown(reached);
+    }
+
+    if (workflowInfo().continueAsNewSuggested) {
+      if (fresh !== null) state.figures = fresh;
+      await continueAsNew<typeof incidentWorkflow>({ incidentId: input.incidentId, state });
+    }
+  }
+
+  // The attack is over: keep the mitigation through one hold-down in case it comes back,
+  // then withdraw everything this incident announced.
+  await condition(() => false, plan.holdDownSeconds * 1000);
+  await stepDown(0, 'attack ended');
+  return state;
+
+  async function escalate(level: TierLevel) {
+    const rule = await acts.requestTierRule(input.incidentId, level, key(`tier-${level}-rule`));
+    if (rule) {
+      await startChild(ruleWorkflow, {
+        workflowId: `rule:${rule.ruleId}`,
+        args: [{ ruleId: rule.ruleId, ttlSeconds: rule.ttlSeconds }],
+        // The rule keeps its own TTL if this workflow is ever terminated.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      state.rules.push({ ruleId: rule.ruleId, level });
+    }
+    await acts.setIncidentTier(input.incidentId, level, state.figures, key('tier'));
+    state.tier = level;
+    state.belowSinceMs = null;
+  }
+
+  async function stepDown(level: TierLevel | 0, reason = `below tier ${state.tier} for ${plan.holdDownSeconds} s`) {
+    const leaving = state.rules.filter((r) => r.level > level);
+    for (const r of leaving) {
+      // The rule may have ended on its own (TTL, failure, a manual withdraw): nothing to do then.
+      await getExternalWorkflowHandle(`rule:${r.ruleId}`)
+        .signal(withdrawSignal, { reason: `incident ${input.incidentId}: ${reason}` })
+        .catch(() => undefined);
+      await acts.recordRuleWithdrawn(input.incidentId, r.ruleId, reason, key('withdraw'));
+    }
+    state.rules = state.rules.filter((r) => r.level <= level);
+    if (level !== state.tier) await acts.setIncidentTier(input.incidentId, level, state.figures, key('tier'));
+    state.tier = level;
+    state.belowSinceMs = null;
+  }
+}
