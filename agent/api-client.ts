@@ -1,0 +1,217 @@
+// The agent's side of the agent protocol (api/routes/agent.ts): every message goes
+// through one ordered outbox, so an incident's open, updates and resolve arrive in order,
+// and nothing is lost while the API is unreachable, up to a bound.
+import type { Classification } from '../domain/attack.js';
+
+export interface AgentConfig {
+  node: { uuid: string; name: string; ip: string; interface: string | null };
+  baseline_mode: 'static' | 'dynamic';
+  detection: { pps: number | null; bps: number | null };
+  tiers: Array<{ level: number; pps: number | null; bps: number | null }>;
+  capture: { max_packets: number; max_seconds: number; max_bytes: number; snaplen: number };
+  allowlist: string[];
+}
+
+export interface MetricSample {
+  at: string;
+  pps: number;
+  bps: number;
+  protocol_mix?: Record<string, number>;
+}
+
+/** The wire form of domain/attack.ts Classification (snake_case). */
+export type WireClassification = {
+  family: Classification['family'];
+  subtype?: string | null;
+  confidence?: number;
+  packets?: number;
+  bytes?: number;
+  top_sources?: Array<{ value: string; packets: number }>;
+  top_destination_ports?: Array<{ value: number; packets: number }>;
+  size_histogram?: Record<string, number>;
+  protocol_mix?: Record<string, number>;
+};
+
+export function toWire(c: Classification): WireClassification {
+  return {
+    family: c.family,
+    subtype: c.subtype,
+    confidence: c.confidence,
+    packets: c.packets,
+    bytes: c.bytes,
+    top_sources: c.topSources,
+    top_destination_ports: c.topDestinationPorts,
+    size_histogram: c.sizeHistogram,
+    protocol_mix: c.protocolMix,
+  };
+}
+
+type Message =
+  | { kind: 'heartbeat'; body: Record<string, unknown> }
+  | { kind: 'metrics'; body: { samples: MetricSample[] } }
+  | { kind: 'incident'; path: string; body: Record<string, unknown> };
+
+export class ApiClientError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  nodeKey: string;
+  /** Messages kept while the API is unreachable; beyond it the oldest metrics go first. */
+  maxQueued?: number;
+  requestTimeoutMs?: number;
+  /** First retry delay; doubles up to maxBackoffMs, with jitter. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  onError?: (err: Error, attempt: number) => void;
+}
+
+export class AgentApiClient {
+  private readonly queue: Message[] = [];
+  private draining: Promise<void> | null = null;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  /** Messages dropped because the outbox was full. */
+  dropped = 0;
+  /** Messages the API refused as invalid (4xx other than 408/429): never retried. */
+  rejected = 0;
+
+  constructor(private readonly opts: ApiClientOptions) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Reads the node's config now (no queue: the caller retries on its own schedule). */
+  async config(): Promise<AgentConfig> {
+    const body = (await this.send('GET', '/api/v1/agent/config')) as { config: AgentConfig };
+    return body.config;
+  }
+
+  heartbeat(body: Record<string, unknown>): void {
+    // Only the newest heartbeat matters.
+    const i = this.queue.findIndex((m) => m.kind === 'heartbeat');
+    if (i >= 0) this.queue.splice(i, 1);
+    this.enqueue({ kind: 'heartbeat', body });
+  }
+
+  metrics(samples: MetricSample[]): void {
+    for (let i = 0; i < samples.length; i += 600) this.enqueue({ kind: 'metrics', body: { samples: samples.slice(i, i + 600) } });
+  }
+
+  openIncident(body: { ref: string; target_ip?: string; started_at: string; pps: number; bps: number; classification?: WireClassification }): void {
+    this.enqueue({ kind: 'incident', path: '/api/v1/agent/incidents', body });
+  }
+
+  updateIncident(ref: string, body: { pps: number; bps: number; classification?: WireClassification }): void {
+    this.enqueue({ kind: 'incident', path: `/api/v1/agent/incidents/${encodeURIComponent(ref)}/update`, body });
+  }
+
+  resolveIncident(ref: string, body: { ended_at?: string } = {}): void {
+    this.enqueue({ kind: 'incident', path: `/api/v1/agent/incidents/${encodeURIComponent(ref)}/resolve`, body });
+  }
+
+  /** Resolves once everything queued so far was delivered (or refused). */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 && !this.stopped) await (this.draining ?? this.drain());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  private enqueue(m: Message): void {
+    const max = this.opts.maxQueued ?? 10_000;
+    while (this.queue.length >= max) {
+      // Incident messages carry state the control plane needs; old metrics are expendable.
+      const oldMetrics = this.queue.findIndex((q) => q.kind !== 'incident');
+      this.queue.splice(oldMetrics >= 0 ? oldMetrics : 0, 1);
+      this.dropped++;
+    }
+    this.queue.push(m);
+    this.draining ??= this.drain().finally(() => (this.draining = null));
+  }
+
+  private async drain(): Promise<void> {
+    let attempt = 0;
+    while (this.queue.length > 0 && !this.stopped) {
+      const m = this.queue[0]!;
+      try {
+        if (m.kind === 'heartbeat') await this.send('POST', '/api/v1/agent/heartbeat', m.body);
+        else if (m.kind === 'metrics') await this.send('POST', '/api/v1/agent/metrics', m.body);
+        else await this.send('POST', m.path, m.body);
+        this.queue.shift();
+        attempt = 0;
+      } catch (err) {
+        const e = err as ApiClientError | Error;
+        this.opts.onError?.(e, attempt);
+        if (e instanceof ApiClientError && isPermanent(e.status)) {
+          this.queue.shift();
+          this.rejected++;
+          continue;
+        }
+        const retryAfterMs = e instanceof RetryAfter ? e.ms : 0;
+        const base = Math.min(this.opts.maxBackoffMs ?? 30_000, (this.opts.backoffMs ?? 250) * 2 ** attempt);
+        attempt++;
+        await this.sleep(Math.max(retryAfterMs, base / 2 + Math.random() * (base / 2)));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(new URL(path, this.opts.baseUrl), {
+      method,
+      headers: { authorization: `Bearer ${this.opts.nodeKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 10_000),
+    });
+    const text = await res.text();
+    let parsed: { ok?: boolean; error?: { code?: string; message?: string } } = {};
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // A proxy's error page: treated by status below.
+    }
+    if (res.ok && parsed.ok) return parsed;
+    const message = `${method} ${path}: ${res.status} ${parsed.error?.code ?? ''} ${parsed.error?.message ?? text.slice(0, 200)}`.trim();
+    const retryAfter = Number(res.headers.get('retry-after'));
+    if ((res.status === 429 || res.status === 503) && Number.isFinite(retryAfter) && retryAfter > 0) throw new RetryAfter(message, res.status, retryAfter * 1000);
+    throw new ApiClientError(message, res.status, parsed.error?.code ?? null);
+  }
+}
+
+class RetryAfter extends ApiClientError {
+  constructor(
+    message: string,
+    status: number,
+    readonly ms: number,
+  ) {
+    super(message, status, 'rate_limited');
+  }
+}
+
+/** The request itself is wrong (bad input, bad key): retrying cannot help. */
+function isPermanent(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}

@@ -1,0 +1,105 @@
+// The agent's API client against the real API, through a loopback proxy that can play
+// an outage: ordered delivery, Retry-After, a bounded outbox, refused messages skipped.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AgentApiClient } from '../agent/api-client.js';
+import { startStack, type Caller, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let user: { call: Caller };
+let proxy: Server;
+let proxyUrl: string;
+/** What the proxy does: forward, or answer 503 with Retry-After. */
+let outage = false;
+const seen: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack(inject('env'));
+  user = await stack.tenant();
+  proxy = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    seen.push(`${outage ? 'x' : '>'} ${req.method} ${req.url}`);
+    if (outage) {
+      res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, error: { code: 'unavailable', message: 'maintenance' } }));
+      return;
+    }
+    const upstream = await fetch(stack.baseUrl + req.url, {
+      method: req.method,
+      headers: { authorization: req.headers.authorization ?? '', 'content-type': 'application/json' },
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    res.writeHead(upstream.status, { 'content-type': 'application/json' });
+    res.end(await upstream.text());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((r) => proxy?.close(r));
+  await stack?.stop();
+});
+
+async function newNode(name: string) {
+  const res = await user.call('POST', '/api/v1/nodes', { name, ip: '203.0.113.120' });
+  return { uuid: res.body.node.uuid as string, key: res.body.api_key as string };
+}
+
+describe('agent API client', () => {
+  it('delivers an incident’s open, updates and resolve in order, across an outage, honouring Retry-After', async () => {
+    const node = await newNode('client-1');
+    const client = new AgentApiClient({ baseUrl: proxyUrl, nodeKey: node.key, backoffMs: 50 });
+    expect((await client.config()).node.uuid).toBe(node.uuid);
+
+    outage = true;
+    seen.length = 0;
+    const t0 = Date.now();
+    client.openIncident({ ref: 'c1', started_at: new Date().toISOString(), pps: 5000, bps: 4e7, classification: { family: 'syn_flood', confidence: 0.9 } });
+    client.updateIncident('c1', { pps: 90_000, bps: 7e8 });
+    client.updateIncident('c1', { pps: 40_000, bps: 3e8 });
+    client.resolveIncident('c1');
+    await expect.poll(() => seen.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    expect(client.queued).toBe(4);
+    // Retry-After: 1 s between the first two attempts, whatever the backoff says.
+    outage = false;
+    await client.flush();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    const delivered = seen.filter((s) => s.startsWith('>')).map((s) => s.split(' ').pop());
+    expect(delivered).toEqual(['/api/v1/agent/incidents', '/api/v1/agent/incidents/c1/update', '/api/v1/agent/incidents/c1/update', '/api/v1/agent/incidents/c1/resolve']);
+
+    const list = await user.call('GET', `/api/v1/incidents?node=${node.uuid}`);
+    expect(list.body.incidents).toHaveLength(1);
+    expect(list.body.incidents[0]).toMatchObject({ status: 'resolved', family: 'syn_flood', peak_pps: 90_000 });
+    client.stop();
+  });
+
+  it('keeps incident messages and drops the oldest metrics when the outbox is full', async () => {
+    const node = await newNode('client-2');
+    const client = new AgentApiClient({ baseUrl: proxyUrl, nodeKey: node.key, maxQueued: 5, backoffMs: 50 });
+    outage = true;
+    client.openIncident({ ref: 'c2', started_at: new Date().toISOString(), pps: 5000, bps: 4e7 });
+    const at = (s: number) => new Date(Date.parse('2026-11-24T12:00:00Z') + s * 1000).toISOString();
+    for (let s = 0; s < 8; s++) client.metrics([{ at: at(s), pps: s, bps: s }]);
+    expect(client.queued).toBe(5);
+    expect(client.dropped).toBe(4);
+    outage = false;
+    await client.flush();
+    const node2 = (await user.call('GET', `/api/v1/nodes/${node.uuid}`)).body.node;
+    expect(node2.last_pps).toBe(7);
+    expect((await user.call('GET', `/api/v1/incidents?node=${node.uuid}`)).body.total).toBe(1);
+    client.stop();
+  });
+
+  it('skips a message the API refuses as invalid instead of blocking the rest', async () => {
+    const node = await newNode('client-3');
+    const client = new AgentApiClient({ baseUrl: proxyUrl, nodeKey: node.key, backoffMs: 50 });
+    client.updateIncident('never-opened', { pps: 1, bps: 1 });
+    client.heartbeat({ traffic_state: 'elevated', pps: 12, bps: 34 });
+    await client.flush();
+    expect(client.rejected).toBe(1);
+    expect((await user.call('GET', `/api/v1/nodes/${node.uuid}`)).body.node).toMatchObject({ status: 'elevated', last_pps: 12 });
+    client.stop();
+  });
+});
