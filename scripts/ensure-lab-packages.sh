@@ -8,6 +8,7 @@ command -v exabgp >/dev/null 2>&1 || missing="$missing exabgp"
 command -v gobgpd >/dev/null 2>&1 || missing="$missing gobgpd"
 [ -d /usr/share/gocode/src/github.com/osrg/gobgp/api ] || missing="$missing golang-github-osrg-gobgp-dev"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
