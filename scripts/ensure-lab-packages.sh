@@ -1,7 +1,8 @@
 #!/bin/sh
-# Installs the Debian packages the BGP lab and the gobgp adapter need (the speakers, the
-# GoBGP API protos, iproute2), once: nothing happens when they are all present. Installing
-# needs root and apt-get; without them it names the packages to install and fails.
+# Installs the Debian packages the tests need (the BGP speakers, the GoBGP API protos,
+# iproute2, and for the agent tcpdump, nftables and iptables), once: nothing happens
+# when they are all present. Installing needs root and apt-get; without them it names
+# the packages to install and fails.
 set -eu
 missing=""
 command -v exabgp >/dev/null 2>&1 || missing="$missing exabgp"
@@ -9,6 +10,8 @@ command -v gobgpd >/dev/null 2>&1 || missing="$missing gobgpd"
 [ -d /usr/share/gocode/src/github.com/osrg/gobgp/api ] || missing="$missing golang-github-osrg-gobgp-dev"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
+command -v nft >/dev/null 2>&1 || missing="$missing nftables"
+command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
