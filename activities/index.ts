@@ -5,6 +5,7 @@ import type { SecretBox } from '../db/secrets.js';
 import { AdapterRegistry } from './adapters/index.js';
 import { createAdapterActivities } from './adapter-checks.js';
 import { createIncidentActivities } from './incidents.js';
+import { createNodeCommandActivities } from './node-commands.js';
 import { createRuleActivities } from './rules.js';
 
 export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; adapters?: AdapterRegistry }) {
@@ -14,6 +15,7 @@ export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Log
       ...createRuleActivities({ ...deps, adapters }),
       ...createAdapterActivities({ ...deps, adapters }),
       ...createIncidentActivities(deps),
+      ...createNodeCommandActivities(deps),
     },
     adapters,
   };

@@ -11,6 +11,7 @@ import { adaptersRouter } from './routes/adapters.js';
 import { allowlistRouter } from './routes/allowlist.js';
 import { escalationRouter } from './routes/escalation.js';
 import { agentRouter } from './routes/agent.js';
+import { agentCommandsRouter } from './routes/agent-commands.js';
 import { incidentsRouter } from './routes/incidents.js';
 import { nodesRouter } from './routes/nodes.js';
 import { authenticateNode } from './agent-auth.js';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
   const agent = new OpenAPIHono<AgentEnv>();
   agent.use('/agent/*', authenticateNode, requireSubscriptionForWrites);
   agent.route('/', agentRouter);
+  agent.route('/', agentCommandsRouter);
   api.route('/', agent);
 
   const authed = new OpenAPIHono<AppEnv>();

@@ -16,6 +16,10 @@ export interface AppDeps {
   defaultRateLimit?: number;
   /** How long POST /mitigation/rules waits for the speaker before answering "pending". */
   announceWaitMs?: number;
+  /** How long POST /nodes/{uuid}/commands waits for the agent before answering "pending". */
+  commandWaitMs?: number;
+  /** How long an agent may stay silent while it owes a command's result (default 30 s). */
+  commandHeartbeatTimeoutSeconds?: number;
 }
 
 export type AppEnv = {

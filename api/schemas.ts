@@ -3,6 +3,7 @@
 // typo the caller wants to hear about.
 import { z } from '@hono/zod-openapi';
 import { BASELINE_MODES, TIER_ACTIONS } from '../domain/escalation.js';
+import { FIREWALL_SUITES, validateRuleSet } from '../domain/firewall.js';
 import { PROTOCOL_NUMBERS, type NumRange } from '../domain/intent.js';
 import { parseAddress, parsePrefix } from '../domain/prefix.js';
 import { ADAPTER_TYPES, ALLOWLIST_SCOPES, INCIDENT_STATUSES, INTENT_TYPES, NODE_TRAFFIC_STATES, RULE_STATUSES, SEVERITIES } from '../db/schema.js';
@@ -560,3 +561,58 @@ export const IncidentSchema = z
 export const IncidentEventSchema = z
   .object({ at: z.string(), kind: z.string(), message: z.string(), detail: z.record(z.string(), z.unknown()).nullable() })
   .openapi('IncidentEvent');
+
+// ---------- node commands ----------
+
+const Suite = z.enum(FIREWALL_SUITES).default('nftables');
+const PortRange = z.strictObject({ from: z.number().int().min(0).max(65535), to: z.number().int().min(0).max(65535) });
+const RuleSetSchema = z
+  .strictObject({
+    name: z.string(),
+    rules: z
+      .array(
+        z.strictObject({
+          action: z.enum(['drop', 'accept', 'rate_limit']),
+          protocol: z.enum(['tcp', 'udp', 'icmp']).optional(),
+          source: z.string().max(64).optional(),
+          sourcePorts: z.array(PortRange).max(16).optional(),
+          destinationPorts: z.array(PortRange).max(16).optional(),
+          ratePps: z.number().int().optional(),
+        }),
+      )
+      .max(500),
+  })
+  .superRefine((set, ctx) => {
+    const v = validateRuleSet(set);
+    if (!v.ok) ctx.addIssue({ code: 'custom', message: v.reason });
+  });
+
+export const NodeCommandBody = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('apply_ruleset'), suite: Suite, ruleset: RuleSetSchema }),
+    z.strictObject({ type: z.literal('remove_ruleset'), suite: Suite, name: z.string().regex(/^[a-z0-9_]{1,24}$/, 'name is 1-24 lower-case letters, digits or _') }),
+    z.strictObject({ type: z.literal('block_source'), suite: Suite, source: cidrOrIp('source') }),
+    z.strictObject({ type: z.literal('unblock_source'), suite: Suite, source: cidrOrIp('source') }),
+    z.strictObject({ type: z.literal('capture'), seconds: z.number().int().min(1).max(60), max_packets: z.number().int().min(1).max(1_000_000) }),
+  ])
+  .openapi('NodeCommand');
+
+export const NodeCommandOutcome = z
+  .object({
+    workflow_id: z.string(),
+    status: z.enum(['pending', 'succeeded', 'failed']),
+    result: z.record(z.string(), z.unknown()).nullable(),
+    error: z.string().nullable(),
+  })
+  .openapi('NodeCommandOutcome');
+
+export const CommandPollQuery = z.strictObject({
+  wait: z.coerce.number().int().min(0, 'wait must be 0-30 seconds').max(30, 'wait must be 0-30 seconds').default(0),
+});
+
+export const CommandResultBody = z
+  .discriminatedUnion('ok', [
+    z.strictObject({ ok: z.literal(true), detail: z.record(z.string(), z.unknown()).optional() }),
+    z.strictObject({ ok: z.literal(false), error: z.string().min(1).max(2000) }),
+  ])
+  .openapi('AgentCommandResult');

@@ -5,6 +5,7 @@ import { type AnyPgColumn, bigint, bigserial, check, doublePrecision, index, int
 import type { AttackFamily } from '../domain/attack.js';
 import type { EscalationPolicy, HostThreshold } from '../domain/escalation.js';
 import type { MitigationIntent } from '../domain/intent.js';
+import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const ts = (name: string) => timestamp(name, { withTimezone: true });
@@ -282,4 +283,33 @@ export const incidentEvents = pgTable(
     dedupeKey: text('dedupe_key'),
   },
   (t) => [index('incident_events_incident_idx').on(t.incidentId, t.id), uniqueIndex('incident_events_dedupe_idx').on(t.incidentId, t.dedupeKey)],
+);
+
+// ---------- commands to agents ----------
+
+export const COMMAND_STATUSES = ['pending', 'delivered', 'succeeded', 'failed'] as const;
+export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+
+/**
+ * A command waiting for (or answered by) a node's agent. The activity that issued it is
+ * completed asynchronously with `task_token` when the agent posts the result.
+ */
+export const agentCommands = pgTable(
+  'agent_commands',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+    command: jsonb('command').$type<NodeCommand>().notNull(),
+    /** Base64 Temporal task token of the waiting activity. */
+    taskToken: text('task_token').notNull(),
+    /** Activity id + attempt: a retried activity issues a new command, never a duplicate row. */
+    activityKey: text('activity_key').notNull().unique(),
+    status: text('status').$type<CommandStatus>().notNull().default('pending'),
+    result: jsonb('result').$type<NodeCommandResult>(),
+    createdAt: createdAt(),
+    deliveredAt: ts('delivered_at'),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [index('agent_commands_node_status_idx').on(t.nodeId, t.status)],
 );

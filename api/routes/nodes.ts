@@ -6,7 +6,11 @@ import { newNodeKey, nodeStatusSql } from '../../db/nodes.js';
 import { incidents, nodes } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
-import { CreateNodeBody, NodeListQuery, NodeSchema, NodeUuidParam, ok, UpdateNodeBody } from '../schemas.js';
+import { randomUUID } from 'node:crypto';
+import type { NodeCommand, NodeCommandResult } from '../../domain/node-command.js';
+import { nodeCommandWorkflow } from '../../workflows/node-command.js';
+import { withDeadline } from '../deadline.js';
+import { CreateNodeBody, NodeCommandBody, NodeCommandOutcome, NodeListQuery, NodeSchema, NodeUuidParam, ok, UpdateNodeBody } from '../schemas.js';
 
 type NodeRow = typeof nodes.$inferSelect;
 type Status = z.infer<typeof NodeSchema>['status'];
@@ -77,6 +81,17 @@ const deleteNodeRoute = createRoute({
 });
 
 
+const commandRoute = createRoute({
+  method: 'post',
+  path: '/nodes/{uuid}/commands',
+  summary: 'Run a command on a node',
+  description:
+    'Apply or remove a firewall rule set, block or unblock a source, or take a capture. The agent picks the command up on its next poll; ' +
+    'the answer waits for its outcome (up to 30 s, then `pending` with the workflow id to follow in the Temporal UI).',
+  request: { params: NodeUuidParam, ...jsonBody(NodeCommandBody) },
+  responses: responses('The outcome', ok({ command: NodeCommandOutcome }), { ...WRITE_ERRORS, 404: 'not_found' }),
+});
+
 export const nodesRouter = router()
   .openapi(createNodeRoute, async (c) => {
     const body = c.req.valid('json');
@@ -132,6 +147,30 @@ export const nodesRouter = router()
     if (!row) throw new ApiError('not_found', `node ${uuid} not found`);
     const [status] = await c.var.deps.db.select({ s: nodeStatusSql }).from(nodes).where(eq(nodes.id, row.id));
     return c.json({ ok: true as const, node: nodeJson(row, status!.s) }, 200);
+  })
+  .openapi(commandRoute, async (c) => {
+    const { uuid } = c.req.valid('param');
+    const [node] = await c.var.deps.db
+      .select({ id: nodes.id })
+      .from(nodes)
+      .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, c.var.workspace.id)));
+    if (!node) throw new ApiError('not_found', `node ${uuid} not found`);
+    const workflowId = `node-command:${uuid}:${randomUUID()}`;
+    const handle = await c.var.deps.temporal.workflow.start(nodeCommandWorkflow, {
+      workflowId,
+      taskQueue: c.var.deps.taskQueue,
+      args: [node.id, c.req.valid('json') as NodeCommand, { heartbeatTimeoutSeconds: c.var.deps.commandHeartbeatTimeoutSeconds ?? 30 }],
+    });
+    const outcome = await withDeadline(
+      handle.result().catch((err: Error): NodeCommandResult => ({ ok: false, error: `the command's workflow failed: ${err.cause instanceof Error ? err.cause.message : err.message}` })),
+      c.var.deps.commandWaitMs ?? 30_000,
+    );
+    const command = outcome === null
+      ? { workflow_id: workflowId, status: 'pending' as const, result: null, error: null }
+      : outcome.ok
+        ? { workflow_id: workflowId, status: 'succeeded' as const, result: outcome.detail ?? {}, error: null }
+        : { workflow_id: workflowId, status: 'failed' as const, result: null, error: outcome.error };
+    return c.json({ ok: true as const, command }, outcome === null ? 202 : 200);
   })
   .openapi(deleteNodeRoute, async (c) => {
     const { uuid } = c.req.valid('param');

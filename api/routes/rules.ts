@@ -9,6 +9,7 @@ import { mustParsePrefix } from '../../domain/prefix.js';
 import { isImplemented, notImplementedMessage } from '../../activities/adapters/index.js';
 import { announcedUpdate, ruleWorkflow, withdrawUpdate } from '../../workflows/rule.js';
 import type { AppDeps } from '../context.js';
+import { withDeadline } from '../deadline.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { CreateRuleBody, HistoryQuery, IdParam, ok, RuleSchema, WithdrawRuleBody } from '../schemas.js';
@@ -59,17 +60,6 @@ export async function withdrawRule(deps: AppDeps, id: number, reason: string): P
     if (err instanceof WorkflowNotFoundError || (err instanceof WorkflowUpdateFailedError && /completed/.test(err.message))) return;
     if (err instanceof Error && /workflow execution already completed/i.test(err.message)) return;
     throw err;
-  }
-}
-
-/** The promise's value, or null when it takes longer than `ms` (it keeps running). */
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)));
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -8,6 +8,7 @@ import { workspaces } from '../../db/schema.js';
 import { eq } from 'drizzle-orm';
 import { connectTemporal, createLogger, startHttp, startWorker, type RunningWorker } from '../../cmd/runtime.js';
 import type { Client } from '@temporalio/client';
+import type { AppDeps } from '../../api/context.js';
 import type { TestEnv } from './env.js';
 
 export interface ApiResponse<T = any> {
@@ -33,14 +34,14 @@ export interface Stack {
 
 export type Caller = <T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
 
-export async function startStack(env: TestEnv, opts: { announceWaitMs?: number } = {}): Promise<Stack> {
+export async function startStack(env: TestEnv, opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds'> = {}): Promise<Stack> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = await openDb({ databaseUrl: env.databaseUrl, dataDir: env.workDir });
   const secrets = createSecretBox('test-secret-key');
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const temporal = await connectTemporal(env.temporalAddress, 'default');
   const http = await startHttp(
-    { db: db.db, temporal: temporal.client, taskQueue, secrets, logger, announceWaitMs: opts.announceWaitMs },
+    { db: db.db, temporal: temporal.client, taskQueue, secrets, logger, ...opts },
     0,
     '127.0.0.1',
   );

@@ -1,0 +1,108 @@
+// Commands for agents: long poll, results. Delivering and answering commands completes
+// (or heartbeats) the activities that issued them (activities/node-commands.ts).
+import { createRoute, z } from '@hono/zod-openapi';
+import { ActivityNotFoundError } from '@temporalio/client';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { agentCommands } from '../../db/schema.js';
+import type { AgentEnv } from '../context.js';
+import { ApiError } from '../errors.js';
+import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { CommandPollQuery, CommandResultBody, IdParam, ok } from '../schemas.js';
+
+const CommandSchema = z.object({ id: z.number().int(), command: z.record(z.string(), z.unknown()) }).openapi('AgentCommand');
+
+const pollRoute = createRoute({
+  method: 'get',
+  path: '/agent/commands',
+  summary: 'Long-poll for pending commands',
+  description: 'Answers at once when commands are pending, else waits up to `wait` seconds for one. Polling also tells the control plane the agent is alive for the commands it is running.',
+  request: { query: CommandPollQuery },
+  responses: responses('Commands', ok({ commands: z.array(CommandSchema) })),
+});
+
+const resultRoute = createRoute({
+  method: 'post',
+  path: '/agent/commands/{id}/result',
+  summary: 'Report a command’s outcome',
+  request: { params: IdParam, ...jsonBody(CommandResultBody) },
+  responses: responses('Recorded', ok({ status: z.enum(['succeeded', 'failed']) }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: already answered, or abandoned by the control plane' }),
+});
+
+type Vars = AgentEnv['Variables'];
+
+/** Heartbeats the activities behind `rows`; the ones Temporal no longer knows are failed here. */
+async function keepAlive(v: Vars, rows: Array<{ id: number; taskToken: string }>): Promise<number[]> {
+  const alive: number[] = [];
+  for (const row of rows) {
+    try {
+      await v.deps.temporal.activity.heartbeat(Buffer.from(row.taskToken, 'base64'));
+      alive.push(row.id);
+    } catch (err) {
+      if (!(err instanceof ActivityNotFoundError)) throw err;
+      await v.deps.db
+        .update(agentCommands)
+        .set({ status: 'failed', result: { ok: false, error: 'abandoned: the control plane stopped waiting' }, completedAt: sql`now()` })
+        .where(eq(agentCommands.id, row.id));
+    }
+  }
+  return alive;
+}
+
+async function takePending(v: Vars) {
+  const pending = await v.deps.db
+    .select({ id: agentCommands.id, taskToken: agentCommands.taskToken })
+    .from(agentCommands)
+    .where(and(eq(agentCommands.nodeId, v.node.id), eq(agentCommands.status, 'pending')))
+    .orderBy(asc(agentCommands.id));
+  if (pending.length === 0) return [];
+  const alive = new Set(await keepAlive(v, pending));
+  const candidates = pending.filter((p) => alive.has(p.id));
+  if (candidates.length === 0) return [];
+  // Claimed atomically: a second poll racing this one gets none of them.
+  const claimed = await v.deps.db
+    .update(agentCommands)
+    .set({ status: 'delivered', deliveredAt: sql`now()` })
+    .where(and(inArray(agentCommands.id, candidates.map((d) => d.id)), eq(agentCommands.status, 'pending')))
+    .returning({ id: agentCommands.id, command: agentCommands.command });
+  return claimed.sort((x, y) => x.id - y.id).map((d) => ({ id: d.id, command: d.command as unknown as Record<string, unknown> }));
+}
+
+export const agentCommandsRouter = router<AgentEnv>()
+  .openapi(pollRoute, async (c) => {
+    const { wait } = c.req.valid('query');
+    // The commands this agent is running are alive as long as it polls.
+    const running = await c.var.deps.db
+      .select({ id: agentCommands.id, taskToken: agentCommands.taskToken })
+      .from(agentCommands)
+      .where(and(eq(agentCommands.nodeId, c.var.node.id), eq(agentCommands.status, 'delivered')));
+    await keepAlive(c.var, running);
+    const deadline = Date.now() + wait * 1000;
+    for (;;) {
+      const commands = await takePending(c.var);
+      if (commands.length > 0 || Date.now() >= deadline) return c.json({ ok: true as const, commands }, 200);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })
+  .openapi(resultRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const [row] = await c.var.deps.db
+      .select()
+      .from(agentCommands)
+      .where(and(eq(agentCommands.id, id), eq(agentCommands.nodeId, c.var.node.id)));
+    if (!row) throw new ApiError('not_found', `command ${id} not found for this node`);
+    if (row.status === 'succeeded' || row.status === 'failed') throw new ApiError('conflict', `command ${id} is already ${row.status}`);
+    const status = body.ok ? ('succeeded' as const) : ('failed' as const);
+    try {
+      await c.var.deps.temporal.activity.complete(Buffer.from(row.taskToken, 'base64'), body);
+    } catch (err) {
+      if (!(err instanceof ActivityNotFoundError)) throw err;
+      await c.var.deps.db
+        .update(agentCommands)
+        .set({ status: 'failed', result: { ok: false, error: 'abandoned: the control plane stopped waiting' }, completedAt: sql`now()` })
+        .where(eq(agentCommands.id, id));
+      throw new ApiError('conflict', `command ${id} was abandoned by the control plane (it stopped waiting); its result is not used`);
+    }
+    await c.var.deps.db.update(agentCommands).set({ status, result: body, completedAt: sql`now()` }).where(eq(agentCommands.id, id));
+    return c.json({ ok: true as const, status }, 200);
+  });

@@ -1,0 +1,16 @@
+// Operations the control plane asks an agent to perform on its host: typed, validated
+// arguments, never shell strings.
+import type { FirewallRuleSet } from './firewall.js';
+
+export type NodeCommand =
+  | { type: 'apply_ruleset'; suite: 'nftables' | 'iptables'; ruleset: FirewallRuleSet }
+  | { type: 'remove_ruleset'; suite: 'nftables' | 'iptables'; name: string }
+  | { type: 'block_source'; suite: 'nftables' | 'iptables'; source: string }
+  | { type: 'unblock_source'; suite: 'nftables' | 'iptables'; source: string }
+  | { type: 'capture'; seconds: number; max_packets: number };
+
+export type NodeCommandType = NodeCommand['type'];
+export const NODE_COMMAND_TYPES: readonly NodeCommandType[] = ['apply_ruleset', 'remove_ruleset', 'block_source', 'unblock_source', 'capture'];
+
+/** What the agent reports back. */
+export type NodeCommandResult = { ok: true; detail?: Record<string, unknown> } | { ok: false; error: string };
