@@ -2,6 +2,7 @@
 // through one ordered outbox, so an incident's open, updates and resolve arrive in order,
 // and nothing is lost while the API is unreachable, up to a bound.
 import type { Classification } from '../domain/attack.js';
+import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
 
 export interface AgentConfig {
   node: { uuid: string; name: string; ip: string; interface: string | null };
@@ -78,6 +79,7 @@ export class AgentApiClient {
   private draining: Promise<void> | null = null;
   private stopped = false;
   private wake: (() => void) | null = null;
+  private readonly abort = new AbortController();
   /** Messages dropped because the outbox was full. */
   dropped = 0;
   /** Messages the API refused as invalid (4xx other than 408/429): never retried. */
@@ -93,6 +95,28 @@ export class AgentApiClient {
   async config(): Promise<AgentConfig> {
     const body = (await this.send('GET', '/api/v1/agent/config')) as { config: AgentConfig };
     return body.config;
+  }
+
+  /** Long-polls for commands (no queue: the caller loops). */
+  async pollCommands(waitSeconds: number): Promise<Array<{ id: number; command: NodeCommand }>> {
+    const body = (await this.send('GET', `/api/v1/agent/commands?wait=${waitSeconds}`, undefined, (waitSeconds + 10) * 1000)) as {
+      commands: Array<{ id: number; command: NodeCommand }>;
+    };
+    return body.commands;
+  }
+
+  /** Reports a command's outcome, retrying until the API has it (it completes a waiting activity). */
+  async postCommandResult(id: number, result: NodeCommandResult): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.send('POST', `/api/v1/agent/commands/${id}/result`, result);
+        return;
+      } catch (err) {
+        // Already answered or abandoned (409), or gone (404): nothing left to tell.
+        if (err instanceof ApiClientError && isPermanent(err.status)) return;
+        await this.sleep(Math.min(this.opts.maxBackoffMs ?? 30_000, (this.opts.backoffMs ?? 250) * 2 ** attempt));
+      }
+    }
   }
 
   heartbeat(body: Record<string, unknown>): void {
@@ -125,6 +149,7 @@ export class AgentApiClient {
 
   stop(): void {
     this.stopped = true;
+    this.abort.abort();
     this.wake?.();
   }
 
@@ -179,12 +204,12 @@ export class AgentApiClient {
     });
   }
 
-  private async send(method: string, path: string, body?: unknown): Promise<unknown> {
+  private async send(method: string, path: string, body?: unknown, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<unknown> {
     const res = await fetch(new URL(path, this.opts.baseUrl), {
       method,
       headers: { authorization: `Bearer ${this.opts.nodeKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body !== undefined ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 10_000),
+      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.abort.signal]),
     });
     const text = await res.text();
     let parsed: { ok?: boolean; error?: { code?: string; message?: string } } = {};

@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capture } from '../agent/capture.js';
+import { classify } from '../agent/classify.js';
+import { parsePcap } from '../agent/pcap.js';
 import { createNsPair, type NsPair } from './support/netns.js';
 
 const run = promisify(execFile);
@@ -52,6 +54,9 @@ describe('capture', () => {
     // Original length: 300 bytes of payload + UDP 8 + IP 20 + Ethernet 14.
     expect(lens.every((l) => l === 342)).toBe(true);
     expect(res.truncated).toBe(false);
+    // What tcpdump wrote, through the agent's own parser and classifier.
+    const c = classify(parsePcap(res.pcap).packets, { victim: pair.b.ip });
+    expect(c).toMatchObject({ family: 'udp_flood', packets: 50, topSources: [{ value: pair.a.ip, packets: 50 }], topDestinationPorts: [{ value: 9999, packets: 50 }] });
   });
 
   it('stops at maxSeconds with what it saw, and at maxBytes', async () => {

@@ -1,0 +1,177 @@
+// The agent's main loop: sample traffic many times a second, feed the detector, and turn
+// its events into the agent protocol: an incident opens at once with what the counters
+// say, and is refined when the capture's classification is ready; per-second metrics and
+// heartbeats go out in the background; commands are long-polled and run.
+import type { AttackFamily, Classification } from '../domain/attack.js';
+import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
+import { toWire, type AgentApiClient, type AgentConfig, type MetricSample } from './api-client.js';
+
+export interface TrafficSample {
+  atMs: number;
+  pps: number;
+  bps: number;
+  /** Share of inbound packets per protocol, 0..1. */
+  mix: { tcp: number; udp: number; icmp: number; other: number };
+}
+
+export type DetectorEvent =
+  | { type: 'attack_started'; atMs: number; pps: number; bps: number }
+  | { type: 'attack_updated'; atMs: number; pps: number; bps: number }
+  | { type: 'attack_ended'; atMs: number };
+
+export interface RunnerParts {
+  api: AgentApiClient;
+  /** Reads the interface once; null when it cannot (interface gone). */
+  sample(): TrafficSample | null;
+  /** The detection state machine, reconfigured when the server's thresholds change. */
+  detector: { observe(s: TrafficSample): DetectorEvent[]; configure(config: AgentConfig): void };
+  /** Captures and classifies the attack on `victim`; null when nothing could be captured. */
+  classify(victim: string, config: AgentConfig): Promise<Classification | null>;
+  runCommand(command: NodeCommand): Promise<NodeCommandResult>;
+  log(level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
+}
+
+export interface RunnerOptions {
+  sampleHz: number;
+  heartbeatMs: number;
+  configRefreshMs: number;
+  /** Commands long poll, seconds. */
+  commandWaitS: number;
+}
+
+export interface RunnerStatus {
+  state: 'normal' | 'attack';
+  incident: string | null;
+  lastSample: TrafficSample | null;
+  samples: number;
+  queued: number;
+  dropped: number;
+}
+
+/** What the counters alone say of an attack, before any packet was captured. */
+export function familyFromMix(mix: TrafficSample['mix']): AttackFamily {
+  const [top, share] = (Object.entries(mix) as Array<[keyof TrafficSample['mix'], number]>).sort((a, b) => b[1] - a[1])[0]!;
+  if (share < 0.6) return 'multi_vector';
+  return top === 'udp' ? 'udp_flood' : top === 'tcp' ? 'syn_flood' : top === 'icmp' ? 'icmp_flood' : 'unknown';
+}
+
+export function startRunner(parts: RunnerParts, config: AgentConfig, opts: RunnerOptions) {
+  let current = config;
+  parts.detector.configure(current);
+  const status: RunnerStatus = { state: 'normal', incident: null, lastSample: null, samples: 0, queued: 0, dropped: 0 };
+  let stopped = false;
+  let second: { startMs: number; pps: number[]; bps: number[]; mix: TrafficSample['mix'] } | null = null;
+  const pendingMetrics: MetricSample[] = [];
+  let seq = 0;
+
+  const victim = () => current.node.ip;
+
+  function onEvent(e: DetectorEvent) {
+    if (e.type === 'attack_started') {
+      const ref = `${current.node.uuid.slice(0, 8)}-${e.atMs}-${++seq}`;
+      status.state = 'attack';
+      status.incident = ref;
+      const mix = status.lastSample?.mix;
+      parts.api.openIncident({
+        ref,
+        target_ip: victim(),
+        started_at: new Date(e.atMs).toISOString(),
+        pps: Math.round(e.pps),
+        bps: Math.round(e.bps),
+        ...(mix ? { classification: { family: familyFromMix(mix), confidence: 0.5, protocol_mix: mix } } : {}),
+      });
+      parts.log('warn', 'attack detected', { ref, pps: e.pps, bps: e.bps });
+      void parts
+        .classify(victim(), current)
+        .then((c) => {
+          if (c && status.incident === ref) {
+            const last = status.lastSample;
+            parts.api.updateIncident(ref, { pps: Math.round(last?.pps ?? e.pps), bps: Math.round(last?.bps ?? e.bps), classification: toWire(c) });
+            parts.log('info', 'attack classified', { ref, family: c.family, subtype: c.subtype, confidence: c.confidence });
+          }
+        })
+        .catch((err: Error) => parts.log('error', 'classification failed', { ref, error: err.message }));
+    } else if (e.type === 'attack_updated' && status.incident) {
+      parts.api.updateIncident(status.incident, { pps: Math.round(e.pps), bps: Math.round(e.bps) });
+    } else if (e.type === 'attack_ended' && status.incident) {
+      parts.api.resolveIncident(status.incident, { ended_at: new Date(e.atMs).toISOString() });
+      parts.log('info', 'attack ended', { ref: status.incident });
+      status.state = 'normal';
+      status.incident = null;
+    }
+  }
+
+  /** Per-second figures for the metrics stream: the second's peak, so short bursts show. */
+  function aggregate(s: TrafficSample) {
+    if (second && s.atMs - second.startMs >= 1000) {
+      pendingMetrics.push({
+        at: new Date(second.startMs).toISOString(),
+        pps: Math.round(Math.max(...second.pps)),
+        bps: Math.round(Math.max(...second.bps)),
+        protocol_mix: second.mix,
+      });
+      second = null;
+    }
+    second ??= { startMs: s.atMs - (s.atMs % 1000), pps: [], bps: [], mix: s.mix };
+    second.pps.push(s.pps);
+    second.bps.push(s.bps);
+    second.mix = s.mix;
+  }
+
+  const sampleTimer = setInterval(() => {
+    const s = parts.sample();
+    if (!s) return;
+    status.lastSample = s;
+    status.samples++;
+    aggregate(s);
+    for (const e of parts.detector.observe(s)) onEvent(e);
+  }, 1000 / opts.sampleHz);
+
+  const heartbeatTimer = setInterval(() => {
+    if (pendingMetrics.length > 0) parts.api.metrics(pendingMetrics.splice(0));
+    const s = status.lastSample;
+    parts.api.heartbeat({
+      traffic_state: status.state,
+      ...(s ? { pps: Math.round(s.pps), bps: Math.round(s.bps), protocol_mix: s.mix } : {}),
+    });
+    status.queued = parts.api.queued;
+    status.dropped = parts.api.dropped;
+  }, opts.heartbeatMs);
+
+  const configTimer = setInterval(() => {
+    parts.api
+      .config()
+      .then((c) => {
+        current = c;
+        parts.detector.configure(c);
+      })
+      .catch((err: Error) => parts.log('warn', 'config refresh failed; keeping the last one', { error: err.message }));
+  }, opts.configRefreshMs);
+
+  const commands = (async () => {
+    while (!stopped) {
+      try {
+        for (const { id, command } of await parts.api.pollCommands(opts.commandWaitS)) {
+          const result = await parts.runCommand(command).catch((err: Error): NodeCommandResult => ({ ok: false, error: err.message }));
+          await parts.api.postCommandResult(id, result);
+        }
+      } catch (err) {
+        if (stopped) break;
+        parts.log('warn', 'command poll failed', { error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  })();
+
+  return {
+    status: (): RunnerStatus => ({ ...status, queued: parts.api.queued, dropped: parts.api.dropped }),
+    async stop() {
+      stopped = true;
+      clearInterval(sampleTimer);
+      clearInterval(heartbeatTimer);
+      clearInterval(configTimer);
+      parts.api.stop();
+      await commands.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+// The detector's state machine and the real interface counters it is fed from.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Detector, type DetectorConfig } from '../agent/detector.js';
+import type { DetectorEvent, TrafficSample } from '../agent/runner.js';
+import { familyFromMix } from '../agent/runner.js';
+import { createNsPair, type NsPair } from './support/netns.js';
+
+const run = promisify(execFile);
+const config: DetectorConfig = { pps: 1000, bps: null, confirmSamples: 3, holdDownMs: 1000, hysteresis: 0.7, updateEveryMs: 500 };
+const mix = { tcp: 0, udp: 1, icmp: 0, other: 0 };
+
+/** Feeds pps values at 10 Hz from t=0 and collects the events. */
+function feed(d: Detector, pps: number[], startMs = 0): DetectorEvent[] {
+  return pps.flatMap((v, i) => d.observe({ atMs: startMs + i * 100, pps: v, bps: v * 8000, mix }));
+}
+
+describe('detector', () => {
+  it('needs consecutive samples over the threshold before it starts an attack', () => {
+    const d = new Detector(config);
+    expect(feed(d, [2000, 2000, 10, 2000, 2000, 10])).toEqual([]);
+    expect(feed(d, [2000, 2000, 2000], 1000)).toEqual([{ type: 'attack_started', atMs: 1200, pps: 2000, bps: 16_000_000 }]);
+    expect(d.inAttack).toBe(true);
+  });
+
+  it('holds down before ending, with hysteresis, so flapping traffic makes one attack', () => {
+    const d = new Detector(config);
+    // Attack, then flapping between 1500 and 200 for 3 s (dips of 500 ms < hold-down), then 800 (above 70 %).
+    const flapping = Array.from({ length: 30 }, (_, i) => (Math.floor(i / 5) % 2 === 0 ? 1500 : 200));
+    const events = feed(d, [2000, 2000, 2000, ...flapping, ...Array(20).fill(800)]);
+    expect(events.filter((e) => e.type === 'attack_started')).toHaveLength(1);
+    expect(events.some((e) => e.type === 'attack_ended')).toBe(false);
+    // Under 700 pps for the 1 s hold-down: ended, once.
+    const end = feed(d, Array(15).fill(100), 10_000);
+    expect(end.filter((e) => e.type === 'attack_ended')).toEqual([{ type: 'attack_ended', atMs: 11_000 }]);
+    expect(d.inAttack).toBe(false);
+  });
+
+  it('throttles updates and keeps an attack across a reconfiguration', () => {
+    const d = new Detector(config);
+    const events = feed(d, Array(23).fill(5000));
+    expect(events.map((e) => e.type)).toEqual(['attack_started', 'attack_updated', 'attack_updated', 'attack_updated', 'attack_updated']);
+    d.configure({ ...config, pps: 100_000 });
+    // Still the same attack; it ends by the new threshold's hold-down, not by a restart.
+    const later = feed(d, Array(12).fill(5000), 5000).map((e) => e.type);
+    expect(later.at(-1)).toBe('attack_ended');
+    expect(later).not.toContain('attack_started');
+  });
+
+  it('triggers on bps when pps is not set, and never with neither', () => {
+    const byBps = new Detector({ ...config, pps: null, bps: 1e6 });
+    expect(feed(byBps, [200, 200, 200]).map((e) => e.type)).toEqual(['attack_started']);
+    const never = new Detector({ ...config, pps: null, bps: null });
+    expect(feed(never, Array(50).fill(1e9))).toEqual([]);
+  });
+
+  it('guesses the family from the protocol mix before any packet is captured', () => {
+    expect(familyFromMix({ tcp: 0.05, udp: 0.9, icmp: 0.05, other: 0 })).toBe('udp_flood');
+    expect(familyFromMix({ tcp: 0.9, udp: 0.1, icmp: 0, other: 0 })).toBe('syn_flood');
+    expect(familyFromMix({ tcp: 0, udp: 0, icmp: 1, other: 0 })).toBe('icmp_flood');
+    expect(familyFromMix({ tcp: 0.5, udp: 0.5, icmp: 0, other: 0 })).toBe('multi_vector');
+  });
+});
+
+describe('interface counters', () => {
+  let pair: NsPair;
+  beforeAll(() => {
+    pair = createNsPair('bwk-cnt');
+  });
+  afterAll(() => pair?.destroy());
+
+  it('measure real packets on a veth inside a namespace, with their protocol mix', async () => {
+    // The sampler runs inside namespace b (its /proc/net/snmp is per namespace).
+    const probe = `
+      import { createSampler, busiestInterface } from '${process.cwd()}/agent/counters.ts';
+      const s = createSampler('veth-b'); s.sample();
+      setTimeout(() => { console.log(JSON.stringify({ sample: s.sample(), busiest: busiestInterface() })); }, 1500);`;
+    const sampling = run('ip', ['netns', 'exec', pair.b.ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+    await new Promise((r) => setTimeout(r, 600));
+    const send = `const s=require('dgram').createSocket('udp4');let n=0;const b=Buffer.alloc(100);const go=()=>{if(n++>=3000)return s.close();s.send(b,9,'${pair.b.ip}',go)};go()`;
+    await run('ip', ['netns', 'exec', pair.a.ns, process.execPath, '-e', send]);
+    const out = JSON.parse((await sampling).stdout.trim().split('\n').pop()!) as { sample: TrafficSample; busiest: { name: string; virtual: boolean } };
+    // 3000 packets over the ~1.5 s window: at least 3000/1.6 pps, and all UDP.
+    expect(out.sample.pps).toBeGreaterThan(3000 / 1.6);
+    expect(out.sample.bps).toBeGreaterThan(out.sample.pps * 8 * 100);
+    expect(out.sample.mix.udp).toBeGreaterThan(0.95);
+    expect(out.busiest).toEqual({ name: 'veth-b', virtual: true });
+  });
+});
