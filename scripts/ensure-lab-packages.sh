@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the tests need (the BGP speakers, the GoBGP API protos,
-# iproute2, and for the agent tcpdump, nftables and iptables), once: nothing happens
-# when they are all present. Installing needs root and apt-get; without them it names
-# the packages to install and fails.
+# iproute2; tcpdump, nftables and iptables for the agent; hping3 for floods), once:
+# nothing happens when they are all present. Installing needs root and apt-get; without
+# them it names the packages to install and fails.
 set -eu
 missing=""
 command -v exabgp >/dev/null 2>&1 || missing="$missing exabgp"
@@ -12,6 +12,7 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
 command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
+command -v hping3 >/dev/null 2>&1 || missing="$missing hping3"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

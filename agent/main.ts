@@ -1,0 +1,146 @@
+// The host agent: `node --import tsx agent/main.ts --api https://bulwark.example --key <node key>`
+// (or --config /etc/bulwark/agent.json with the same keys). See agent/bulwark-agent.service.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { formatPrefix, mustParsePrefix } from '../domain/prefix.js';
+import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
+import { AgentApiClient, type AgentConfig } from './api-client.js';
+import { capture } from './capture.js';
+import { classify } from './classify.js';
+import { busiestInterface, createSampler } from './counters.js';
+import { DEFAULT_DETECTOR, Detector } from './detector.js';
+import { createFirewall } from './firewall.js';
+import { parsePcap } from './pcap.js';
+import { startRunner } from './runner.js';
+
+const USAGE = `usage: bulwark-agent --api <url> --key <64-hex node key> [--interface <if>] [--config <file.json>]
+  [--sample-hz 10] [--confirm-samples 3] [--hold-down-s 10] [--health 127.0.0.1:9731]`;
+
+const { values } = parseArgs({
+  options: {
+    api: { type: 'string' },
+    key: { type: 'string' },
+    token: { type: 'string' },
+    interface: { type: 'string' },
+    config: { type: 'string' },
+    'sample-hz': { type: 'string' },
+    'confirm-samples': { type: 'string' },
+    'hold-down-s': { type: 'string' },
+    health: { type: 'string' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const file = values.config ? (JSON.parse(readFileSync(values.config, 'utf8')) as Record<string, string | number>) : {};
+const opt = (name: string): string | undefined => (values as Record<string, string | undefined>)[name] ?? (file[name] !== undefined ? String(file[name]) : undefined);
+const num = (name: string, dflt: number) => {
+  const v = opt(name);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, not "${v}"`);
+  return n;
+};
+function fail(message: string): never {
+  console.error(`bulwark-agent: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const apiUrl = opt('api') ?? fail('--api is required');
+const nodeKey = opt('key') ?? opt('token') ?? fail('--key is required (the api_key POST /nodes answered)');
+if (!/^[0-9a-f]{64}$/i.test(nodeKey)) fail('the node key is 64 hexadecimal characters');
+const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { agent: 'bulwark' } });
+const api = new AgentApiClient({ baseUrl: apiUrl, nodeKey, onError: (err, attempt) => attempt % 10 === 0 && log.warn({ err: err.message, attempt }, 'API unreachable; retrying') });
+
+async function firstConfig(): Promise<AgentConfig> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await api.config();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'cannot read the config yet; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)));
+    }
+  }
+}
+
+const config = await firstConfig();
+const chosen = opt('interface') ?? config.node.interface ?? busiestInterface()?.name;
+if (!chosen) fail('no network interface to watch; pass --interface');
+const iface: string = chosen;
+const sampler = createSampler(iface);
+const detectorSettings = () => ({
+  confirmSamples: num('confirm-samples', DEFAULT_DETECTOR.confirmSamples),
+  holdDownMs: num('hold-down-s', DEFAULT_DETECTOR.holdDownMs / 1000) * 1000,
+  hysteresis: DEFAULT_DETECTOR.hysteresis,
+  updateEveryMs: DEFAULT_DETECTOR.updateEveryMs,
+});
+const detector = new Detector({ pps: config.detection.pps, bps: config.detection.bps, ...detectorSettings() });
+
+/** Typed commands, each mapped onto the firewall module; never a shell. */
+async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
+  switch (command.type) {
+    case 'apply_ruleset':
+      await createFirewall(command.suite).apply(command.ruleset);
+      return { ok: true, detail: { ruleset: command.ruleset.name, rules: command.ruleset.rules.length } };
+    case 'remove_ruleset':
+      await createFirewall(command.suite).remove(command.name);
+      return { ok: true, detail: { ruleset: command.name } };
+    case 'block_source':
+    case 'unblock_source': {
+      const source = formatPrefix(mustParsePrefix(command.source));
+      const name = `src_${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
+      const fw = createFirewall(command.suite);
+      if (command.type === 'block_source') await fw.apply({ name, rules: [{ action: 'drop', source }] });
+      else await fw.remove(name);
+      return { ok: true, detail: { source, ruleset: name } };
+    }
+    case 'capture': {
+      const res = await capture(iface, { maxPackets: command.max_packets, maxSeconds: command.seconds, maxBytes: 64 * 1024 * 1024, snaplen: 256 });
+      const c = classify(parsePcap(res.pcap).packets);
+      return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype } };
+    }
+  }
+}
+
+const runner = startRunner(
+  {
+    api,
+    sample: () => sampler.sample(),
+    detector: {
+      observe: (s) => detector.observe(s),
+      configure: (c) => detector.configure({ pps: c.detection.pps, bps: c.detection.bps, ...detectorSettings() }),
+    },
+    async classify(victim, cfg) {
+      const res = await capture(iface, { maxPackets: cfg.capture.max_packets, maxSeconds: cfg.capture.max_seconds, maxBytes: cfg.capture.max_bytes, snaplen: cfg.capture.snaplen }, { filter: `dst host ${victim}` });
+      const { packets } = parsePcap(res.pcap);
+      return packets.length > 0 ? classify(packets, { victim }) : null;
+    },
+    runCommand,
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+  },
+  config,
+  { sampleHz: num('sample-hz', 10), heartbeatMs: 5000, configRefreshMs: 60_000, commandWaitS: 25 },
+);
+log.info({ iface, node: config.node.name, api: apiUrl, detection: config.detection }, 'agent running');
+
+// Local health endpoint, loopback only.
+const [healthHost, healthPort] = (opt('health') ?? '127.0.0.1:9731').split(':');
+const health = createServer((req, res) => {
+  const s = runner.status();
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ ok: true, interface: iface, ...s }));
+}).listen(Number(healthPort), healthHost);
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, async () => {
+    log.info('stopping');
+    health.close();
+    await runner.stop();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,80 @@
+// Detection end to end with real traffic: an attacker namespace floods a victim namespace
+// where the real agent runs; the incident opens at the API with the right family, the
+// incident workflow announces at the lab router per the policy, and withdraws after the
+// flood stops. Floods are bounded in packets and seconds.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { routerRib, startBgpLab, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
+import { startFloodLab, type FloodKind, type FloodLab } from './support/flood-lab.js';
+import { startStack, type Caller, type Stack } from './support/stack.js';
+
+const VICTIM = '203.0.113.200';
+let stack: Stack;
+let bgp: BgpLabInfo & { stop(): Promise<void> };
+let lab: FloodLab;
+let user: { call: Caller };
+let nodeUuid: string;
+
+beforeAll(async () => {
+  bgp = await startBgpLab();
+  stack = await startStack(inject('env'));
+  user = await stack.tenant();
+  const adapter = await user.call('POST', '/api/v1/mitigation/adapters', {
+    adapter_type: 'gobgp',
+    name: 'lab speaker',
+    endpoint: bgp.gobgpSpeaker.endpoint,
+    capabilities: ['blackhole', 'flowspec'],
+  });
+  await user.call('POST', '/api/v1/mitigation/escalation', {
+    thresholds: { tier1_pps: 2000, tier2_pps: 10_000_000 },
+    actions: { tier1: 'flowspec', tier2: 'blackhole' },
+    adapter_id: adapter.body.adapter.id,
+    hold_down_seconds: 2,
+  });
+  const node = await user.call('POST', '/api/v1/nodes', { name: 'victim', ip: VICTIM, interface: 'veth-b' });
+  nodeUuid = node.body.node.uuid;
+  lab = await startFloodLab(stack.baseUrl, VICTIM);
+  lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '2', '--health', '127.0.0.1:9731']);
+  // The agent's first heartbeat brings the node online.
+  for (const deadline = Date.now() + 30_000; ; ) {
+    if ((await user.call('GET', `/api/v1/nodes/${nodeUuid}`)).body.node.status === 'online') break;
+    if (Date.now() > deadline) throw new Error('the agent never came online');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+});
+afterAll(async () => {
+  await lab?.destroy();
+  await stack?.stop();
+  await bgp?.stop();
+});
+
+const incidents = async () => (await user.call('GET', `/api/v1/incidents?node=${nodeUuid}`)).body.incidents as Array<{ id: number; status: string; family: string; subtype: string | null }>;
+const flowFor = (rib: RibEntry[]) => rib.some((e) => e.prefix.startsWith(`[destination: ${VICTIM}/32]`));
+
+describe('floods against a host running the agent', () => {
+  it('opens nothing for a benign burst below the threshold', async () => {
+    await lab.flood('udp', { packets: 300, intervalUs: 5000 });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await incidents()).toEqual([]);
+  });
+
+  const cases: Array<[FloodKind, string, string | null]> = [
+    ['udp', 'udp_flood', null],
+    ['syn', 'syn_flood', null],
+    ['icmp', 'icmp_flood', null],
+    ['dns_amplification', 'amplification', 'dns'],
+  ];
+  it.each(cases)('%s flood: an incident with the right family, a FlowSpec rule at the router, withdrawn after the flood', async (kind, family, subtype) => {
+    const before = (await incidents()).length;
+    const flood = lab.flood(kind, { packets: 40_000, intervalUs: 100, maxSeconds: 8 });
+    await expect.poll(async () => (await incidents()).length, { timeout: 10_000, interval: 100 }).toBe(before + 1);
+    await waitForRib(bgp, 'ipv4-flowspec', flowFor, 10_000);
+    await flood;
+    // The capture's classification refines what the counters first said.
+    await expect.poll(async () => (await incidents())[0]!.family, { timeout: 15_000, interval: 250 }).toBe(family);
+    expect((await incidents())[0]!.subtype).toBe(subtype);
+    // The agent resolves after its hold-down; the workflow withdraws after the policy's.
+    await expect.poll(async () => (await incidents())[0]!.status, { timeout: 20_000, interval: 250 }).toBe('resolved');
+    await waitForRib(bgp, 'ipv4-flowspec', (r) => !flowFor(r), 15_000);
+    expect(flowFor(await routerRib(bgp, 'ipv4-flowspec'))).toBe(false);
+  });
+});

@@ -1,0 +1,101 @@
+// A victim host and an attacker in network namespaces: the attacker floods the victim's
+// public address (203.0.113.x, documentation space that exists only here) across a veth
+// pair; the victim reaches the control plane through a second veth to the host, where a
+// proxy on the host side forwards to the API on loopback.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNsPair, type NsPair } from './netns.js';
+
+export interface FloodLab {
+  pair: NsPair;
+  victimIp: string;
+  /** The API as the victim namespace reaches it. */
+  apiUrl: string;
+  /** Runs the agent in the victim namespace. */
+  startAgent(args: string[]): ChildProcess;
+  /** A bounded flood: hping3 with a packet count and an interval, killed after maxSeconds at the latest. */
+  flood(kind: FloodKind, opts?: { packets?: number; intervalUs?: number; maxSeconds?: number }): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export type FloodKind = 'udp' | 'syn' | 'icmp' | 'dns_amplification';
+
+const HPING: Record<FloodKind, string[]> = {
+  udp: ['--udp', '-p', '9999', '-d', '200', '--rand-source'],
+  syn: ['-S', '-p', '80', '--rand-source'],
+  icmp: ['--icmp', '-d', '64', '--rand-source'],
+  // Reflected DNS replies: source port 53, big payloads, towards random high ports.
+  dns_amplification: ['--udp', '-s', '53', '-k', '-p', '33000', '-d', '1200', '--rand-source'],
+};
+
+export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promise<FloodLab> {
+  const pair = createNsPair('bwk-fl');
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const n = (process.pid + 7) % 250;
+  const hostSide = `bwh${process.pid % 100000}`;
+  ip('-n', pair.b.ns, 'addr', 'add', `${victimIp}/32`, 'dev', pair.b.iface);
+  ip('-n', pair.a.ns, 'route', 'add', `${victimIp}/32`, 'via', pair.b.ip);
+  // Host <-> victim: the victim's way to the control plane.
+  ip('link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'to-host', 'netns', pair.b.ns);
+  ip('addr', 'add', `10.216.${n}.1/30`, 'dev', hostSide);
+  ip('link', 'set', hostSide, 'up');
+  ip('-n', pair.b.ns, 'addr', 'add', `10.216.${n}.2/30`, 'dev', 'to-host');
+  ip('-n', pair.b.ns, 'link', 'set', 'to-host', 'up');
+
+  const upstream = new URL(apiBaseUrl);
+  const proxy: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      const r = await fetch(new URL(req.url!, upstream), {
+        method: req.method,
+        headers: { authorization: req.headers.authorization ?? '', 'content-type': req.headers['content-type'] ?? 'application/json' },
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers.get('retry-after') ? { 'retry-after': r.headers.get('retry-after')! } : {}) });
+      res.end(Buffer.from(await r.arrayBuffer()));
+    } catch {
+      res.writeHead(502).end();
+    }
+  });
+  await new Promise<void>((r) => proxy.listen(0, `10.216.${n}.1`, r));
+  const port = (proxy.address() as AddressInfo).port;
+  const agents: ChildProcess[] = [];
+
+  return {
+    pair,
+    victimIp,
+    apiUrl: `http://10.216.${n}.1:${port}`,
+    startAgent(args) {
+      const child = spawn('ip', ['netns', 'exec', pair.b.ns, process.execPath, '--import', 'tsx', 'agent/main.ts', ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: process.env.AGENT_LOG_LEVEL ?? 'warn' },
+      });
+      child.stdout!.on('data', (d) => process.env.AGENT_LOG_LEVEL && process.stdout.write(d));
+      child.stderr!.on('data', (d) => process.stderr.write(d));
+      agents.push(child);
+      return child;
+    },
+    async flood(kind, opts = {}) {
+      const packets = opts.packets ?? 20_000;
+      const args = [...HPING[kind], '-c', String(packets), '-i', `u${opts.intervalUs ?? 100}`, '-q', victimIp];
+      const child = spawn('ip', ['netns', 'exec', pair.a.ns, 'hping3', ...args], { stdio: 'ignore' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), (opts.maxSeconds ?? 10) * 1000);
+      await new Promise((r) => child.once('exit', r));
+      clearTimeout(timer);
+    },
+    async destroy() {
+      for (const a of agents) a.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');
+      await new Promise<void>((r) => proxy.close(() => r()));
+      try {
+        ip('link', 'del', hostSide);
+      } catch {
+        // gone with the namespace
+      }
+      pair.destroy();
+    },
+  };
+}
