@@ -17,7 +17,7 @@ import { parsePcap } from './pcap.js';
 import { startRunner } from './runner.js';
 
 const USAGE = `usage: bulwark-agent --api <url> --key <64-hex node key> [--interface <if>] [--config <file.json>]
-  [--sample-hz 10] [--confirm-samples 3] [--hold-down-s 10] [--health 127.0.0.1:9731]`;
+  [--sample-hz 20] [--confirm-samples 3] [--hold-down-s 10] [--health 127.0.0.1:9731]`;
 
 const { values } = parseArgs({
   options: {
@@ -124,7 +124,7 @@ const runner = startRunner(
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   },
   config,
-  { sampleHz: num('sample-hz', 10), heartbeatMs: 5000, configRefreshMs: 60_000, commandWaitS: 25 },
+  { sampleHz: num('sample-hz', 20), heartbeatMs: 5000, configRefreshMs: 60_000, commandWaitS: 25 },
 );
 log.info({ iface, node: config.node.name, api: apiUrl, detection: config.detection }, 'agent running');
 

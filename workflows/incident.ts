@@ -10,7 +10,7 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   ParentClosePolicy,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   workflowInfo,
@@ -47,10 +47,15 @@ export const metricsSignal = defineSignal<[Figures]>('metrics');
 export const resolvedSignal = defineSignal('resolved');
 export const incidentStateQuery = defineQuery<IncidentState>('state');
 
-const acts = proxyActivities<IncidentActivities>({
+// Short database work: local activities, run inside the workflow task, so flood start to
+// route at the router does not pay a task-queue round trip per step.
+const acts = proxyLocalActivities<IncidentActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
 });
+
+/** A policy read this recently is fresh enough to act on. */
+const PLAN_FRESH_MS = 10_000;
 
 export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentState> {
   const state: IncidentState = input.state ?? { tier: 0, rules: [], figures: { pps: 0, bps: 0 }, belowSinceMs: null, ended: false, seq: 0 };
@@ -65,6 +70,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
 
   const key = (what: string) => `${what}:${++state.seq}`;
   let plan: EscalationPlan = await acts.loadEscalationPlan(input.incidentId);
+  let planReadAt = Date.now();
 
   while (!state.ended) {
     const holdDownLeft = state.belowSinceMs === null ? undefined : state.belowSinceMs + plan.holdDownSeconds * 1000 - Date.now();
@@ -78,8 +84,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
     const reached = tierFor(plan.tiers, state.figures);
     if (reached > state.tier) {
-      // Read the policy again before acting on it: it may have changed since.
-      plan = await acts.loadEscalationPlan(input.incidentId);
+      // Act on a fresh policy: it may have changed since it was read.
+      if (Date.now() - planReadAt > PLAN_FRESH_MS) {
+        plan = await acts.loadEscalationPlan(input.incidentId);
+        planReadAt = Date.now();
+      }
       const level = tierFor(plan.tiers, state.figures);
       if (level > state.tier) await escalate(level as TierLevel);
     } else if (reached === state.tier) {

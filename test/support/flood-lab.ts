@@ -12,6 +12,8 @@ export interface FloodLab {
   victimIp: string;
   /** The API as the victim namespace reaches it. */
   apiUrl: string;
+  /** Called after each request the victim's agent made got its answer (benchmarks time them). */
+  onAnswered: ((method: string, path: string, status: number, atMs: number) => void) | null;
   /** Runs the agent in the victim namespace. */
   startAgent(args: string[]): ChildProcess;
   /** A bounded flood: hping3 with a packet count and an interval, killed after maxSeconds at the latest. */
@@ -53,6 +55,7 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
         headers: { authorization: req.headers.authorization ?? '', 'content-type': req.headers['content-type'] ?? 'application/json' },
         body: chunks.length ? Buffer.concat(chunks) : undefined,
       });
+      lab.onAnswered?.(req.method!, req.url!, r.status, performance.now());
       res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers.get('retry-after') ? { 'retry-after': r.headers.get('retry-after')! } : {}) });
       res.end(Buffer.from(await r.arrayBuffer()));
     } catch {
@@ -63,7 +66,8 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
   const port = (proxy.address() as AddressInfo).port;
   const agents: ChildProcess[] = [];
 
-  return {
+  const lab: FloodLab = {
+    onAnswered: null,
     pair,
     victimIp,
     apiUrl: `http://10.216.${n}.1:${port}`,
@@ -98,4 +102,5 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
       pair.destroy();
     },
   };
+  return lab;
 }

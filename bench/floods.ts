@@ -1,0 +1,112 @@
+// Benchmark: flood start -> incident open at the API, and flood start -> route at the
+// router, over repeated floods against a victim namespace running the real agent; and the
+// agent's CPU and memory at idle and under flood. Run by hand as root:
+//   npm run bench:floods [-- --floods 20 --sample-hz 20 --confirm 3 --kind udp]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startBgpLab } from '../test/support/bgp-lab.js';
+import { createTestEnv } from '../test/support/env.js';
+import { startFloodLab, type FloodKind } from '../test/support/flood-lab.js';
+import { watchRouterRib } from '../test/support/router-watch.js';
+import { startStack } from '../test/support/stack.js';
+
+const { values } = parseArgs({
+  options: {
+    floods: { type: 'string', default: '20' },
+    'sample-hz': { type: 'string', default: '20' },
+    confirm: { type: 'string', default: '3' },
+    kind: { type: 'string', default: 'udp' },
+  },
+});
+const FLOODS = Number(values.floods);
+const VICTIM = '203.0.113.210';
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+const summary = (label: string, xs: number[]) =>
+  `${label.padEnd(36)} n=${xs.length}  p50 ${pct(xs, 50).toFixed(0).padStart(5)} ms  p95 ${pct(xs, 95).toFixed(0).padStart(5)} ms  max ${Math.max(...xs).toFixed(0).padStart(5)} ms`;
+
+/** CPU (share of one core) and RSS of a process over `ms`. */
+async function usage(pid: number, ms: number): Promise<{ cpu: number; rssMiB: number }> {
+  const ticks = () => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100 Hz)
+  };
+  const t0 = ticks();
+  await new Promise((r) => setTimeout(r, ms));
+  const cpu = (ticks() - t0) / 100 / (ms / 1000);
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  return { cpu, rssMiB: rss };
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('the flood lab needs root (network namespaces)');
+  const bgp = await startBgpLab();
+  const { env, teardown } = await createTestEnv('bench_floods');
+  const stack = await startStack(env);
+  const lab = await startFloodLab(stack.baseUrl, VICTIM);
+  const routeSeen: number[] = [];
+  const watch = await watchRouterRib(bgp.router.apiEndpoint, (e) => {
+    if (!e.initial && !e.withdrawn && e.prefix.startsWith(`[destination: ${VICTIM}/32]`)) routeSeen.push(e.atMs);
+  });
+  const opened: number[] = [];
+  lab.onAnswered = (method, path, status, atMs) => {
+    if (method === 'POST' && path === '/api/v1/agent/incidents' && status === 200) opened.push(atMs);
+  };
+  try {
+    const { call } = await stack.tenant({ rateLimit: 1_000_000 });
+    const adapter = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'gobgp', name: 'lab', endpoint: bgp.gobgpSpeaker.endpoint, capabilities: ['flowspec', 'blackhole'] });
+    await call('POST', '/api/v1/mitigation/escalation', { thresholds: { tier1_pps: 2000 }, actions: { tier1: 'flowspec' }, adapter_id: adapter.body.adapter.id, hold_down_seconds: 1 });
+    const node = await call('POST', '/api/v1/nodes', { name: 'victim', ip: VICTIM, interface: 'veth-b' });
+    const agent = lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '1', '--sample-hz', values['sample-hz']!, '--confirm-samples', values.confirm!, '--health', '127.0.0.1:9732']);
+    for (let i = 0; (await call('GET', `/api/v1/nodes/${node.body.node.uuid}`)).body.node.status !== 'online'; i++) {
+      if (i > 60) throw new Error('the agent never came online');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = await usage(agent.pid!, 10_000);
+    console.log(`bench: ${FLOODS} ${values.kind} floods, agent sampling at ${values['sample-hz']} Hz, confirming over ${values.confirm} samples`);
+
+    const toIncident: number[] = [];
+    const toRoute: number[] = [];
+    let underFlood = { cpu: 0, rssMiB: 0 };
+    for (let i = 0; i < FLOODS; i++) {
+      const nOpened = opened.length;
+      const nRoutes = routeSeen.length;
+      const t0 = performance.now();
+      const flood = lab.flood(values.kind as FloodKind, { packets: 30_000, intervalUs: 100, maxSeconds: 8 });
+      if (i === 0) underFlood = await usage(agent.pid!, 2000);
+      await flood;
+      for (let w = 0; opened.length === nOpened || routeSeen.length === nRoutes; w++) {
+        if (w > 100) throw new Error(`flood ${i}: no incident or no route`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      toIncident.push(opened[nOpened]! - t0);
+      toRoute.push(routeSeen[nRoutes]! - t0);
+      // Wait until the incident is resolved and the route withdrawn before the next flood.
+      for (let w = 0; ; w++) {
+        const list = (await call('GET', `/api/v1/incidents?node=${node.body.node.uuid}&status=open`)).body.incidents;
+        const rules = (await call('GET', '/api/v1/mitigation/rules')).body.rules;
+        if (list.length === 0 && rules.length === 0) break;
+        if (w > 300) throw new Error(`flood ${i}: never stepped down`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      process.stdout.write('.');
+    }
+    console.log();
+    console.log(summary('flood start -> incident open at API', toIncident));
+    console.log(summary('flood start -> route at router', toRoute));
+    console.log(`agent idle:        CPU ${(idle.cpu * 100).toFixed(1)} % of a core, RSS ${idle.rssMiB.toFixed(0)} MiB`);
+    console.log(`agent under flood: CPU ${(underFlood.cpu * 100).toFixed(1)} % of a core, RSS ${underFlood.rssMiB.toFixed(0)} MiB (first 2 s of a ~10 kpps flood, capture running)`);
+  } finally {
+    watch.close();
+    await lab.destroy();
+    await stack.stop();
+    await teardown();
+    await bgp.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
