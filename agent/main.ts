@@ -1,13 +1,15 @@
 // The host agent: `node --import tsx agent/main.ts --api https://bulwark.example --key <node key>`
 // (or --config /etc/bulwark/agent.json with the same keys). See agent/bulwark-agent.service.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { formatPrefix, mustParsePrefix } from '../domain/prefix.js';
 import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
 import { AgentApiClient, type AgentConfig } from './api-client.js';
+import { Baseline } from './baseline.js';
 import { capture } from './capture.js';
 import { classify } from './classify.js';
 import { busiestInterface, createSampler } from './counters.js';
@@ -17,7 +19,8 @@ import { parsePcap } from './pcap.js';
 import { startRunner } from './runner.js';
 
 const USAGE = `usage: bulwark-agent --api <url> --key <64-hex node key> [--interface <if>] [--config <file.json>]
-  [--sample-hz 20] [--confirm-samples 3] [--hold-down-s 10] [--health 127.0.0.1:9731]`;
+  [--sample-hz 20] [--confirm-samples 3] [--hold-down-s 10] [--health 127.0.0.1:9731] [--state-dir /var/lib/bulwark-agent]
+  [--baseline-min-samples 600] [--config-refresh-s 60]`;
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +33,9 @@ const { values } = parseArgs({
     'confirm-samples': { type: 'string' },
     'hold-down-s': { type: 'string' },
     health: { type: 'string' },
+    'state-dir': { type: 'string' },
+    'baseline-min-samples': { type: 'string' },
+    'config-refresh-s': { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -79,7 +85,21 @@ const detectorSettings = () => ({
   hysteresis: DEFAULT_DETECTOR.hysteresis,
   updateEveryMs: DEFAULT_DETECTOR.updateEveryMs,
 });
-const detector = new Detector({ pps: config.detection.pps, bps: config.detection.bps, ...detectorSettings() });
+// Dynamic mode: the hour's baseline sets the thresholds once it has enough data; until
+// then, and in static mode, the server's (the policy's lowest tier, per-host overrides applied).
+const stateDir = opt('state-dir') ?? '/var/lib/bulwark-agent';
+mkdirSync(stateDir, { recursive: true });
+const baselinePath = join(stateDir, 'baseline.json');
+const loaded = Baseline.load(baselinePath, { minSamples: num('baseline-min-samples', 600) });
+if (loaded.problem) log.warn(loaded.problem);
+const baseline = loaded.baseline;
+let mode = config.baseline_mode;
+const thresholds = (c: AgentConfig) => {
+  mode = c.baseline_mode;
+  const learned = c.baseline_mode === 'dynamic' ? baseline.summary(Date.now()).threshold : null;
+  return learned ?? { pps: c.detection.pps, bps: c.detection.bps };
+};
+const detector = new Detector({ ...thresholds(config), ...detectorSettings() });
 
 /** Typed commands, each mapped onto the firewall module; never a shell. */
 async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
@@ -107,13 +127,24 @@ async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
   }
 }
 
+function saveBaseline() {
+  try {
+    baseline.save(baselinePath);
+  } catch (err) {
+    log.warn({ err: (err as Error).message, path: baselinePath }, 'cannot save the baseline');
+  }
+}
+
 const runner = startRunner(
   {
     api,
     sample: () => sampler.sample(),
     detector: {
       observe: (s) => detector.observe(s),
-      configure: (c) => detector.configure({ pps: c.detection.pps, bps: c.detection.bps, ...detectorSettings() }),
+      configure: (c) => {
+        detector.configure({ ...thresholds(c), ...detectorSettings() });
+        saveBaseline();
+      },
     },
     async classify(victim, cfg) {
       const res = await capture(iface, { maxPackets: cfg.capture.max_packets, maxSeconds: cfg.capture.max_seconds, maxBytes: cfg.capture.max_bytes, snaplen: cfg.capture.snaplen }, { filter: `dst host ${victim}` });
@@ -121,10 +152,11 @@ const runner = startRunner(
       return packets.length > 0 ? classify(packets, { victim }) : null;
     },
     runCommand,
+    baseline: { add: (at, pps, bps) => baseline.add(at, pps, bps), summary: (at) => ({ mode, ...baseline.summary(at) }) },
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   },
   config,
-  { sampleHz: num('sample-hz', 20), heartbeatMs: 5000, configRefreshMs: 60_000, commandWaitS: 25 },
+  { sampleHz: num('sample-hz', 20), heartbeatMs: 5000, configRefreshMs: num('config-refresh-s', 60) * 1000, commandWaitS: 25 },
 );
 log.info({ iface, node: config.node.name, api: apiUrl, detection: config.detection }, 'agent running');
 
@@ -141,6 +173,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     log.info('stopping');
     health.close();
     await runner.stop();
+    saveBaseline();
     process.exit(0);
   });
 }

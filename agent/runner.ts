@@ -28,6 +28,8 @@ export interface RunnerParts {
   /** Captures and classifies the attack on `victim`; null when nothing could be captured. */
   classify(victim: string, config: AgentConfig): Promise<Classification | null>;
   runCommand(command: NodeCommand): Promise<NodeCommandResult>;
+  /** Learns normal traffic, one second at a time (never during an attack). */
+  baseline?: { add(atMs: number, pps: number, bps: number): void; summary(atMs: number): Record<string, unknown> };
   log(level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
 }
 
@@ -104,12 +106,14 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   /** Per-second figures for the metrics stream: the second's peak, so short bursts show. */
   function aggregate(s: TrafficSample) {
     if (second && s.atMs - second.startMs >= 1000) {
-      pendingMetrics.push({
+      const done: MetricSample = {
         at: new Date(second.startMs).toISOString(),
         pps: Math.round(Math.max(...second.pps)),
         bps: Math.round(Math.max(...second.bps)),
         protocol_mix: second.mix,
-      });
+      };
+      pendingMetrics.push(done);
+      if (status.state === 'normal') parts.baseline?.add(second.startMs, done.pps, done.bps);
       second = null;
     }
     second ??= { startMs: s.atMs - (s.atMs % 1000), pps: [], bps: [], mix: s.mix };
@@ -133,6 +137,7 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
     parts.api.heartbeat({
       traffic_state: status.state,
       ...(s ? { pps: Math.round(s.pps), bps: Math.round(s.bps), protocol_mix: s.mix } : {}),
+      ...(parts.baseline ? { baseline: parts.baseline.summary(Date.now()) } : {}),
     });
     status.queued = parts.api.queued;
     status.dropped = parts.api.dropped;

@@ -1,7 +1,11 @@
 // The detector's state machine and the real interface counters it is fed from.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Baseline } from '../agent/baseline.js';
 import { Detector, type DetectorConfig } from '../agent/detector.js';
 import type { DetectorEvent, TrafficSample } from '../agent/runner.js';
 import { familyFromMix } from '../agent/runner.js';
@@ -86,5 +90,57 @@ describe('interface counters', () => {
     expect(out.sample.bps).toBeGreaterThan(out.sample.pps * 8 * 100);
     expect(out.sample.mix.udp).toBeGreaterThan(0.95);
     expect(out.busiest).toEqual({ name: 'veth-b', virtual: true });
+  });
+});
+
+describe('dynamic baseline', () => {
+  const hour = (h: number, s = 0) => Date.UTC(2026, 10, 24, h, 0, s);
+
+  it('learns each hour apart, with percentiles within one bin (~9 %), and trusts it only with enough data', () => {
+    const b = new Baseline({ minSamples: 100, floor: { pps: 1, bps: 1 } });
+    for (let i = 0; i < 1000; i++) b.add(hour(3, i % 3600), 1000 + i, 8e6 + i * 8000); // uniform 1000..1999 pps
+    for (let i = 0; i < 50; i++) b.add(hour(4, i), 50_000, 4e8);
+    const s3 = b.summary(hour(3));
+    expect(s3).toMatchObject({ hour: 3, samples: 1000, ready: true });
+    expect(s3.pps.p50 / 1500).toBeGreaterThan(0.91);
+    expect(s3.pps.p50 / 1500).toBeLessThan(1.1);
+    expect(s3.pps.p99 / 1990).toBeGreaterThan(0.91);
+    expect(s3.pps.p99 / 1990).toBeLessThan(1.1);
+    expect(s3.threshold!.pps).toBe(Math.ceil(3 * s3.pps.p99));
+    // Hour 4 has too little data yet; hour 5 none.
+    expect(b.summary(hour(4))).toMatchObject({ ready: false, threshold: null, samples: 50 });
+    expect(b.summary(hour(5))).toMatchObject({ ready: false, samples: 0 });
+  });
+
+  it('never sets a threshold below its floor', () => {
+    const b = new Baseline({ minSamples: 10 });
+    for (let i = 0; i < 20; i++) b.add(hour(1, i), 3, 2000);
+    expect(b.summary(hour(1)).threshold).toEqual({ pps: 1000, bps: 10_000_000 });
+  });
+
+  it('persists across restarts, and starts afresh from a corrupt or foreign file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bwk-baseline-'));
+    const path = join(dir, 'baseline.json');
+    const b = new Baseline({ minSamples: 10 });
+    for (let i = 0; i < 30; i++) b.add(hour(7, i), 20_000, 1.6e8);
+    b.save(path);
+    const back = Baseline.load(path, { minSamples: 10 });
+    expect(back.problem).toBeNull();
+    expect(back.baseline.summary(hour(7))).toEqual(b.summary(hour(7)));
+
+    writeFileSync(path, '{"version": 1, "buckets": [');
+    const corrupt = Baseline.load(path);
+    expect(corrupt.problem).toContain('corrupt');
+    expect(corrupt.baseline.summary(hour(7)).samples).toBe(0);
+    writeFileSync(path, JSON.stringify({ version: 9 }));
+    expect(Baseline.load(path).problem).toContain('starting afresh');
+    expect(Baseline.load(join(dir, 'missing.json')).problem).toBeNull();
+  });
+
+  it('forgets slowly: a week of seconds per hour at most', () => {
+    const b = new Baseline({ minSamples: 1 });
+    for (let i = 0; i < 7 * 3600 + 1; i++) b.add(hour(9), 100, 1000);
+    expect(b.summary(hour(9)).samples).toBeLessThanOrEqual(7 * 3600);
+    expect(b.summary(hour(9)).samples).toBeGreaterThan(3 * 3600);
   });
 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
   const node = await user.call('POST', '/api/v1/nodes', { name: 'victim', ip: VICTIM, interface: 'veth-b' });
   nodeUuid = node.body.node.uuid;
   lab = await startFloodLab(stack.baseUrl, VICTIM);
-  lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '2', '--health', '127.0.0.1:9731']);
+  lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '2', '--health', '127.0.0.1:9731', '--config-refresh-s', '1', '--baseline-min-samples', '3']);
   // The agent's first heartbeat brings the node online.
   for (const deadline = Date.now() + 30_000; ; ) {
     if ((await user.call('GET', `/api/v1/nodes/${nodeUuid}`)).body.node.status === 'online') break;
@@ -76,5 +76,20 @@ describe('floods against a host running the agent', () => {
     await expect.poll(async () => (await incidents())[0]!.status, { timeout: 20_000, interval: 250 }).toBe('resolved');
     await waitForRib(bgp, 'ipv4-flowspec', (r) => !flowFor(r), 15_000);
     expect(flowFor(await routerRib(bgp, 'ipv4-flowspec'))).toBe(false);
+  });
+
+  it('dynamic baseline: detects by what is normal for the host, not by the static thresholds', async () => {
+    // A static threshold no flood here reaches: only the learned baseline can trigger.
+    await user.call('POST', '/api/v1/mitigation/escalation', { thresholds: { tier1_pps: 1_000_000_000 }, baseline_mode: 'dynamic' });
+    await expect
+      .poll(async () => (await user.call('GET', `/api/v1/nodes/${nodeUuid}`)).body.node.baseline, { timeout: 15_000, interval: 500 })
+      .toMatchObject({ mode: 'dynamic', ready: true });
+    const before = (await incidents()).length;
+    await lab.flood('udp', { packets: 20_000, intervalUs: 100, maxSeconds: 8 });
+    await expect.poll(async () => (await incidents()).length, { timeout: 10_000, interval: 200 }).toBe(before + 1);
+    const newest = (await incidents())[0]!;
+    await expect.poll(async () => (await incidents())[0]!.status, { timeout: 20_000, interval: 250 }).toBe('resolved');
+    // Detected, but below every tier: nothing announced.
+    expect((await user.call('GET', `/api/v1/incidents/${newest.id}`)).body.rules).toEqual([]);
   });
 });

@@ -3,6 +3,9 @@
 // pair; the victim reaches the control plane through a second veth to the host, where a
 // proxy on the host side forwards to the API on loopback.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNsPair, type NsPair } from './netns.js';
@@ -72,7 +75,8 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
     victimIp,
     apiUrl: `http://10.216.${n}.1:${port}`,
     startAgent(args) {
-      const child = spawn('ip', ['netns', 'exec', pair.b.ns, process.execPath, '--import', 'tsx', 'agent/main.ts', ...args], {
+      const stateDir = mkdtempSync(join(tmpdir(), 'bwk-agent-'));
+      const child = spawn('ip', ['netns', 'exec', pair.b.ns, process.execPath, '--import', 'tsx', 'agent/main.ts', '--state-dir', stateDir, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LOG_LEVEL: process.env.AGENT_LOG_LEVEL ?? 'warn' },
       });
