@@ -8,7 +8,7 @@ import { allowlistEntries, mitigationAdapters, mitigationRules, type RuleStatus 
 import type { SecretBox } from '../db/secrets.js';
 import type { MitigationIntent } from '../domain/intent.js';
 import { mustParsePrefix } from '../domain/prefix.js';
-import { DEFAULT_PREFIX_LIMITS, refuseTarget } from '../domain/safety.js';
+import { DEFAULT_PREFIX_LIMITS, refuseFlowSource, refuseTarget } from '../domain/safety.js';
 import type { AdapterRegistry } from './adapters/index.js';
 import { AdapterError } from './adapters/types.js';
 
@@ -59,11 +59,12 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
         maxV4: adapter.config.max_prefix_v4 ?? DEFAULT_PREFIX_LIMITS.maxV4,
         maxV6: adapter.config.max_prefix_v6 ?? DEFAULT_PREFIX_LIMITS.maxV6,
       };
-      const refused = refuseTarget(
-        mustParsePrefix(rule.targetIp),
-        limits,
-        allowlist.map((a) => ({ prefix: mustParsePrefix(a.ip), label: a.label })),
-      );
+      const entries = allowlist.map((a) => ({ prefix: mustParsePrefix(a.ip), label: a.label }));
+      const target = mustParsePrefix(rule.targetIp);
+      // Checked again here, not only when the rule was made: the allowlist may have grown since.
+      const refused =
+        refuseTarget(target, limits, entries) ??
+        (rule.intent.kind === 'flowspec' && rule.intent.match.source ? refuseFlowSource(mustParsePrefix(rule.intent.match.source), target, entries) : null);
       if (refused) throw ApplicationFailure.nonRetryable(refused, 'SafetyRefused');
       if (adapter.deletedAt) throw ApplicationFailure.nonRetryable(`adapter ${adapter.id} was deleted`, 'AdapterRejected');
 

@@ -84,7 +84,7 @@ function nftables(exec: Exec, checked: Check): Firewall {
         `add table ${TABLE}`,
         `add chain ${TABLE} rs_${set.name}`,
         `flush chain ${TABLE} rs_${set.name}`,
-        ...set.rules.map((r) => `add rule ${TABLE} rs_${set.name} ${nftRule(r)}`),
+        ...set.rules.flatMap((r) => nftRules(r).map((rule) => `add rule ${TABLE} rs_${set.name} ${rule}`)),
         ...base(names),
       ];
       await exec('nft', ['-f', '-'], script.join('\n') + '\n');
@@ -104,9 +104,20 @@ const nftPorts = (ranges: NumRange[]) => {
   return items.length === 1 ? items[0]! : `{ ${items.join(', ')} }`;
 };
 
-function nftRule(r: FirewallRule): string {
+/** One rule, or one per address family when it lists many sources (an anonymous interval set each). */
+function nftRules(r: FirewallRule): string[] {
+  if (!r.sources) return [nftRule(r, r.source ? `${r.source.includes(':') ? 'ip6' : 'ip'} saddr ${r.source}` : null)];
+  const v4 = r.sources.filter((s) => !s.includes(':'));
+  const v6 = r.sources.filter((s) => s.includes(':'));
+  return [
+    ...(v4.length ? [nftRule(r, `ip saddr { ${v4.join(', ')} }`)] : []),
+    ...(v6.length ? [nftRule(r, `ip6 saddr { ${v6.join(', ')} }`)] : []),
+  ];
+}
+
+function nftRule(r: FirewallRule, sourceMatch: string | null): string {
   const parts: string[] = [];
-  if (r.source) parts.push(`${r.source.includes(':') ? 'ip6' : 'ip'} saddr ${r.source}`);
+  if (sourceMatch) parts.push(sourceMatch);
   if (r.protocol === 'icmp') parts.push('meta l4proto { icmp, ipv6-icmp }');
   else if (r.protocol) {
     if (!r.sourcePorts?.length && !r.destinationPorts?.length) parts.push(`meta l4proto ${r.protocol}`);
@@ -146,12 +157,10 @@ function iptables(exec: Exec, checked: Check): Firewall {
         if (!(await exists(tool, ['-S', MAIN]))) await ipt(tool, ['-N', MAIN]);
         if (!(await exists(tool, ['-C', 'INPUT', '-j', MAIN]))) await ipt(tool, ['-I', 'INPUT', '1', '-j', MAIN]);
         if (!(await exists(tool, ['-S', chain]))) await ipt(tool, ['-N', chain]);
-        await ipt(tool, ['-F', chain]);
-        for (const r of set.rules) {
-          // A rule for the other family's source has no place in this table.
-          if (r.source && r.source.includes(':') !== v6) continue;
-          for (const args of iptRule(r, v6)) await ipt(tool, ['-A', chain, ...args]);
-        }
+        // Flush and refill in one iptables-restore transaction: thousands of rules (a
+        // country's prefixes) in one call, and no moment with the chain half filled.
+        const lines = set.rules.flatMap((r) => iptRules(r, v6)).map((args) => ['-A', chain, ...args].join(' '));
+        await exec(`${tool}-restore`, ['-w', '--noflush'], ['*filter', `-F ${chain}`, ...lines, 'COMMIT', ''].join('\n'));
         if (!(await exists(tool, ['-C', MAIN, '-j', chain]))) await ipt(tool, ['-A', MAIN, '-j', chain]);
       }
     },
@@ -174,10 +183,17 @@ function iptables(exec: Exec, checked: Check): Firewall {
 
 const iptPorts = (ranges: NumRange[]) => ranges.map((p) => (p.from === p.to ? String(p.from) : `${p.from}:${p.to}`)).join(',');
 
+/** A rule as iptables argument lists for one family's table: one per source it lists (none
+ *  when its sources are all of the other family). */
+function iptRules(r: FirewallRule, v6: boolean): string[][] {
+  const sources = r.sources ?? (r.source ? [r.source] : [undefined]);
+  return sources.filter((s) => s === undefined || s.includes(':') === v6).flatMap((s) => iptRule(r, s, v6));
+}
+
 /** One rule as iptables arguments; rate_limit is two: what fits the limit returns, the rest drops. */
-function iptRule(r: FirewallRule, v6: boolean): string[][] {
+function iptRule(r: FirewallRule, source: string | undefined, v6: boolean): string[][] {
   const match: string[] = [];
-  if (r.source) match.push('-s', r.source);
+  if (source) match.push('-s', source);
   if (r.protocol) match.push('-p', r.protocol === 'icmp' ? (v6 ? 'ipv6-icmp' : 'icmp') : r.protocol);
   if (r.sourcePorts?.length) match.push('-m', 'multiport', '--sports', iptPorts(r.sourcePorts));
   if (r.destinationPorts?.length) match.push('-m', 'multiport', '--dports', iptPorts(r.destinationPorts));

@@ -124,6 +124,9 @@ async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
       const c = classify(parsePcap(res.pcap).packets);
       return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype } };
     }
+    case 'geo_lockdown':
+      // The control plane turns it into apply_ruleset: the GeoIP data lives there.
+      return { ok: false, error: 'geo_lockdown reaches agents as apply_ruleset; this control plane did not expand it' };
   }
 }
 

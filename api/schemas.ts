@@ -3,7 +3,7 @@
 // typo the caller wants to hear about.
 import { z } from '@hono/zod-openapi';
 import { BASELINE_MODES, TIER_ACTIONS } from '../domain/escalation.js';
-import { FIREWALL_SUITES, validateRuleSet } from '../domain/firewall.js';
+import { FIREWALL_SUITES, MAX_SOURCES, validateRuleSet } from '../domain/firewall.js';
 import { PROTOCOL_NUMBERS, type NumRange } from '../domain/intent.js';
 import { parseAddress, parsePrefix } from '../domain/prefix.js';
 import { ADAPTER_TYPES, ALLOWLIST_SCOPES, INCIDENT_STATUSES, INTENT_TYPES, NODE_TRAFFIC_STATES, RULE_STATUSES, SEVERITIES } from '../db/schema.js';
@@ -339,6 +339,7 @@ export const GeoLockdownSchema = z
       .max(250)
       .default([]),
     action: z.enum(['flowspec', 'firewall']).default('flowspec'),
+    suite: z.enum(FIREWALL_SUITES).default('nftables').openapi({ description: "the agent's firewall, for action firewall" }),
   })
   .refine((g) => !g.enabled || g.countries.length > 0, { message: 'an enabled geo lockdown needs at least one country', path: ['countries'] });
 
@@ -368,7 +369,7 @@ export const EscalationPolicySchema = z
     actions: z.record(z.string(), z.enum(TIER_ACTIONS)),
     adapter_id: z.number().int().nullable(),
     baseline_mode: z.enum(BASELINE_MODES),
-    geo_lockdown: z.object({ enabled: z.boolean(), countries: z.array(z.string()), action: z.enum(['flowspec', 'firewall']) }),
+    geo_lockdown: z.object({ enabled: z.boolean(), countries: z.array(z.string()), action: z.enum(['flowspec', 'firewall']), suite: z.enum(FIREWALL_SUITES) }),
     dry_run: z.boolean(),
     hold_down_seconds: z.number().int(),
     updated_at: Timestamp,
@@ -575,6 +576,7 @@ const RuleSetSchema = z
           action: z.enum(['drop', 'accept', 'rate_limit']),
           protocol: z.enum(['tcp', 'udp', 'icmp']).optional(),
           source: z.string().max(64).optional(),
+          sources: z.array(z.string().max(64)).max(MAX_SOURCES).optional(),
           sourcePorts: z.array(PortRange).max(16).optional(),
           destinationPorts: z.array(PortRange).max(16).optional(),
           ratePps: z.number().int().optional(),

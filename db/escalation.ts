@@ -6,7 +6,10 @@ import { escalationPolicies, hostThresholds } from './schema.js';
 
 export async function loadPolicy(db: Db, workspaceId: number): Promise<{ policy: EscalationPolicy; updatedAt: Date | null }> {
   const [row] = await db.select().from(escalationPolicies).where(eq(escalationPolicies.workspaceId, workspaceId));
-  return row ? { policy: row.policy, updatedAt: row.updatedAt } : { policy: DEFAULT_POLICY, updatedAt: null };
+  if (!row) return { policy: DEFAULT_POLICY, updatedAt: null };
+  // Fields added since a policy was saved take their defaults.
+  const policy = { ...DEFAULT_POLICY, ...row.policy, geoLockdown: { ...DEFAULT_POLICY.geoLockdown, ...row.policy.geoLockdown } };
+  return { policy, updatedAt: row.updatedAt };
 }
 
 export async function loadHostThresholds(db: Db, workspaceId: number): Promise<HostThreshold[]> {

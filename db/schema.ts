@@ -263,6 +263,7 @@ export const INCIDENT_EVENT_KINDS = [
   'rule_withdrawn',
   'dry_run',
   'refused',
+  'geo_lockdown',
   'resolved',
 ] as const;
 export type IncidentEventKind = (typeof INCIDENT_EVENT_KINDS)[number];

@@ -70,7 +70,7 @@ export function buildIntent(req: IntentRequest, config: IntentAdapterConfig, all
   if (m.source !== undefined) {
     const src = parsePrefix(m.source);
     if (!src.ok) return { ok: false, field: 'match.source', reason: src.reason };
-    const bad = refuseFlowSource(src.prefix, target);
+    const bad = refuseFlowSource(src.prefix, target, allowlist);
     if (bad) return { ok: false, field: 'match.source', reason: bad };
     match.source = formatPrefix(src.prefix);
   }

@@ -2,6 +2,7 @@
 // API validates with it and the incident workflow decides with it.
 import type { AttackFamily } from './attack.js';
 import type { FlowMatchRequest } from './build-intent.js';
+import type { FirewallSuite } from './firewall.js';
 import { mustParsePrefix, prefixContains, type Prefix } from './prefix.js';
 
 export const TIER_LEVELS = [1, 2, 3] as const;
@@ -32,6 +33,8 @@ export interface GeoLockdown {
   countries: string[];
   /** Where the drop goes: FlowSpec source prefixes at the router, or the agent's firewall. */
   action: 'flowspec' | 'firewall';
+  /** The agent's firewall, for action firewall. */
+  suite: FirewallSuite;
 }
 
 export interface EscalationPolicy {
@@ -53,7 +56,7 @@ export const DEFAULT_TTL_SECONDS = 3600;
 export const DEFAULT_POLICY: EscalationPolicy = {
   tiers: [],
   baselineMode: 'static',
-  geoLockdown: { enabled: false, countries: [], action: 'flowspec' },
+  geoLockdown: { enabled: false, countries: [], action: 'flowspec', suite: 'nftables' },
   dryRun: false,
   adapterId: null,
   holdDownSeconds: 120,

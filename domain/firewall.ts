@@ -9,8 +9,10 @@ export type FirewallSuite = (typeof FIREWALL_SUITES)[number];
 export interface FirewallRule {
   action: 'drop' | 'accept' | 'rate_limit';
   protocol?: 'tcp' | 'udp' | 'icmp';
-  /** Source prefix (IPv4 or IPv6); absent: any source, both families. */
+  /** Source prefix (IPv4 or IPv6); absent (and no `sources`): any source, both families. */
   source?: string;
+  /** Many source prefixes in one rule (a country's, for geo lockdown); exclusive with `source`. */
+  sources?: string[];
   sourcePorts?: NumRange[];
   destinationPorts?: NumRange[];
   /** rate_limit: packets per second let through; the rest are dropped. */
@@ -25,6 +27,8 @@ export interface FirewallRuleSet {
 
 const NAME = /^[a-z0-9_]{1,24}$/;
 const MAX_RULES = 500;
+/** Enough for the largest country's IPv4 and IPv6 prefixes together. */
+export const MAX_SOURCES = 250_000;
 
 /** The rule set in canonical form (sources as canonical prefixes), or why it is invalid. */
 export function validateRuleSet(set: FirewallRuleSet): { ok: true; set: FirewallRuleSet } | { ok: false; reason: string } {
@@ -52,7 +56,22 @@ export function validateRuleSet(set: FirewallRuleSet): { ok: true; set: Firewall
       if (!p.ok) return { ok: false, reason: `${at}.source: ${p.reason}` };
       source = formatPrefix(p.prefix);
     }
-    rules.push({ ...r, ...(source ? { source } : {}) });
+    let sources: string[] | undefined;
+    if (r.sources !== undefined) {
+      if (source !== undefined) return { ok: false, reason: `${at}: give source or sources, not both` };
+      // iptables would give each source its own limit, nftables one for all: not one meaning.
+      if (r.action === 'rate_limit') return { ok: false, reason: `${at}: rate_limit takes one source, not a list` };
+      if (!Array.isArray(r.sources) || r.sources.length === 0 || r.sources.length > MAX_SOURCES) {
+        return { ok: false, reason: `${at}.sources must list 1-${MAX_SOURCES} prefixes` };
+      }
+      sources = [];
+      for (const [j, text] of r.sources.entries()) {
+        const p = parsePrefix(text);
+        if (!p.ok) return { ok: false, reason: `${at}.sources[${j}]: ${p.reason}` };
+        sources.push(formatPrefix(p.prefix));
+      }
+    }
+    rules.push({ ...r, ...(source ? { source } : {}), ...(sources ? { sources } : {}) });
   }
   return { ok: true, set: { name: set.name, rules } };
 }

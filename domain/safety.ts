@@ -66,10 +66,19 @@ export function refuseTarget(target: Prefix, limits: PrefixLimits, allowlist: re
   return null;
 }
 
-/** Why a FlowSpec source prefix cannot go with this target, or null. */
-export function refuseFlowSource(source: Prefix, target: Prefix): string | null {
+/**
+ * Why a FlowSpec source prefix cannot go with this target, or null. Dropping what an
+ * allowlisted address sends is blocking it too, so the source must not overlap the allowlist.
+ */
+export function refuseFlowSource(source: Prefix, target: Prefix, allowlist: readonly AllowlistedPrefix[]): string | null {
   if (source.family !== target.family) {
     return `match.source ${formatPrefix(source)} is IPv${source.family} but the target is IPv${target.family}`;
+  }
+  for (const entry of allowlist) {
+    if (prefixesOverlap(entry.prefix, source)) {
+      const label = entry.label ? ` ("${entry.label}")` : '';
+      return `match.source ${formatPrefix(source)} overlaps allowlisted ${formatPrefix(entry.prefix)}${label}; allowlisted addresses are never blocked`;
+    }
   }
   return null;
 }

@@ -46,6 +46,10 @@ describe('rule set validation', () => {
       [{ name: 'ok', rules: [{ action: 'rate_limit' }] }, 'ratePps'],
       [{ name: 'ok', rules: [{ action: 'drop', ratePps: 5 }] }, 'ratePps'],
       [{ name: 'ok', rules: [{ action: 'drop', protocol: 'udp; reboot' }] }, 'protocol'],
+      [{ name: 'ok', rules: [{ action: 'drop', source: '192.0.2.1', sources: ['192.0.2.2'] }] }, 'not both'],
+      [{ name: 'ok', rules: [{ action: 'drop', sources: [] }] }, 'sources'],
+      [{ name: 'ok', rules: [{ action: 'drop', sources: ['192.0.2.0/24', 'nope'] }] }, 'sources[1]'],
+      [{ name: 'ok', rules: [{ action: 'rate_limit', ratePps: 5, sources: ['192.0.2.0/24'] }] }, 'one source'],
     ];
     for (const [set, mention] of bad) {
       const r = validateRuleSet(set as never);
@@ -94,6 +98,21 @@ describe.each(['nftables', 'iptables'] as const)('%s', (suite) => {
     expect(await theirs()).toBe(before);
     if (suite === 'nftables') await expect(inB('nft', 'list', 'table', 'inet', 'bulwark')).rejects.toThrow();
     else expect(await inB('iptables', '-w', '-S')).not.toContain('BULWARK');
+  });
+
+  it('drops from a long list of sources in one rule (a country, for geo lockdown)', async () => {
+    // 20,000 IPv4 /24s and some IPv6 prefixes, as large as a mid-sized country's list.
+    const many = [
+      ...Array.from({ length: 20_000 }, (_, i) => `20.${i >> 8}.${i & 255}.0/24`),
+      ...Array.from({ length: 500 }, (_, i) => `2001:db8:${i.toString(16)}::/48`),
+    ];
+    await fw.apply({ name: 'geo_lockdown', rules: [{ action: 'drop', sources: [...many, `${pair.a.ip}/32`] }] });
+    expect(await udpArrived(6000)).toBe(0);
+    // Applied again without the sender: the same rule set, replaced whole.
+    await fw.apply({ name: 'geo_lockdown', rules: [{ action: 'drop', sources: many }] });
+    expect(await udpArrived(6000)).toBe(50);
+    await fw.remove('geo_lockdown');
+    expect(await fw.list()).toEqual([]);
   });
 
   it('rate-limits', async () => {

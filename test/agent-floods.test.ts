@@ -2,6 +2,8 @@
 // where the real agent runs; the incident opens at the API with the right family, the
 // incident workflow announces at the lab router per the policy, and withdraws after the
 // flood stops. Floods are bounded in packets and seconds.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routerRib, startBgpLab, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
 import { startFloodLab, type FloodKind, type FloodLab } from './support/flood-lab.js';
@@ -91,5 +93,52 @@ describe('floods against a host running the agent', () => {
     await expect.poll(async () => (await incidents())[0]!.status, { timeout: 20_000, interval: 250 }).toBe('resolved');
     // Detected, but below every tier: nothing announced.
     expect((await user.call('GET', `/api/v1/incidents/${newest.id}`)).body.rules).toEqual([]);
+  });
+
+  it('geo lockdown in the node firewall: the countries dropped while the attack lasts, the allowlist spared, removed after', async () => {
+    const run = promisify(execFile);
+    const inVictim = (...args: string[]) => run('ip', ['netns', 'exec', lab.pair.b.ns, ...args], { encoding: 'utf8' }).then((r) => r.stdout);
+    const geoChain = () => inVictim('nft', 'list', 'chain', 'inet', 'bulwark', 'rs_geo_lockdown').catch(() => '');
+    await user.call('POST', '/api/v1/allowlist', { ip_address: '175.45.176.7', label: 'partner in KP' });
+    const saved = await user.call('POST', '/api/v1/mitigation/escalation', {
+      thresholds: { tier1_pps: 2000, tier2_pps: 10_000_000 },
+      baseline_mode: 'static',
+      geo_lockdown: { enabled: true, countries: ['KP'], action: 'firewall', suite: 'nftables' },
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500)); // the agent takes the static thresholds back
+
+    const before = (await incidents()).length;
+    const flood = lab.flood('udp', { packets: 40_000, intervalUs: 100, maxSeconds: 8 });
+    await expect.poll(async () => (await incidents()).length, { timeout: 10_000, interval: 100 }).toBe(before + 1);
+    // nft lists the set's adjacent prefixes merged into ranges: KP's 175.45.176.0/22 shows
+    // around the allowlisted address.
+    await expect.poll(geoChain, { timeout: 15_000, interval: 250 }).toContain('175.45.176.8-175.45.179.255');
+    const chain = await geoChain();
+    expect(chain).toContain('175.45.176.0-175.45.176.6');
+    expect(chain).toContain('31.6.16.15');
+    expect(chain).toMatch(/ip6 saddr \{ .*2001:4b28:6d00::\/40/);
+
+    // Real packets: from a KP address they are dropped, from the allowlisted one they pass.
+    const dropped = async () => Number(/ip saddr .* counter packets (\d+)/.exec(await geoChain())?.[1] ?? NaN);
+    const spoof = (source: string) => run('ip', ['netns', 'exec', lab.pair.a.ns, 'hping3', '--udp', '-p', '7777', '-a', source, '-c', '20', '-i', 'u2000', VICTIM]).catch(() => undefined);
+    const d0 = await dropped();
+    await spoof('175.45.176.9');
+    expect((await dropped()) - d0).toBe(20);
+    await spoof('175.45.176.7');
+    expect((await dropped()) - d0).toBe(20);
+    await flood;
+
+    // The agent resolves after its hold-down, the incident steps down after the policy's: the rule set goes.
+    await expect.poll(async () => (await incidents())[0]!.status, { timeout: 20_000, interval: 250 }).toBe('resolved');
+    await expect.poll(geoChain, { timeout: 20_000, interval: 250 }).toBe('');
+    const id = (await incidents())[0]!.id;
+    await stack.temporal.workflow.getHandle(`incident:${id}`).result();
+    const timeline = (await user.call('GET', `/api/v1/incidents/${id}`)).body.timeline as Array<{ kind: string; message: string }>;
+    expect(timeline.filter((e) => e.kind === 'geo_lockdown').map((e) => e.message)).toEqual([
+      'geo lockdown: drop traffic from KP to 203.0.113.200: sent to the node\'s agent (nftables)',
+      'geo lockdown applied in the node firewall',
+      'geo lockdown removed from the node firewall',
+    ]);
   });
 });

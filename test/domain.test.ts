@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildIntent } from '../domain/build-intent.js';
 import { DEFAULT_POLICY, effectiveTiers, tierFor, type EscalationPolicy } from '../domain/escalation.js';
+import { mergeRanges, rangesToPrefixes, subtractPrefixes, type AddrRange } from '../domain/ip-ranges.js';
 import { formatPrefix, mustParsePrefix, parsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { DEFAULT_PREFIX_LIMITS, refuseTarget } from '../domain/safety.js';
 
@@ -116,5 +117,45 @@ describe('escalation tiers', () => {
     expect(effectiveTiers(policy, overrides, '203.0.113.11')[0]).toMatchObject({ bps: 500, pps: null });
     expect(effectiveTiers(policy, overrides, '198.51.100.1')).toBe(policy.tiers);
     expect(tierFor(effectiveTiers(policy, overrides, '203.0.113.10'), { bps: 1500, pps: 0 })).toBe(2);
+  });
+});
+
+describe('address ranges (geo lockdown)', () => {
+  const r = (first: string, last: string): AddrRange => {
+    const a = mustParsePrefix(first);
+    const b = mustParsePrefix(last);
+    return { family: a.family, first: a.network, last: b.network };
+  };
+  const cidrs = (ranges: AddrRange[]) => rangesToPrefixes(ranges).map(formatPrefix);
+
+  it('covers a range with the fewest aligned prefixes', () => {
+    expect(cidrs([r('10.0.0.0', '10.0.0.255')])).toEqual(['10.0.0.0/24']);
+    expect(cidrs([r('10.0.0.1', '10.0.0.6')])).toEqual(['10.0.0.1/32', '10.0.0.2/31', '10.0.0.4/31', '10.0.0.6/32']);
+    expect(cidrs([r('0.0.0.0', '255.255.255.255')])).toEqual(['0.0.0.0/0']);
+    expect(cidrs([r('2001:db8::', '2001:db8::ffff:ffff:ffff:ffff:ffff')])).toEqual(['2001:db8::/48']);
+  });
+
+  it('merges adjacent and overlapping ranges first', () => {
+    expect(cidrs([r('10.0.1.0', '10.0.1.255'), r('10.0.0.0', '10.0.0.255'), r('10.0.0.128', '10.0.1.10')])).toEqual(['10.0.0.0/23']);
+    expect(mergeRanges([r('10.0.0.0', '10.0.0.9'), r('2001:db8::', '2001:db8::9'), r('10.0.0.10', '10.0.0.20')])).toHaveLength(2);
+  });
+
+  it('cuts allowlisted prefixes out, so no allowlisted source is ever dropped', () => {
+    const left = subtractPrefixes([r('10.0.0.0', '10.0.0.255')], [mustParsePrefix('10.0.0.7'), mustParsePrefix('10.0.0.128/25'), mustParsePrefix('2001:db8::1')]);
+    const out = cidrs(left);
+    expect(out).toEqual(['10.0.0.0/30', '10.0.0.4/31', '10.0.0.6/32', '10.0.0.8/29', '10.0.0.16/28', '10.0.0.32/27', '10.0.0.64/26']);
+    for (const c of out) {
+      expect(prefixesOverlap(mustParsePrefix(c), mustParsePrefix('10.0.0.7'))).toBe(false);
+      expect(prefixesOverlap(mustParsePrefix(c), mustParsePrefix('10.0.0.128/25'))).toBe(false);
+    }
+    // Everything else is still covered: 256 - 1 - 128 addresses.
+    expect(rangesToPrefixes(left).reduce((n, p) => n + 2 ** (32 - p.length), 0)).toBe(127);
+  });
+
+  it('refuses a FlowSpec source that overlaps the allowlist', () => {
+    const allow = [{ prefix: mustParsePrefix('198.51.100.10'), label: 'monitoring' }];
+    const built = buildIntent({ kind: 'flowspec', target: '203.0.113.9', match: { source: '198.51.100.0/24' }, action: { type: 'discard' } }, {}, allow);
+    expect(built).toMatchObject({ ok: false, field: 'match.source' });
+    expect(!built.ok && built.reason).toContain('allowlisted');
   });
 });

@@ -47,7 +47,7 @@ describe('escalation policy', () => {
       ttl: { tier1: 600, tier2: 1800, tier3: 3600 },
       adapter_id: adapter.body.adapter.id,
       baseline_mode: 'dynamic',
-      geo_lockdown: { enabled: true, countries: ['CN', 'RU'], action: 'flowspec' },
+      geo_lockdown: { enabled: true, countries: ['CN', 'RU'], action: 'flowspec', suite: 'nftables' },
       dry_run: true,
     });
     expect(saved.body.policy.updated_at).not.toBeNull();
@@ -70,6 +70,8 @@ describe('escalation policy', () => {
       [{ baseline_mode: 'magic' }, 'baseline_mode'],
       [{ geo_lockdown: { enabled: true, countries: [] } }, 'countries'],
       [{ geo_lockdown: { enabled: true, countries: ['china'] } }, 'countries'],
+      [{ geo_lockdown: { enabled: true, countries: ['CN', 'QQ'] } }, 'QQ'],
+      [{ geo_lockdown: { enabled: true, countries: ['CN'], action: 'firewall', suite: 'pf' } }, 'suite'],
       [{ dry_run: 'yes' }, 'dry_run'],
       [{ hold_down_seconds: -1 }, 'hold_down_seconds'],
       [{ surprise: 1 }, 'surprise'],

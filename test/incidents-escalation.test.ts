@@ -3,6 +3,7 @@
 // allowlist; the incident API's filters, timeline and isolation.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routerRib, startBgpLab, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
+import { mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -159,6 +160,47 @@ describe('escalation', () => {
     expect(rules).toEqual([]);
     expect(routeFor('203.0.113.82/32')(await routerRib(lab, 'ipv4'))).toBe(false);
     await host.agent('POST', '/incidents/atk-3/resolve', {});
+  });
+});
+
+describe('geo lockdown', () => {
+  const sourcesTo = (dest: string, rib: RibEntry[]) =>
+    rib.filter((e) => e.prefix.startsWith(`[destination: ${dest}/32][source: `)).map((e) => /\[source: ([^\]]+)\]/.exec(e.prefix)![1]!);
+
+  it('announces a FlowSpec discard per country prefix, the allowlist cut out, and withdraws them with the incident', async () => {
+    await user.call('POST', '/api/v1/allowlist', { ip_address: '175.45.176.7', label: 'partner in KP' });
+    await policy({ geo_lockdown: { enabled: true, countries: ['KP'], action: 'flowspec' } });
+    const host = await node('victim-geo', '203.0.113.84');
+    const opened = await host.agent('POST', '/incidents', { ref: 'atk-geo', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8, classification: { family: 'udp_flood' } });
+    const id = opened.body.incident.id as number;
+
+    await expect
+      .poll(async () => (await incident(id)).timeline.find((e) => e.kind === 'geo_lockdown')?.message, { timeout: 15_000 })
+      .toMatch(/^geo lockdown: drop traffic from KP to 203\.0\.113\.84: \d+ FlowSpec rules through adapter \d+$/);
+    const count = Number(/(\d+) FlowSpec rules/.exec((await incident(id)).timeline.find((e) => e.kind === 'geo_lockdown')!.message)![1]);
+    const rib = await waitForRib(lab, 'ipv4-flowspec', (r) => sourcesTo('203.0.113.84', r).length === count, 15_000);
+    const sources = sourcesTo('203.0.113.84', rib);
+    // 175.45.176.0/22 around the allowlisted 175.45.176.7, and KP's other prefixes.
+    expect(sources).toEqual(expect.arrayContaining(['175.45.176.0/30', '175.45.176.4/31', '175.45.176.6/32', '175.45.176.8/29', '175.45.178.0/23', '31.6.16.15/32']));
+    expect(sources.some((s) => prefixesOverlap(mustParsePrefix(s), mustParsePrefix('175.45.176.7')))).toBe(false);
+
+    await host.agent('POST', '/incidents/atk-geo/resolve', {});
+    await waitForRib(lab, 'ipv4-flowspec', (r) => sourcesTo('203.0.113.84', r).length === 0 && !flowFor('203.0.113.84')(r), (HOLD_DOWN + 20) * 1000);
+    await stack.temporal.workflow.getHandle(`incident:${id}`).result();
+    const { rules } = await incident(id);
+    expect(rules).toHaveLength(sources.length + 1);
+    expect(rules.every((r) => r.status === 'withdrawn')).toBe(true);
+  });
+
+  it('refuses a country too large for FlowSpec, and says to use the firewall', async () => {
+    await policy({ geo_lockdown: { enabled: true, countries: ['US'], action: 'flowspec' } });
+    const host = await node('victim-geo-us', '203.0.113.85');
+    const opened = await host.agent('POST', '/incidents', { ref: 'atk-geo-us', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8 });
+    const id = opened.body.incident.id as number;
+    await expect.poll(async () => (await incident(id)).timeline.find((e) => e.kind === 'refused')?.message, { timeout: 15_000 }).toMatch(/needs \d+ FlowSpec routes, more than the 256 .* use action firewall/);
+    expect((await incident(id)).rules).toHaveLength(1); // the tier's own rule still goes out
+    await host.agent('POST', '/incidents/atk-geo-us/resolve', {});
+    await policy({ geo_lockdown: { enabled: false } });
   });
 });
 

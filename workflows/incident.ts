@@ -8,15 +8,20 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  executeChild,
   getExternalWorkflowHandle,
   ParentClosePolicy,
   proxyLocalActivities,
   setHandler,
   startChild,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { EscalationPlan, Figures, IncidentActivities } from '../activities/incidents.js';
 import { tierFor, type TierLevel } from '../domain/escalation.js';
+import type { FirewallSuite } from '../domain/firewall.js';
+import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../domain/node-command.js';
+import { nodeCommandWorkflow } from './node-command.js';
 import { ruleWorkflow, withdrawSignal } from './rule.js';
 
 export interface IncidentRule {
@@ -35,6 +40,8 @@ export interface IncidentState {
   ended: boolean;
   /** Counter for idempotency keys of the timeline entries the workflow writes. */
   seq: number;
+  /** Geo lockdown is in the node's firewall (so stepping down to 0 removes it there). */
+  geoFirewall?: { nodeId: number; nodeUuid: string; suite: FirewallSuite };
 }
 
 export interface IncidentWorkflowInput {
@@ -57,6 +64,9 @@ const acts = proxyLocalActivities<IncidentActivities>({
 /** A policy read this recently is fresh enough to act on. */
 const PLAN_FRESH_MS = 10_000;
 
+/** How long the node's agent may stay silent on a command (it long-polls every 25 s). */
+const COMMAND_HEARTBEAT_S = 60;
+
 export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentState> {
   const state: IncidentState = input.state ?? { tier: 0, rules: [], figures: { pps: 0, bps: 0 }, belowSinceMs: null, ended: false, seq: 0 };
   let fresh: Figures | null = null;
@@ -69,6 +79,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   setHandler(incidentStateQuery, () => state);
 
   const key = (what: string) => `${what}:${++state.seq}`;
+  /** Commands to the node still in flight; their outcomes go on the timeline before the end. */
+  const commands: Array<Promise<void>> = [];
   let plan: EscalationPlan = await acts.loadEscalationPlan(input.incidentId);
   let planReadAt = Date.now();
 
@@ -108,22 +120,53 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   // then withdraw everything this incident announced.
   await condition(() => false, plan.holdDownSeconds * 1000);
   await stepDown(0, 'attack ended');
+  await Promise.all(commands);
   return state;
 
+  async function startRule(rule: { ruleId: number; ttlSeconds: number }, level: TierLevel) {
+    await startChild(ruleWorkflow, {
+      workflowId: `rule:${rule.ruleId}`,
+      args: [{ ruleId: rule.ruleId, ttlSeconds: rule.ttlSeconds }],
+      // The rule keeps its own TTL if this workflow is ever terminated.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+    state.rules.push({ ruleId: rule.ruleId, level });
+  }
+
   async function escalate(level: TierLevel) {
+    const fromIdle = state.tier === 0;
     const rule = await acts.requestTierRule(input.incidentId, level, key(`tier-${level}-rule`));
-    if (rule) {
-      await startChild(ruleWorkflow, {
-        workflowId: `rule:${rule.ruleId}`,
-        args: [{ ruleId: rule.ruleId, ttlSeconds: rule.ttlSeconds }],
-        // The rule keeps its own TTL if this workflow is ever terminated.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-      state.rules.push({ ruleId: rule.ruleId, level });
-    }
+    if (rule) await startRule(rule, level);
     await acts.setIncidentTier(input.incidentId, level, state.figures, key('tier'));
     state.tier = level;
     state.belowSinceMs = null;
+    // After the tier's own action, which is what stops the attack soonest.
+    if (fromIdle && plan.geoLockdown) await lockdown(level);
+  }
+
+  /** Geo lockdown, for as long as the incident stays at tier 1 or above. */
+  async function lockdown(level: TierLevel) {
+    const step = await acts.requestGeoLockdown(input.incidentId, level, key('geo'));
+    if (step?.kind === 'flowspec') {
+      for (const rule of step.rules) await startRule(rule, 1);
+    } else if (step?.kind === 'firewall') {
+      const { nodeId, nodeUuid, suite, countries } = step;
+      state.geoFirewall = { nodeId, nodeUuid, suite };
+      sendCommand(nodeId, nodeUuid, { type: 'geo_lockdown', suite, countries }, 'geo lockdown applied in the node firewall');
+    }
+  }
+
+  /** Runs a command on the node as a child workflow, without holding up escalation. */
+  function sendCommand(nodeId: number, nodeUuid: string, command: NodeCommand, what: string) {
+    const done = executeChild(nodeCommandWorkflow, {
+      workflowId: `node-command:${nodeUuid}:${uuid4()}`,
+      args: [nodeId, command, { heartbeatTimeoutSeconds: COMMAND_HEARTBEAT_S }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    }).then(
+      (r) => (r.ok ? what : `${what}: failed: ${r.error}`),
+      (err: Error) => `${what}: failed: ${err.message}`,
+    );
+    commands.push(done.then((outcome) => acts.recordGeoLockdownOutcome(input.incidentId, outcome, key('geo-outcome'))));
   }
 
   async function stepDown(level: TierLevel | 0, reason = `below tier ${state.tier} for ${plan.holdDownSeconds} s`) {
@@ -136,6 +179,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       await acts.recordRuleWithdrawn(input.incidentId, r.ruleId, reason, key('withdraw'));
     }
     state.rules = state.rules.filter((r) => r.level <= level);
+    if (level === 0 && state.geoFirewall) {
+      const { nodeId, nodeUuid, suite } = state.geoFirewall;
+      sendCommand(nodeId, nodeUuid, { type: 'remove_ruleset', suite, name: GEO_LOCKDOWN_RULESET }, 'geo lockdown removed from the node firewall');
+      state.geoFirewall = undefined;
+    }
     if (level !== state.tier) await acts.setIncidentTier(input.incidentId, level, state.figures, key('tier'));
     state.tier = level;
     state.belowSinceMs = null;

@@ -3,7 +3,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ActivityNotFoundError } from '@temporalio/client';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { countryRanges } from '../../activities/geoip.js';
+import { nodeAllowlist } from '../../db/allowlist.js';
 import { agentCommands } from '../../db/schema.js';
+import { rangesToPrefixes, subtractPrefixes } from '../../domain/ip-ranges.js';
+import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../../domain/node-command.js';
+import { formatPrefix } from '../../domain/prefix.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
@@ -64,7 +69,20 @@ async function takePending(v: Vars) {
     .set({ status: 'delivered', deliveredAt: sql`now()` })
     .where(and(inArray(agentCommands.id, candidates.map((d) => d.id)), eq(agentCommands.status, 'pending')))
     .returning({ id: agentCommands.id, command: agentCommands.command });
-  return claimed.sort((x, y) => x.id - y.id).map((d) => ({ id: d.id, command: d.command as unknown as Record<string, unknown> }));
+  const out = [];
+  for (const d of claimed.sort((x, y) => x.id - y.id)) out.push({ id: d.id, command: (await forAgent(v, d.command)) as unknown as Record<string, unknown> });
+  return out;
+}
+
+/**
+ * The command as the agent runs it. geo_lockdown becomes the countries' prefixes (both
+ * families, the allowlist as it is now cut out) in a rule set named `geo_lockdown`.
+ */
+async function forAgent(v: Vars, command: NodeCommand): Promise<NodeCommand> {
+  if (command.type !== 'geo_lockdown') return command;
+  const allow = (await nodeAllowlist(v.deps.db, v.node.workspaceId, v.node.uuid)).map((e) => e.prefix);
+  const sources = ([4, 6] as const).flatMap((family) => rangesToPrefixes(subtractPrefixes(countryRanges(command.countries, family), allow)).map(formatPrefix));
+  return { type: 'apply_ruleset', suite: command.suite, ruleset: { name: GEO_LOCKDOWN_RULESET, rules: [{ action: 'drop', sources }] } };
 }
 
 export const agentCommandsRouter = router<AgentEnv>()

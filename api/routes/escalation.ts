@@ -2,6 +2,7 @@
 // flat "tier1_bps" keys; domain/escalation.ts keeps tiers as a list.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
+import { knownCountries } from '../../activities/geoip.js';
 import { loadPolicy } from '../../db/escalation.js';
 import { escalationPolicies, hostThresholds, mitigationAdapters } from '../../db/schema.js';
 import {
@@ -150,6 +151,8 @@ export const escalationRouter = router()
         .where(and(eq(mitigationAdapters.id, body.adapter_id), eq(mitigationAdapters.workspaceId, ws), sql`${mitigationAdapters.deletedAt} is null`));
       if (!adapter) throw new ApiError('not_found', `adapter_id: adapter ${body.adapter_id} not found`);
     }
+    const unknown = body.geo_lockdown?.countries.filter((cc) => !knownCountries().has(cc)) ?? [];
+    if (unknown.length > 0) throw new ApiError('invalid_parameter', `geo_lockdown.countries: ${unknown.join(', ')} not in the GeoIP data set`);
     const policy = merge((await loadPolicy(db, ws)).policy, body);
     const [row] = await db
       .insert(escalationPolicies)

@@ -1,0 +1,42 @@
+// Country address ranges from the GeoIP data set that the npm package
+// @ip-location-db/geo-whois-asn-country ships (CC0: RIR delegations joined with each ASN's
+// country), one `first,last,CC` line per range with the addresses as integers. Read on
+// first use per country and kept: a country's ranges do not change while the process runs.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { AddrRange } from '../domain/ip-ranges.js';
+import type { IpFamily } from '../domain/prefix.js';
+
+const DATA_DIR = dirname(createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country/package.json'));
+const file = (family: IpFamily) => join(DATA_DIR, `geo-whois-asn-country-ipv${family}-num.csv`);
+
+const cache = new Map<string, AddrRange[]>();
+let known: Set<string> | null = null;
+
+/** Every range of the listed countries (ISO 3166-1 alpha-2) in one address family. */
+export function countryRanges(countries: readonly string[], family: IpFamily): AddrRange[] {
+  const missing = countries.filter((c) => !cache.has(`${family}:${c}`));
+  if (missing.length > 0) {
+    const found = new Map<string, AddrRange[]>(missing.map((c) => [c, []]));
+    for (const line of readFileSync(file(family), 'utf8').split('\n')) {
+      const list = found.get(line.slice(line.lastIndexOf(',') + 1));
+      if (!list) continue;
+      const [first, last] = line.split(',');
+      list.push({ family, first: BigInt(first!), last: BigInt(last!) });
+    }
+    for (const [c, list] of found) cache.set(`${family}:${c}`, list);
+  }
+  return countries.flatMap((c) => cache.get(`${family}:${c}`)!);
+}
+
+/** The country codes the data set knows (so a policy naming an unknown one is refused). */
+export function knownCountries(): Set<string> {
+  if (!known) {
+    known = new Set();
+    for (const family of [4, 6] as const) {
+      for (const line of readFileSync(file(family), 'utf8').split('\n')) if (line) known.add(line.slice(line.lastIndexOf(',') + 1));
+    }
+  }
+  return known;
+}
