@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { AddrRange } from '../domain/ip-ranges.js';
-import type { IpFamily } from '../domain/prefix.js';
+import { parseAddress, type IpFamily } from '../domain/prefix.js';
 
 const DATA_DIR = dirname(createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country/package.json'));
 const file = (family: IpFamily) => join(DATA_DIR, `geo-whois-asn-country-ipv${family}-num.csv`);
@@ -39,4 +39,28 @@ export function knownCountries(): Set<string> {
     }
   }
   return known;
+}
+
+/** The country of each address (absent: not in the data set), in one pass over the data per family. */
+export function countriesOf(addresses: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const family of [4, 6] as const) {
+    const wanted = addresses
+      .map((a) => ({ a, p: parseAddress(a) }))
+      .filter((x): x is { a: string; p: { family: IpFamily; value: bigint } } => x.p?.family === family)
+      .sort((x, y) => (x.p.value < y.p.value ? -1 : x.p.value > y.p.value ? 1 : 0));
+    if (wanted.length === 0) continue;
+    // Both lists ascend: walk them together.
+    let i = 0;
+    for (const line of readFileSync(file(family), 'utf8').split('\n')) {
+      if (i >= wanted.length) break;
+      if (!line) continue;
+      const [first, last, cc] = line.split(',');
+      const lo = BigInt(first!);
+      const hi = BigInt(last!);
+      while (i < wanted.length && wanted[i]!.p.value < lo) i++;
+      while (i < wanted.length && wanted[i]!.p.value <= hi) out.set(wanted[i++]!.a, cc!);
+    }
+  }
+  return out;
 }

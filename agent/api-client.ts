@@ -52,6 +52,13 @@ type Message =
   | { kind: 'metrics'; body: { samples: MetricSample[] } }
   | { kind: 'incident'; path: string; body: Record<string, unknown> };
 
+export interface PcapUpload {
+  id: number;
+  size_bytes: number;
+  received_bytes: number;
+  status: 'uploading' | 'complete';
+}
+
 export class ApiClientError extends Error {
   constructor(
     message: string,
@@ -117,6 +124,16 @@ export class AgentApiClient {
         await this.sleep(Math.min(this.opts.maxBackoffMs ?? 30_000, (this.opts.backoffMs ?? 250) * 2 ** attempt));
       }
     }
+  }
+
+  /** Announces a capture of incident `ref` (idempotent per file): where its upload stands. */
+  async startPcapUpload(ref: string, body: { size_bytes: number; sha256: string; captured_at: string }): Promise<PcapUpload> {
+    return ((await this.send('POST', `/api/v1/agent/incidents/${encodeURIComponent(ref)}/pcaps`, body)) as { pcap: PcapUpload }).pcap;
+  }
+
+  /** Sends one chunk of a capture at `offset` (which must be where the upload stands). */
+  async putPcapChunk(id: number, offset: number, data: Buffer): Promise<PcapUpload> {
+    return ((await this.send('PUT', `/api/v1/agent/pcaps/${id}/data?offset=${offset}`, data, 60_000)) as { pcap: PcapUpload }).pcap;
   }
 
   heartbeat(body: Record<string, unknown>): void {
@@ -205,10 +222,11 @@ export class AgentApiClient {
   }
 
   private async send(method: string, path: string, body?: unknown, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<unknown> {
+    const binary = Buffer.isBuffer(body);
     const res = await fetch(new URL(path, this.opts.baseUrl), {
       method,
-      headers: { authorization: `Bearer ${this.opts.nodeKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
+      headers: { authorization: `Bearer ${this.opts.nodeKey}`, ...(body !== undefined ? { 'content-type': binary ? 'application/octet-stream' : 'application/json' } : {}) },
+      body: binary ? new Uint8Array(body) : body !== undefined ? JSON.stringify(body) : undefined,
       signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.abort.signal]),
     });
     const text = await res.text();
@@ -237,6 +255,6 @@ class RetryAfter extends ApiClientError {
 }
 
 /** The request itself is wrong (bad input, bad key): retrying cannot help. */
-function isPermanent(status: number): boolean {
+export function isPermanent(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }

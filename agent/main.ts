@@ -16,6 +16,7 @@ import { busiestInterface, createSampler } from './counters.js';
 import { DEFAULT_DETECTOR, Detector } from './detector.js';
 import { createFirewall } from './firewall.js';
 import { parsePcap } from './pcap.js';
+import { PcapUploader } from './pcap-uploader.js';
 import { startRunner } from './runner.js';
 
 const USAGE = `usage: bulwark-agent --api <url> --key <64-hex node key> [--interface <if>] [--config <file.json>]
@@ -138,6 +139,11 @@ function saveBaseline() {
   }
 }
 
+// Captures go to the incident through a spool on disk: an outage or a restart loses none.
+const PCAP_HEADER_BYTES = 24;
+const uploader = new PcapUploader(join(stateDir, 'pcaps'), api, { log: (level, msg, extra) => log[level](extra ?? {}, msg) });
+uploader.kick();
+
 const runner = startRunner(
   {
     api,
@@ -149,8 +155,10 @@ const runner = startRunner(
         saveBaseline();
       },
     },
-    async classify(victim, cfg) {
+    async classify(victim, cfg, ref) {
+      const capturedAt = new Date();
       const res = await capture(iface, { maxPackets: cfg.capture.max_packets, maxSeconds: cfg.capture.max_seconds, maxBytes: cfg.capture.max_bytes, snaplen: cfg.capture.snaplen }, { filter: `dst host ${victim}` });
+      if (res.pcap.length > PCAP_HEADER_BYTES) uploader.add(ref, res.pcap, capturedAt);
       const { packets } = parsePcap(res.pcap);
       return packets.length > 0 ? classify(packets, { victim }) : null;
     },
@@ -168,7 +176,7 @@ const [healthHost, healthPort] = (opt('health') ?? '127.0.0.1:9731').split(':');
 const health = createServer((req, res) => {
   const s = runner.status();
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ ok: true, interface: iface, ...s }));
+  res.end(JSON.stringify({ ok: true, interface: iface, ...s, captures: { pending: uploader.pending, uploaded: uploader.uploaded } }));
 }).listen(Number(healthPort), healthHost);
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -176,6 +184,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     log.info('stopping');
     health.close();
     await runner.stop();
+    uploader.stop();
     saveBaseline();
     process.exit(0);
   });

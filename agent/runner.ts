@@ -25,8 +25,8 @@ export interface RunnerParts {
   sample(): TrafficSample | null;
   /** The detection state machine, reconfigured when the server's thresholds change. */
   detector: { observe(s: TrafficSample): DetectorEvent[]; configure(config: AgentConfig): void };
-  /** Captures and classifies the attack on `victim`; null when nothing could be captured. */
-  classify(victim: string, config: AgentConfig): Promise<Classification | null>;
+  /** Captures and classifies the attack `ref` on `victim`; null when nothing could be captured. */
+  classify(victim: string, config: AgentConfig, ref: string): Promise<Classification | null>;
   runCommand(command: NodeCommand): Promise<NodeCommandResult>;
   /** Learns normal traffic, one second at a time (never during an attack). */
   baseline?: { add(atMs: number, pps: number, bps: number): void; summary(atMs: number): Record<string, unknown> };
@@ -84,7 +84,7 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
       });
       parts.log('warn', 'attack detected', { ref, pps: e.pps, bps: e.bps });
       void parts
-        .classify(victim(), current)
+        .classify(victim(), current, ref)
         .then((c) => {
           if (c && status.incident === ref) {
             const last = status.lastSample;

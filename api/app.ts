@@ -12,6 +12,9 @@ import { allowlistRouter } from './routes/allowlist.js';
 import { escalationRouter } from './routes/escalation.js';
 import { agentRouter } from './routes/agent.js';
 import { agentCommandsRouter } from './routes/agent-commands.js';
+import { agentPcapsRouter } from './routes/agent-pcaps.js';
+import { pcapsRouter } from './routes/pcaps.js';
+import { MAX_CHUNK_BYTES } from '../db/pcaps.js';
 import { incidentsRouter } from './routes/incidents.js';
 import { nodesRouter } from './routes/nodes.js';
 import { authenticateNode } from './agent-auth.js';
@@ -40,13 +43,11 @@ export function createApp(deps: AppDeps) {
   });
 
   const api = new OpenAPIHono<AppEnv>();
-  api.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => sendError(c, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`),
-    }),
-  );
+  const limit = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => sendError(c, 'payload_too_large', `request body exceeds ${maxSize} bytes`) });
+  const jsonLimit = limit(MAX_BODY_BYTES);
+  // Capture chunks are the one binary, larger body.
+  const chunkLimit = limit(MAX_CHUNK_BYTES);
+  api.use('*', (c, next) => (/\/agent\/pcaps\/\d+\/data$/.test(c.req.path) ? chunkLimit : jsonLimit)(c, next));
   // Documentation is public; everything else needs a token.
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps) {
   agent.use('/agent/*', authenticateNode, requireSubscriptionForWrites);
   agent.route('/', agentRouter);
   agent.route('/', agentCommandsRouter);
+  agent.route('/', agentPcapsRouter);
   api.route('/', agent);
 
   const authed = new OpenAPIHono<AppEnv>();
@@ -82,6 +84,7 @@ export function createApp(deps: AppDeps) {
   authed.route('/', escalationRouter);
   authed.route('/', nodesRouter);
   authed.route('/', incidentsRouter);
+  authed.route('/', pcapsRouter);
   api.route('/', authed);
   app.route(API_BASE, api);
 

@@ -1,11 +1,17 @@
 // The whole relational schema. `npm run db:generate` turns changes here into a new
 // SQL migration under migrations/ (commit it).
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, bigint, bigserial, check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, bigserial, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { AttackFamily } from '../domain/attack.js';
 import type { EscalationPolicy, HostThreshold } from '../domain/escalation.js';
 import type { MitigationIntent } from '../domain/intent.js';
 import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
+
+/** Binary column: postgres.js hands back a Buffer, PGlite a Uint8Array; both become Buffer. */
+const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => Buffer.from(v),
+});
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const ts = (name: string) => timestamp(name, { withTimezone: true });
@@ -264,6 +270,7 @@ export const INCIDENT_EVENT_KINDS = [
   'dry_run',
   'refused',
   'geo_lockdown',
+  'pcap_uploaded',
   'resolved',
 ] as const;
 export type IncidentEventKind = (typeof INCIDENT_EVENT_KINDS)[number];
@@ -313,4 +320,48 @@ export const agentCommands = pgTable(
     completedAt: ts('completed_at'),
   },
   (t) => [index('agent_commands_node_status_idx').on(t.nodeId, t.status)],
+);
+
+// ---------- packet captures ----------
+
+export const PCAP_STATUSES = ['uploading', 'complete'] as const;
+export type PcapStatus = (typeof PCAP_STATUSES)[number];
+
+/**
+ * A capture the agent took during an incident, uploaded in chunks: `received_bytes` says
+ * where a resumed upload goes on; complete once all `size_bytes` arrived and hashed to `sha256`.
+ */
+export const pcaps = pgTable(
+  'pcaps',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+    incidentId: bigint('incident_id', { mode: 'number' })
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+    sha256: text('sha256').notNull(),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+    receivedBytes: bigint('received_bytes', { mode: 'number' }).notNull().default(0),
+    status: text('status').$type<PcapStatus>().notNull().default('uploading'),
+    capturedAt: ts('captured_at').notNull(),
+    /** The forensic analysis, computed on first request (api/routes/pcaps.ts). */
+    analysis: jsonb('analysis').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [uniqueIndex('pcaps_incident_sha_idx').on(t.incidentId, t.sha256), index('pcaps_ws_captured_idx').on(t.workspaceId, t.capturedAt)],
+);
+
+/** The file's bytes, in the chunks they arrived in. */
+export const pcapChunks = pgTable(
+  'pcap_chunks',
+  {
+    pcapId: bigint('pcap_id', { mode: 'number' })
+      .notNull()
+      .references(() => pcaps.id, { onDelete: 'cascade' }),
+    offset: bigint('offset', { mode: 'number' }).notNull(),
+    data: bytea('data').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.pcapId, t.offset] })],
 );

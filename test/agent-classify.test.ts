@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classify } from '../agent/classify.js';
 import { parsePcap, TCP } from '../agent/pcap.js';
-import { icmpEcho, ipv4, ipv6, pcapFile, tcp, toSll2, udp } from './support/packets.js';
+import { dnsResponse, icmpEcho, ipv4, ipv6, pcapFile, tcp, toSll2, udp } from './support/packets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bwk-pcap-'));
 const VICTIM = '203.0.113.10';
@@ -23,14 +23,6 @@ function roundTrip(frames: Buffer[], opts: Parameters<typeof pcapFile>[1] = {}, 
 const src = (i: number) => `198.51.100.${(i % 200) + 1}`;
 const many = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 const udpTo = (i: number, sport: number, payload: Buffer, dport = 40000 + (i % 1000)) => ipv4({ src: src(i), dst: VICTIM, protocol: 17 }, udp(sport, dport, payload));
-
-const dnsResponse = (size: number) => {
-  const b = Buffer.alloc(size);
-  b.writeUInt16BE(0xbeef, 0);
-  b[2] = 0x81; // QR=1, RD
-  b[3] = 0x80;
-  return b;
-};
 
 describe('flood families', () => {
   it.each([

@@ -78,6 +78,11 @@ describe('floods against a host running the agent', () => {
     await expect.poll(async () => (await incidents())[0]!.status, { timeout: 20_000, interval: 250 }).toBe('resolved');
     await waitForRib(bgp, 'ipv4-flowspec', (r) => !flowFor(r), 15_000);
     expect(flowFor(await routerRib(bgp, 'ipv4-flowspec'))).toBe(false);
+    // The capture reached the incident, whole, and tells the same story.
+    const id = (await incidents())[0]!.id;
+    await expect.poll(async () => (await user.call('GET', `/api/v1/pcaps?incident_id=${id}`)).body.pcaps[0]?.status, { timeout: 15_000, interval: 250 }).toBe('complete');
+    const pcap = (await user.call('GET', `/api/v1/pcaps?incident_id=${id}`)).body.pcaps[0];
+    expect((await user.call('GET', `/api/v1/pcaps/${pcap.id}/analysis`)).body.analysis).toMatchObject({ family, subtype, target_ip: VICTIM });
   });
 
   it('dynamic baseline: detects by what is normal for the host, not by the static thresholds', async () => {

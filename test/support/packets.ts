@@ -116,3 +116,12 @@ export function toSll2(frame: Buffer): Buffer {
   h.writeUInt16BE(frame.readUInt16BE(12), 0);
   return Buffer.concat([h, frame.subarray(14)]);
 }
+
+/** A DNS response header (QR set) padded to `size` bytes: what a reflector sends back. */
+export function dnsResponse(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  b.writeUInt16BE(0xbeef, 0);
+  b[2] = 0x81; // QR=1, RD
+  b[3] = 0x80;
+  return b;
+}

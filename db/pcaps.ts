@@ -1,0 +1,75 @@
+// Packet captures: chunked, resumable, size-capped uploads and reading them back.
+import { createHash } from 'node:crypto';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Db } from './client.js';
+import { pcapChunks, pcaps } from './schema.js';
+
+/** Per file: the agent's captures are bounded far below this (16 MiB by default). */
+export const MAX_PCAP_BYTES = 64 * 1024 * 1024;
+/** Per request body of an upload. */
+export const MAX_CHUNK_BYTES = 1024 * 1024;
+
+export type PcapRow = typeof pcaps.$inferSelect;
+
+/** The capture's row; the same file (incident + SHA-256) asked for again is the same row, so an upload resumes. */
+export async function createPcap(
+  db: Db,
+  v: { workspaceId: number; nodeId: number; incidentId: number; sha256: string; sizeBytes: number; capturedAt: Date },
+): Promise<PcapRow> {
+  await db.insert(pcaps).values(v).onConflictDoNothing();
+  const [row] = await db
+    .select()
+    .from(pcaps)
+    .where(and(eq(pcaps.incidentId, v.incidentId), eq(pcaps.sha256, v.sha256)));
+  return row!;
+}
+
+export type AppendResult =
+  | { ok: true; row: PcapRow }
+  | { ok: false; reason: 'offset' | 'overflow' | 'checksum'; receivedBytes: number; message: string };
+
+/**
+ * Appends `data` at `offset`, which must be where the upload stands (`received_bytes`).
+ * A chunk that was already stored (a retry after a lost answer) is accepted as is. The
+ * last chunk completes the file only if the whole hashes to the declared SHA-256; if it
+ * does not, the bytes are dropped and the upload starts over.
+ */
+export async function appendChunk(db: Db, pcapId: number, offset: number, data: Buffer): Promise<AppendResult> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.select().from(pcaps).where(eq(pcaps.id, pcapId)).for('update');
+    if (!row) throw new Error(`pcap ${pcapId} does not exist`);
+    if (offset + data.length <= row.receivedBytes) return { ok: true as const, row };
+    if (offset !== row.receivedBytes) {
+      return { ok: false as const, reason: 'offset' as const, receivedBytes: row.receivedBytes, message: `the upload stands at byte ${row.receivedBytes}, not ${offset}` };
+    }
+    if (offset + data.length > row.sizeBytes) {
+      return { ok: false as const, reason: 'overflow' as const, receivedBytes: row.receivedBytes, message: `${offset + data.length} bytes is more than the declared size_bytes ${row.sizeBytes}` };
+    }
+    await tx.insert(pcapChunks).values({ pcapId, offset, data });
+    const received = offset + data.length;
+    if (received < row.sizeBytes) {
+      const [updated] = await tx.update(pcaps).set({ receivedBytes: received }).where(eq(pcaps.id, pcapId)).returning();
+      return { ok: true as const, row: updated! };
+    }
+    const chunks = await tx.select({ data: pcapChunks.data }).from(pcapChunks).where(eq(pcapChunks.pcapId, pcapId)).orderBy(asc(pcapChunks.offset));
+    const hash = createHash('sha256');
+    for (const c of chunks) hash.update(c.data);
+    if (hash.digest('hex') !== row.sha256) {
+      await tx.delete(pcapChunks).where(eq(pcapChunks.pcapId, pcapId));
+      await tx.update(pcaps).set({ receivedBytes: 0 }).where(eq(pcaps.id, pcapId));
+      return { ok: false as const, reason: 'checksum' as const, receivedBytes: 0, message: 'the file does not hash to the declared sha256; upload it again from byte 0' };
+    }
+    const [done] = await tx
+      .update(pcaps)
+      .set({ receivedBytes: received, status: 'complete', completedAt: sql`now()` })
+      .where(eq(pcaps.id, pcapId))
+      .returning();
+    return { ok: true as const, row: done! };
+  });
+}
+
+/** The whole file (complete captures only). */
+export async function readPcap(db: Db, pcapId: number): Promise<Buffer> {
+  const chunks = await db.select({ data: pcapChunks.data }).from(pcapChunks).where(eq(pcapChunks.pcapId, pcapId)).orderBy(asc(pcapChunks.offset));
+  return Buffer.concat(chunks.map((c) => c.data));
+}
