@@ -37,7 +37,7 @@ describe('workflow replay', () => {
     }
   });
 
-  it('replays the histories this run produces (withdrawn, expired, failed rules; an incident)', async () => {
+  it('replays the histories this run produces (withdrawn, expired, failed rules; incidents, one with node commands)', async () => {
     const { call } = await stack.tenant();
     const hook = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'h', endpoint: hooks.url, auth_token: 's' });
     const dead = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'd', endpoint: 'http://127.0.0.1:9/x' });
@@ -55,11 +55,27 @@ describe('workflow replay', () => {
     await expect.poll(async () => (await call('GET', `/api/v1/incidents/${opened.body.incident.id}`)).body.incident.tier, { timeout: 10_000 }).toBe(1);
     await agent('/incidents/r1/resolve', {});
 
+    // An incident whose geo lockdown goes to the node's firewall: commands as child
+    // workflows, answered here the way the agent answers them.
+    await call('POST', '/api/v1/mitigation/escalation', { geo_lockdown: { enabled: true, countries: ['KP'], action: 'firewall' } });
+    const geoNode = await call('POST', '/api/v1/nodes', { name: 'replay-geo', ip: '203.0.113.94' });
+    const geoAgent = (method: string, path: string, body?: unknown) => request(stack.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: `Bearer ${geoNode.body.api_key}` });
+    const answer = async (type: string) => {
+      const polled = await geoAgent('GET', '/commands?wait=10');
+      expect(polled.body.commands.map((c: { command: { type: string } }) => c.command.type)).toEqual([type]);
+      await geoAgent('POST', `/commands/${polled.body.commands[0].id}/result`, { ok: true });
+    };
+    const geo = await geoAgent('POST', '/incidents', { ref: 'r2', started_at: new Date().toISOString(), pps: 5000, bps: 4e7 });
+    await answer('apply_ruleset');
+    await geoAgent('POST', '/incidents/r2/resolve', {});
+    await answer('remove_ruleset');
+
     const cases: Array<[string, string]> = [
       ['rule-withdrawn', `rule:${withdrawn.body.rule.id}`],
       ['rule-expired', `rule:${expired.body.rule.id}`],
       ['rule-failed', `rule:${failed.body.rule.id}`],
       ['incident-escalated', `incident:${opened.body.incident.id}`],
+      ['incident-geo-firewall', `incident:${geo.body.incident.id}`],
     ];
     for (const [name, workflowId] of cases) {
       const handle = stack.temporal.workflow.getHandle(workflowId);
