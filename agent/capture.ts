@@ -26,6 +26,8 @@ export interface CaptureOptions {
   command?: string[];
   /** Called once tcpdump has opened the interface: packets from then on are seen. */
   onListening?: () => void;
+  /** Ends the capture early, keeping what it caught. */
+  signal?: AbortSignal;
 }
 
 export async function capture(iface: string, bounds: CaptureBounds, opts: CaptureOptions = {}): Promise<CaptureResult> {
@@ -50,6 +52,9 @@ export async function capture(iface: string, bounds: CaptureBounds, opts: Captur
     }
   });
   const timer = setTimeout(() => child.kill('SIGINT'), bounds.maxSeconds * 1000);
+  const stop = () => child.kill('SIGINT');
+  if (opts.signal?.aborted) stop();
+  else opts.signal?.addEventListener('abort', stop, { once: true });
   child.stdout.on('data', (d: Buffer) => {
     if (truncated) return;
     const room = bounds.maxBytes - size;
@@ -68,6 +73,7 @@ export async function capture(iface: string, bounds: CaptureBounds, opts: Captur
     child.once('close', (c, s) => resolve([c, s]));
   });
   clearTimeout(timer);
+  opts.signal?.removeEventListener('abort', stop);
   const pcap = Buffer.concat(chunks);
   // SIGINT is how we stop it early; any other failure before the header is a real error.
   if (pcap.length < 24 && code !== 0 && signal !== 'SIGINT') throw new Error(`tcpdump failed (exit ${code ?? signal}): ${stderr.trim()}`);

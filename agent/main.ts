@@ -102,7 +102,10 @@ const thresholds = (c: AgentConfig) => {
 };
 const detector = new Detector({ ...thresholds(config), ...detectorSettings() });
 
-/** Typed commands, each mapped onto the firewall module; never a shell. */
+/** Captures that capture commands are running, so stop_capture can end them. */
+const captures = new Set<AbortController>();
+
+/** Typed commands, each mapped onto the firewall module or tcpdump; never a shell. */
 async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
   switch (command.type) {
     case 'apply_ruleset':
@@ -121,9 +124,20 @@ async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
       return { ok: true, detail: { source, ruleset: name } };
     }
     case 'capture': {
-      const res = await capture(iface, { maxPackets: command.max_packets, maxSeconds: command.seconds, maxBytes: 64 * 1024 * 1024, snaplen: 256 });
-      const c = classify(parsePcap(res.pcap).packets);
-      return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype } };
+      const stop = new AbortController();
+      captures.add(stop);
+      try {
+        const res = await capture(iface, { maxPackets: command.max_packets, maxSeconds: command.seconds, maxBytes: 64 * 1024 * 1024, snaplen: 256 }, { signal: stop.signal });
+        const c = classify(parsePcap(res.pcap).packets);
+        return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype, stopped_early: stop.signal.aborted } };
+      } finally {
+        captures.delete(stop);
+      }
+    }
+    case 'stop_capture': {
+      const running = [...captures];
+      for (const c of running) c.abort();
+      return { ok: true, detail: { stopped: running.length } };
     }
     case 'geo_lockdown':
       // The control plane turns it into apply_ruleset: the GeoIP data lives there.

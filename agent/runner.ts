@@ -153,12 +153,21 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
       .catch((err: Error) => parts.log('warn', 'config refresh failed; keeping the last one', { error: err.message }));
   }, opts.configRefreshMs);
 
+  // Polling never waits for a command to finish: a running command stays alive at the
+  // control plane only while the agent polls. Firewall changes run one at a time, in the
+  // order sent (apply, then remove); captures run beside them.
+  let firewall: Promise<unknown> = Promise.resolve();
   const commands = (async () => {
     while (!stopped) {
       try {
         for (const { id, command } of await parts.api.pollCommands(opts.commandWaitS)) {
-          const result = await parts.runCommand(command).catch((err: Error): NodeCommandResult => ({ ok: false, error: err.message }));
-          await parts.api.postCommandResult(id, result);
+          const run = () =>
+            parts
+              .runCommand(command)
+              .catch((err: Error): NodeCommandResult => ({ ok: false, error: err.message }))
+              .then((result) => parts.api.postCommandResult(id, result));
+          if (command.type === 'capture' || command.type === 'stop_capture') void run();
+          else firewall = firewall.then(run);
         }
       } catch (err) {
         if (stopped) break;

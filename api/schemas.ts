@@ -596,6 +596,7 @@ export const NodeCommandBody = z
     z.strictObject({ type: z.literal('block_source'), suite: Suite, source: cidrOrIp('source') }),
     z.strictObject({ type: z.literal('unblock_source'), suite: Suite, source: cidrOrIp('source') }),
     z.strictObject({ type: z.literal('capture'), seconds: z.number().int().min(1).max(60), max_packets: z.number().int().min(1).max(1_000_000) }),
+    z.strictObject({ type: z.literal('stop_capture') }),
   ])
   .openapi('NodeCommand');
 

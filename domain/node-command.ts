@@ -8,6 +8,8 @@ export type NodeCommand =
   | { type: 'block_source'; suite: 'nftables' | 'iptables'; source: string }
   | { type: 'unblock_source'; suite: 'nftables' | 'iptables'; source: string }
   | { type: 'capture'; seconds: number; max_packets: number }
+  /** Ends the captures that capture commands are running (each still reports what it caught). */
+  | { type: 'stop_capture' }
   /** Drop traffic from these countries (ISO 3166-1 alpha-2); the control plane hands the agent
    *  an apply_ruleset named `geo_lockdown` with the countries' prefixes, allowlist cut out. */
   | { type: 'geo_lockdown'; suite: 'nftables' | 'iptables'; countries: string[] };
@@ -16,7 +18,7 @@ export type NodeCommand =
 export const GEO_LOCKDOWN_RULESET = 'geo_lockdown';
 
 export type NodeCommandType = NodeCommand['type'];
-export const NODE_COMMAND_TYPES: readonly NodeCommandType[] = ['apply_ruleset', 'remove_ruleset', 'block_source', 'unblock_source', 'capture', 'geo_lockdown'];
+export const NODE_COMMAND_TYPES: readonly NodeCommandType[] = ['apply_ruleset', 'remove_ruleset', 'block_source', 'unblock_source', 'capture', 'stop_capture', 'geo_lockdown'];
 
 /** What the agent reports back. */
 export type NodeCommandResult = { ok: true; detail?: Record<string, unknown> } | { ok: false; error: string };

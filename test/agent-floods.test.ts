@@ -100,6 +100,28 @@ describe('floods against a host running the agent', () => {
     expect((await user.call('GET', `/api/v1/incidents/${newest.id}`)).body.rules).toEqual([]);
   });
 
+  it('runs a capture beside other commands, and stop_capture ends it early', async () => {
+    const command = (body: unknown) => user.call('POST', `/api/v1/nodes/${nodeUuid}/commands`, body);
+    let done = false;
+    const capturing = command({ type: 'capture', seconds: 25, max_packets: 1_000_000 }).then((r) => {
+      done = true;
+      return r;
+    });
+    // While the capture runs, a firewall command is not held up behind it.
+    await new Promise((r) => setTimeout(r, 1000));
+    const blocked = await command({ type: 'block_source', suite: 'nftables', source: '198.51.100.66' });
+    expect(blocked.status, JSON.stringify(blocked.body)).toBe(200);
+    expect(blocked.body.command.status).toBe('succeeded');
+    expect(done).toBe(false);
+    await lab.flood('icmp', { packets: 200, intervalUs: 1000 });
+    const stopped = await command({ type: 'stop_capture' });
+    expect(stopped.body.command).toMatchObject({ status: 'succeeded', result: { stopped: 1 } });
+    const captured = await capturing;
+    expect(captured.body.command).toMatchObject({ status: 'succeeded', result: { stopped_early: true, family: 'icmp_flood' } });
+    expect(captured.body.command.result.packets).toBeGreaterThanOrEqual(200);
+    await command({ type: 'unblock_source', suite: 'nftables', source: '198.51.100.66' });
+  });
+
   it('geo lockdown in the node firewall: the countries dropped while the attack lasts, the allowlist spared, removed after', async () => {
     const run = promisify(execFile);
     const inVictim = (...args: string[]) => run('ip', ['netns', 'exec', lab.pair.b.ns, ...args], { encoding: 'utf8' }).then((r) => r.stdout);
