@@ -104,9 +104,10 @@ export class AgentApiClient {
     return body.config;
   }
 
-  /** Long-polls for commands (no queue: the caller loops). */
-  async pollCommands(waitSeconds: number): Promise<Array<{ id: number; command: NodeCommand }>> {
-    const body = (await this.send('GET', `/api/v1/agent/commands?wait=${waitSeconds}`, undefined, (waitSeconds + 10) * 1000)) as {
+  /** Long-polls for commands (no queue: the caller loops); `running`: the ids still being run. */
+  async pollCommands(waitSeconds: number, running: readonly number[] = []): Promise<Array<{ id: number; command: NodeCommand }>> {
+    const path = `/api/v1/agent/commands?wait=${waitSeconds}&running=${running.slice(0, 100).join(',')}`;
+    const body = (await this.send('GET', path, undefined, (waitSeconds + 10) * 1000)) as {
       commands: Array<{ id: number; command: NodeCommand }>;
     };
     return body.commands;

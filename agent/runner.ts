@@ -156,16 +156,22 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   // Polling never waits for a command to finish: a running command stays alive at the
   // control plane only while the agent polls. Firewall changes run one at a time, in the
   // order sent (apply, then remove); captures run beside them.
+  // A command counts as running until its result is posted, so the control plane never
+  // delivers it twice.
   let firewall: Promise<unknown> = Promise.resolve();
+  const running = new Set<number>();
   const commands = (async () => {
     while (!stopped) {
       try {
-        for (const { id, command } of await parts.api.pollCommands(opts.commandWaitS)) {
+        for (const { id, command } of await parts.api.pollCommands(opts.commandWaitS, [...running])) {
+          if (running.has(id)) continue;
+          running.add(id);
           const run = () =>
             parts
               .runCommand(command)
               .catch((err: Error): NodeCommandResult => ({ ok: false, error: err.message }))
-              .then((result) => parts.api.postCommandResult(id, result));
+              .then((result) => parts.api.postCommandResult(id, result))
+              .finally(() => running.delete(id));
           if (command.type === 'capture' || command.type === 'stop_capture') void run();
           else firewall = firewall.then(run);
         }

@@ -611,6 +611,11 @@ export const NodeCommandOutcome = z
 
 export const CommandPollQuery = z.strictObject({
   wait: z.coerce.number().int().min(0, 'wait must be 0-30 seconds').max(30, 'wait must be 0-30 seconds').default(0),
+  running: z
+    .string()
+    .regex(/^(\d+(,\d+){0,99})?$/, 'running is a comma-separated list of at most 100 command ids')
+    .optional()
+    .openapi({ description: 'ids of the commands the agent is running (received, result not yet posted); delivered commands not listed are delivered again' }),
 });
 
 export const CommandResultBody = z

@@ -74,6 +74,20 @@ describe('node commands', () => {
     expect((await host.agent('GET', '/commands')).body.commands).toEqual([]);
   });
 
+  it('delivers again what an agent lost (a restart, a lost answer), never what it is still running', async () => {
+    const host = await node('cmd-5');
+    const issued = user.call('POST', `/api/v1/nodes/${host.uuid}/commands`, { type: 'capture', seconds: 5, max_packets: 100 });
+    const first = (await host.agent('GET', '/commands?wait=10&running=')).body.commands[0];
+    // Still running it: listed, kept alive, not delivered again.
+    expect((await host.agent('GET', `/commands?running=${first.id}`)).body.commands).toEqual([]);
+    // The agent restarted and runs nothing: the command comes back.
+    const again = await host.agent('GET', '/commands?running=');
+    expect(again.body.commands.map((c: { id: number }) => c.id)).toEqual([first.id]);
+    await host.agent('POST', `/commands/${first.id}/result`, { ok: true, detail: { packets: 3 } });
+    expect((await issued).body.command).toMatchObject({ status: 'succeeded', result: { packets: 3 } });
+    expectError(await host.agent('GET', '/commands?running=1,x'), 400, 'invalid_parameter', 'running');
+  });
+
   it('validates commands and keeps workspaces apart', async () => {
     const host = await node('cmd-4');
     const cases: Array<[unknown, string]> = [

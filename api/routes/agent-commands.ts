@@ -87,13 +87,22 @@ async function forAgent(v: Vars, command: NodeCommand): Promise<NodeCommand> {
 
 export const agentCommandsRouter = router<AgentEnv>()
   .openapi(pollRoute, async (c) => {
-    const { wait } = c.req.valid('query');
-    // The commands this agent is running are alive as long as it polls.
-    const running = await c.var.deps.db
+    const { wait, running } = c.req.valid('query');
+    // The commands this agent is running are alive as long as it polls. Delivered ones it
+    // does not list never reached it or died with its last process: deliver them again.
+    const delivered = await c.var.deps.db
       .select({ id: agentCommands.id, taskToken: agentCommands.taskToken })
       .from(agentCommands)
       .where(and(eq(agentCommands.nodeId, c.var.node.id), eq(agentCommands.status, 'delivered')));
-    await keepAlive(c.var, running);
+    const listed = running === undefined ? null : new Set(running.split(',').filter(Boolean).map(Number));
+    const lost = listed ? delivered.filter((d) => !listed.has(d.id)) : [];
+    if (lost.length > 0) {
+      await c.var.deps.db
+        .update(agentCommands)
+        .set({ status: 'pending', deliveredAt: null })
+        .where(and(inArray(agentCommands.id, lost.map((d) => d.id)), eq(agentCommands.status, 'delivered')));
+    }
+    await keepAlive(c.var, listed ? delivered.filter((d) => listed.has(d.id)) : delivered);
     const deadline = Date.now() + wait * 1000;
     for (;;) {
       const commands = await takePending(c.var);
