@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { AddrRange } from '../domain/ip-ranges.js';
-import { parseAddress, type IpFamily } from '../domain/prefix.js';
+import { rangesToPrefixes, subtractPrefixes, type AddrRange } from '../domain/ip-ranges.js';
+import { parseAddress, type IpFamily, type Prefix } from '../domain/prefix.js';
 
 const DATA_DIR = dirname(createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country/package.json'));
 const file = (family: IpFamily) => join(DATA_DIR, `geo-whois-asn-country-ipv${family}-num.csv`);
@@ -28,6 +28,11 @@ export function countryRanges(countries: readonly string[], family: IpFamily): A
     for (const [c, list] of found) cache.set(`${family}:${c}`, list);
   }
   return countries.flatMap((c) => cache.get(`${family}:${c}`)!);
+}
+
+/** The fewest prefixes covering the countries' addresses of one family, `exclude` (the allowlist) cut out. */
+export function countryPrefixes(countries: readonly string[], family: IpFamily, exclude: readonly Prefix[]): Prefix[] {
+  return rangesToPrefixes(subtractPrefixes(countryRanges(countries, family), exclude));
 }
 
 /** The country codes the data set knows (so a policy naming an unknown one is refused). */

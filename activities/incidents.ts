@@ -9,11 +9,10 @@ import { insertRule } from '../db/rules.js';
 import { incidentEvents, incidents, mitigationAdapters, nodes, SEVERITIES, type IncidentEventKind } from '../db/schema.js';
 import { buildIntent } from '../domain/build-intent.js';
 import { DEFAULT_TTL_SECONDS, effectiveTiers, flowMatchFor, severityFor, type EscalationPolicy, type Tier, type TierLevel } from '../domain/escalation.js';
-import { rangesToPrefixes, subtractPrefixes } from '../domain/ip-ranges.js';
 import type { FirewallSuite } from '../domain/firewall.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { isImplemented } from './adapters/index.js';
-import { countryRanges } from './geoip.js';
+import { countryPrefixes } from './geoip.js';
 
 type IncidentRow = typeof incidents.$inferSelect;
 
@@ -170,7 +169,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
 
       const tier = policy.tiers.find((t) => t.level === level);
       const ttlSeconds = tier?.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-      const sources = rangesToPrefixes(subtractPrefixes(countryRanges(geo.countries, target.family), allowlist.entries.map((e) => e.prefix)));
+      const sources = countryPrefixes(geo.countries, target.family, allowlist.entries.map((e) => e.prefix));
       if (sources.length === 0) return note(`${what}: the GeoIP data set has no IPv${target.family} prefixes for them`, 'refused').then(() => null);
       if (sources.length > MAX_GEO_FLOWSPEC_ROUTES) {
         await note(`${what}: needs ${sources.length} FlowSpec routes, more than the ${MAX_GEO_FLOWSPEC_ROUTES} a router should carry for one target; use action firewall`, 'refused');

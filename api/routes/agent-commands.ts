@@ -3,10 +3,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ActivityNotFoundError } from '@temporalio/client';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { countryRanges } from '../../activities/geoip.js';
+import { countryPrefixes } from '../../activities/geoip.js';
 import { nodeAllowlist } from '../../db/allowlist.js';
 import { agentCommands } from '../../db/schema.js';
-import { rangesToPrefixes, subtractPrefixes } from '../../domain/ip-ranges.js';
 import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../../domain/node-command.js';
 import { formatPrefix } from '../../domain/prefix.js';
 import type { AgentEnv } from '../context.js';
@@ -81,7 +80,7 @@ async function takePending(v: Vars) {
 async function forAgent(v: Vars, command: NodeCommand): Promise<NodeCommand> {
   if (command.type !== 'geo_lockdown') return command;
   const allow = (await nodeAllowlist(v.deps.db, v.node.workspaceId, v.node.uuid)).map((e) => e.prefix);
-  const sources = ([4, 6] as const).flatMap((family) => rangesToPrefixes(subtractPrefixes(countryRanges(command.countries, family), allow)).map(formatPrefix));
+  const sources = ([4, 6] as const).flatMap((family) => countryPrefixes(command.countries, family, allow).map(formatPrefix));
   return { type: 'apply_ruleset', suite: command.suite, ruleset: { name: GEO_LOCKDOWN_RULESET, rules: [{ action: 'drop', sources }] } };
 }
 

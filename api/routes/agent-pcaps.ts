@@ -4,11 +4,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { appendChunk, createPcap, MAX_CHUNK_BYTES, MAX_PCAP_BYTES, type PcapRow } from '../../db/pcaps.js';
-import { incidentEvents, incidents, pcaps } from '../../db/schema.js';
+import { incidentEvents, pcaps } from '../../db/schema.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, IncidentRefParam, ok } from '../schemas.js';
+import { findIncident } from './agent.js';
 
 const AgentPcapSchema = z
   .object({
@@ -68,11 +69,7 @@ export const agentPcapsRouter = router<AgentEnv>()
     const { ref } = c.req.valid('param');
     const body = c.req.valid('json');
     if (body.size_bytes > MAX_PCAP_BYTES) throw new ApiError('payload_too_large', `size_bytes ${body.size_bytes} is over the ${MAX_PCAP_BYTES}-byte limit for a capture`);
-    const [incident] = await db
-      .select({ id: incidents.id })
-      .from(incidents)
-      .where(and(eq(incidents.nodeId, node.id), eq(incidents.agentRef, ref)));
-    if (!incident) throw new ApiError('not_found', `incident ${ref} not found for this node`);
+    const incident = await findIncident(c.var, ref);
     const row = await createPcap(db, {
       workspaceId: node.workspaceId,
       nodeId: node.id,

@@ -227,7 +227,8 @@ async function signalIncident(deps: AppDeps, incidentId: number, message: { metr
   else await deps.temporal.workflow.signalWithStart(incidentWorkflow, { ...common, signal: metricsSignal, signalArgs: [message.metrics] });
 }
 
-async function findIncident(v: AgentEnv['Variables'], ref: string) {
+/** The node's incident by the agent's ref, or not_found. */
+export async function findIncident(v: AgentEnv['Variables'], ref: string) {
   const [row] = await v.deps.db
     .select()
     .from(incidents)
