@@ -176,6 +176,9 @@ describe('reading captures', () => {
     expect(res.body.packets).toHaveLength(2);
     expect(res.body.packets[0]).toMatchObject({ index: 1, ip_version: 4, src: SOURCES[1], dst: VICTIM, protocol: 'udp', src_port: 53, dst_port: 40001, payload_bytes: 1200, fragment: false });
     expectError(await user.call('GET', `/api/v1/pcaps/${id}/packets?limit=5000`), 400, 'invalid_parameter', 'limit');
+    expectError(await user.call('GET', '/api/v1/pcaps?limit=500'), 400, 'invalid_parameter', 'limit');
+    expectError(await user.call('GET', '/api/v1/pcaps/abc/packets'), 400, 'invalid_parameter', 'id');
+    for (const what of ['packets', 'analysis']) expectError(await other.call('GET', `/api/v1/pcaps/${id}/${what}`), 404, 'not_found', String(id));
   });
 
   it('analyses the attack: vector, sources and their countries, the mitigation to take', async () => {
