@@ -245,7 +245,8 @@ export class AgentApiClient {
   }
 }
 
-class RetryAfter extends ApiClientError {
+/** A 429/503 that said when to come back. */
+export class RetryAfter extends ApiClientError {
   constructor(
     message: string,
     status: number,

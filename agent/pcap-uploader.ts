@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiClientError, isPermanent, type AgentApiClient } from './api-client.js';
+import { ApiClientError, isPermanent, RetryAfter, type AgentApiClient } from './api-client.js';
 
 export interface PcapUploaderOptions {
   /** Bytes per request (the API takes at most 1 MiB). */
@@ -122,8 +122,9 @@ export class PcapUploader {
         }
         this.opts.log('warn', 'capture upload interrupted; will resume', { capture: name, error: e.message });
         const base = Math.min(this.opts.maxBackoffMs ?? 30_000, (this.opts.backoffMs ?? 500) * 2 ** attempt++);
+        const wait = e instanceof RetryAfter ? Math.max(e.ms, base) : base;
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, base);
+          const t = setTimeout(resolve, wait);
           this.wake = () => {
             clearTimeout(t);
             resolve();

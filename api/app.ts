@@ -3,7 +3,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { authenticate, rateLimit, requireSubscriptionForWrites } from './auth.js';
+import { authenticate, rateLimit, rateLimitNode, requireSubscriptionForWrites } from './auth.js';
 import type { AgentEnv, AppDeps, AppEnv } from './context.js';
 import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
 import { renderReferencePage } from './reference-page.js';
@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps) {
 
   // Agents: node keys, their own endpoints; registered before the deploy-token routes.
   const agent = new OpenAPIHono<AgentEnv>();
-  agent.use('/agent/*', authenticateNode, requireSubscriptionForWrites);
+  agent.use('/agent/*', authenticateNode, rateLimitNode, requireSubscriptionForWrites);
   agent.route('/', agentRouter);
   agent.route('/', agentCommandsRouter);
   agent.route('/', agentPcapsRouter);

@@ -1,12 +1,15 @@
-// Authentication (deploy tokens), per-token rate limiting and the subscription gate.
+// Authentication (deploy tokens), per-token and per-node-key rate limiting and the subscription gate.
 import { and, eq, isNull, lt, sql } from 'drizzle-orm';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { deployTokens, rateLimitWindows, workspaces } from '../db/schema.js';
+import { deployTokens, nodeRateLimitWindows, rateLimitWindows, workspaces } from '../db/schema.js';
 import { hashToken, TOKEN_PATTERN, type Workspace } from '../db/workspaces.js';
 import { ApiError } from './errors.js';
-import type { AppEnv } from './context.js';
+import type { AgentEnv, AppEnv } from './context.js';
 
 export const DEFAULT_RATE_LIMIT = 1000;
+/** Heartbeats, metrics, polls, incident messages and capture chunks use a fraction of it. */
+export const DEFAULT_AGENT_RATE_LIMIT = 600;
 const WINDOW_MS = 60_000;
 
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
@@ -29,34 +32,69 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
 
 /**
  * Fixed one-minute windows counted in PostgreSQL, so every API instance shares one
- * budget per token. X-RateLimit-* headers go on every answer, errors included.
+ * budget per caller. X-RateLimit-* headers go on every answer, errors included.
+ * `count` adds this request to the caller's window and answers the window's total;
+ * `dropOlder` forgets the caller's earlier windows.
  */
-export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  const { db, defaultRateLimit } = c.var.deps;
-  const limit = c.var.workspace.rateLimitPerMinute ?? defaultRateLimit ?? DEFAULT_RATE_LIMIT;
+async function limitPerMinute(
+  c: Context,
+  limit: number,
+  count: (windowStart: Date) => Promise<number>,
+  dropOlder: (windowStart: Date) => Promise<unknown>,
+  who: string,
+): Promise<void> {
   const now = Date.now();
   const windowStart = new Date(now - (now % WINDOW_MS));
-  const [counter] = await db
-    .insert(rateLimitWindows)
-    .values({ tokenId: c.var.tokenId, windowStart, count: 1 })
-    .onConflictDoUpdate({
-      target: [rateLimitWindows.tokenId, rateLimitWindows.windowStart],
-      set: { count: sql`${rateLimitWindows.count} + 1` },
-    })
-    .returning({ count: rateLimitWindows.count });
-  const count = counter!.count;
+  const n = await count(windowStart);
   const resetAt = windowStart.getTime() + WINDOW_MS;
   c.header('X-RateLimit-Limit', String(limit));
-  c.header('X-RateLimit-Remaining', String(Math.max(0, limit - count)));
+  c.header('X-RateLimit-Remaining', String(Math.max(0, limit - n)));
   c.header('X-RateLimit-Reset', String(Math.ceil(resetAt / 1000)));
-  if (count === 1) {
-    // First request of a new window: drop this token's old windows.
-    await db.delete(rateLimitWindows).where(and(eq(rateLimitWindows.tokenId, c.var.tokenId), lt(rateLimitWindows.windowStart, windowStart)));
-  }
-  if (count > limit) {
+  if (n === 1) await dropOlder(windowStart);
+  if (n > limit) {
     c.header('Retry-After', String(Math.max(1, Math.ceil((resetAt - now) / 1000))));
-    throw new ApiError('rate_limited', `rate limit of ${limit} requests per minute exceeded; retry after the window resets`);
+    throw new ApiError('rate_limited', `rate limit of ${limit} requests per minute per ${who} exceeded; retry after the window resets`);
   }
+}
+
+export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
+  const { db, defaultRateLimit } = c.var.deps;
+  const tokenId = c.var.tokenId;
+  await limitPerMinute(
+    c,
+    c.var.workspace.rateLimitPerMinute ?? defaultRateLimit ?? DEFAULT_RATE_LIMIT,
+    async (windowStart) => {
+      const [row] = await db
+        .insert(rateLimitWindows)
+        .values({ tokenId, windowStart, count: 1 })
+        .onConflictDoUpdate({ target: [rateLimitWindows.tokenId, rateLimitWindows.windowStart], set: { count: sql`${rateLimitWindows.count} + 1` } })
+        .returning({ count: rateLimitWindows.count });
+      return row!.count;
+    },
+    (windowStart) => db.delete(rateLimitWindows).where(and(eq(rateLimitWindows.tokenId, tokenId), lt(rateLimitWindows.windowStart, windowStart))),
+    'token',
+  );
+  await next();
+});
+
+/** The agent endpoints' budget, per node key: a runaway or stolen key cannot flood the API. */
+export const rateLimitNode = createMiddleware<AgentEnv>(async (c, next) => {
+  const { db, agentRateLimit } = c.var.deps;
+  const nodeId = c.var.node.id;
+  await limitPerMinute(
+    c,
+    agentRateLimit ?? DEFAULT_AGENT_RATE_LIMIT,
+    async (windowStart) => {
+      const [row] = await db
+        .insert(nodeRateLimitWindows)
+        .values({ nodeId, windowStart, count: 1 })
+        .onConflictDoUpdate({ target: [nodeRateLimitWindows.nodeId, nodeRateLimitWindows.windowStart], set: { count: sql`${nodeRateLimitWindows.count} + 1` } })
+        .returning({ count: nodeRateLimitWindows.count });
+      return row!.count;
+    },
+    (windowStart) => db.delete(nodeRateLimitWindows).where(and(eq(nodeRateLimitWindows.nodeId, nodeId), lt(nodeRateLimitWindows.windowStart, windowStart))),
+    'node key',
+  );
   await next();
 });
 

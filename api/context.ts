@@ -14,6 +14,8 @@ export interface AppDeps {
   logger: Logger;
   /** Requests per minute per token when the workspace sets none. */
   defaultRateLimit?: number;
+  /** Requests per minute per node key on the agent endpoints (default 600). */
+  agentRateLimit?: number;
   /** How long POST /mitigation/rules waits for the speaker before answering "pending". */
   announceWaitMs?: number;
   /** How long POST /nodes/{uuid}/commands waits for the agent before answering "pending". */

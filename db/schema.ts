@@ -54,6 +54,17 @@ export const rateLimitWindows = pgTable(
   (t) => [primaryKey({ columns: [t.tokenId, t.windowStart] })],
 );
 
+/** The same windows per node key, for the agent endpoints. UNLOGGED (migrations/0004). */
+export const nodeRateLimitWindows = pgTable(
+  'node_rate_limit_windows',
+  {
+    nodeId: integer('node_id').notNull().references((): AnyPgColumn => nodes.id, { onDelete: 'cascade' }),
+    windowStart: ts('window_start').notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.nodeId, t.windowStart] })],
+);
+
 export const ADAPTER_TYPES = ['exabgp', 'gobgp', 'cloudflare', 'webhook', 'bird2', 'frr', 'radware', 'f5'] as const;
 export type AdapterType = (typeof ADAPTER_TYPES)[number];
 export const INTENT_TYPES = ['blackhole', 'flowspec', 'scrubbing'] as const;

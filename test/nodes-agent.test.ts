@@ -155,4 +155,22 @@ describe('agent protocol', () => {
     expect((await call('GET', '/api/v1/agent/config')).status).toBe(200);
     expectError(await call('POST', '/api/v1/agent/heartbeat', {}), 402, 'subscription_required');
   });
+
+  it('limits each node key on its own, with Retry-After', async () => {
+    const limited = await startStack(inject('env'), { agentRateLimit: 3 });
+    try {
+      const t = await limited.tenant();
+      const keys = await Promise.all(['n1', 'n2'].map(async (name) => (await t.call('POST', '/api/v1/nodes', { name, ip: '203.0.113.61' })).body.api_key as string));
+      const call = (k: string) => request(limited.baseUrl, 'POST', '/api/v1/agent/heartbeat', {}, { authorization: `Bearer ${k}` });
+      for (let i = 0; i < 3; i++) expect((await call(keys[0]!)).status).toBe(200);
+      const over = await call(keys[0]!);
+      expectError(over, 429, 'rate_limited', 'node key');
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(over.headers.get('x-ratelimit-limit')).toBe('3');
+      // Another node's budget is its own.
+      expect((await call(keys[1]!)).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
 });

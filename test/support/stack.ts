@@ -34,7 +34,7 @@ export interface Stack {
 
 export type Caller = <T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
 
-export async function startStack(env: TestEnv, opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds'> = {}): Promise<Stack> {
+export async function startStack(env: TestEnv, opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds' | 'agentRateLimit'> = {}): Promise<Stack> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = await openDb({ databaseUrl: env.databaseUrl, dataDir: env.workDir });
   const secrets = createSecretBox('test-secret-key');
