@@ -6,6 +6,7 @@ import { AdapterRegistry } from './adapters/index.js';
 import { createAdapterActivities } from './adapter-checks.js';
 import { createIncidentActivities } from './incidents.js';
 import { createNodeCommandActivities } from './node-commands.js';
+import { createRetentionActivities } from './retention.js';
 import { createRuleActivities } from './rules.js';
 
 export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; adapters?: AdapterRegistry }) {
@@ -16,6 +17,7 @@ export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Log
       ...createAdapterActivities({ ...deps, adapters }),
       ...createIncidentActivities(deps),
       ...createNodeCommandActivities(deps),
+      ...createRetentionActivities(deps),
     },
     adapters,
   };

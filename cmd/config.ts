@@ -15,6 +15,8 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   secretKey: string;
+  /** Captures older than this are deleted by the hourly `pcap-retention` schedule. */
+  pcapRetentionDays: number;
 }
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -51,6 +53,7 @@ export function loadConfig(): Config {
     dataDir,
     logLevel: process.env.LOG_LEVEL || 'info',
     secretKey: secretKey(dataDir),
+    pcapRetentionDays: intFromEnv('PCAP_RETENTION_DAYS', 30, 1, 3650),
   };
 }
 

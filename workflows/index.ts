@@ -3,3 +3,4 @@ export { ruleWorkflow } from './rule.js';
 export { adapterTestWorkflow } from './adapter-test.js';
 export { incidentWorkflow } from './incident.js';
 export { nodeCommandWorkflow } from './node-command.js';
+export { pcapRetentionWorkflow } from './retention.js';

@@ -1,0 +1,70 @@
+// Capture retention: the hourly schedule and the workflow it starts, which deletes
+// captures (and their bytes) older than the configured age and nothing else.
+import { createHash } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '../cmd/runtime.js';
+import { ensureSchedules, retentionScheduleId } from '../cmd/schedules.js';
+import { pcapChunks, pcaps } from '../db/schema.js';
+import { pcapRetentionWorkflow } from '../workflows/retention.js';
+import { ipv4, pcapFile, udp } from './support/packets.js';
+import { request, startStack, type Caller, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let user: { token: string; call: Caller };
+
+beforeAll(async () => {
+  stack = await startStack(inject('env'));
+  user = await stack.tenant();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Uploads one small capture to a fresh incident; answers its id. */
+async function capture(ref: string, key: string): Promise<number> {
+  const agent = (method: string, path: string, body?: unknown) => request(stack.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: `Bearer ${key}` });
+  await agent('POST', '/incidents', { ref, started_at: new Date().toISOString(), pps: 9e4, bps: 9e8 });
+  const file = pcapFile([ipv4({ src: '198.51.100.1', dst: '203.0.113.70', protocol: 17 }, udp(1, 2, Buffer.from(ref)))]);
+  const started = await agent('POST', `/incidents/${ref}/pcaps`, { size_bytes: file.length, sha256: createHash('sha256').update(file).digest('hex'), captured_at: new Date().toISOString() });
+  const id = started.body.pcap.id as number;
+  const put = await fetch(`${stack.baseUrl}/api/v1/agent/pcaps/${id}/data?offset=0`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream' },
+    body: new Uint8Array(file),
+  });
+  expect(put.status).toBe(200);
+  return id;
+}
+
+describe('capture retention', () => {
+  it('deletes captures past their age, with their bytes, and keeps the rest', async () => {
+    const node = await user.call('POST', '/api/v1/nodes', { name: 'ret', ip: '203.0.113.70' });
+    const old = await capture('old', node.body.api_key);
+    const recent = await capture('recent', node.body.api_key);
+    await stack.db.db.update(pcaps).set({ capturedAt: sql`now() - interval '31 days'` }).where(eq(pcaps.id, old));
+
+    const result = await stack.temporal.workflow.execute(pcapRetentionWorkflow, { taskQueue: stack.taskQueue, workflowId: `retention-test-${old}`, args: [30] });
+    expect(result).toEqual({ deleted: 1 });
+    const left = (await user.call('GET', '/api/v1/pcaps')).body.pcaps.map((p: { id: number }) => p.id);
+    expect(left).toEqual([recent]);
+    expect(await stack.db.db.select().from(pcapChunks).where(eq(pcapChunks.pcapId, old))).toEqual([]);
+    const download = await fetch(`${stack.baseUrl}/api/v1/pcaps/${recent}/download`, { headers: { authorization: `Bearer ${user.token}` } });
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).subarray(-6).toString()).toBe('recent');
+  });
+
+  it('keeps one hourly schedule per task queue, updated to the configured age', async () => {
+    const logger = createLogger('silent');
+    const id = retentionScheduleId(stack.taskQueue);
+    try {
+      await ensureSchedules(stack.temporal, { taskQueue: stack.taskQueue, pcapRetentionDays: 30 }, logger);
+      await ensureSchedules(stack.temporal, { taskQueue: stack.taskQueue, pcapRetentionDays: 7 }, logger);
+      const described = await stack.temporal.schedule.getHandle(id).describe();
+      expect(described.spec.intervals).toMatchObject([{ every: 3_600_000 }]);
+      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'pcapRetentionWorkflow', taskQueue: stack.taskQueue, args: [7] });
+    } finally {
+      await stack.temporal.schedule.getHandle(id).delete();
+    }
+  });
+});
