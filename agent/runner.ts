@@ -57,6 +57,9 @@ export function familyFromMix(mix: TrafficSample['mix']): AttackFamily {
   return top === 'udp' ? 'udp_flood' : top === 'tcp' ? 'syn_flood' : top === 'icmp' ? 'icmp_flood' : 'unknown';
 }
 
+/** How long a normal second waits before the baseline learns it (confirmation takes well under one). */
+const LEARN_AFTER_SECONDS = 2;
+
 export function startRunner(parts: RunnerParts, config: AgentConfig, opts: RunnerOptions) {
   let current = config;
   parts.detector.configure(current);
@@ -64,6 +67,9 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   let stopped = false;
   let second: { startMs: number; pps: number[]; bps: number[]; mix: TrafficSample['mix'] } | null = null;
   const pendingMetrics: MetricSample[] = [];
+  // Seconds wait here before the baseline learns them: an attack is confirmed only some
+  // samples after it starts, and the second it started in must not become normal.
+  const unlearned: MetricSample[] = [];
   let seq = 0;
 
   const victim = () => current.node.ip;
@@ -72,6 +78,7 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
     if (e.type === 'attack_started') {
       const ref = `${current.node.uuid.slice(0, 8)}-${e.atMs}-${++seq}`;
       status.state = 'attack';
+      unlearned.length = 0;
       status.incident = ref;
       const mix = status.lastSample?.mix;
       parts.api.openIncident({
@@ -113,7 +120,11 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
         protocol_mix: second.mix,
       };
       pendingMetrics.push(done);
-      if (status.state === 'normal') parts.baseline?.add(second.startMs, done.pps, done.bps);
+      if (status.state === 'normal') unlearned.push(done);
+      while (unlearned.length > LEARN_AFTER_SECONDS) {
+        const learned = unlearned.shift()!;
+        parts.baseline?.add(Date.parse(learned.at), learned.pps, learned.bps);
+      }
       second = null;
     }
     second ??= { startMs: s.atMs - (s.atMs % 1000), pps: [], bps: [], mix: s.mix };
