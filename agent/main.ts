@@ -127,9 +127,12 @@ async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
       const stop = new AbortController();
       captures.add(stop);
       try {
+        const capturedAt = new Date();
         const res = await capture(iface, { maxPackets: command.max_packets, maxSeconds: command.seconds, maxBytes: 64 * 1024 * 1024, snaplen: 256 }, { signal: stop.signal });
+        const uploading = command.incident_ref !== undefined && res.pcap.length > PCAP_HEADER_BYTES;
+        if (uploading) uploader.add(command.incident_ref!, res.pcap, capturedAt);
         const c = classify(parsePcap(res.pcap).packets);
-        return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype, stopped_early: stop.signal.aborted } };
+        return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype, stopped_early: stop.signal.aborted, uploading } };
       } finally {
         captures.delete(stop);
       }

@@ -595,7 +595,12 @@ export const NodeCommandBody = z
     z.strictObject({ type: z.literal('remove_ruleset'), suite: Suite, name: z.string().regex(/^[a-z0-9_]{1,24}$/, 'name is 1-24 lower-case letters, digits or _') }),
     z.strictObject({ type: z.literal('block_source'), suite: Suite, source: cidrOrIp('source') }),
     z.strictObject({ type: z.literal('unblock_source'), suite: Suite, source: cidrOrIp('source') }),
-    z.strictObject({ type: z.literal('capture'), seconds: z.number().int().min(1).max(60), max_packets: z.number().int().min(1).max(1_000_000) }),
+    z.strictObject({
+      type: z.literal('capture'),
+      seconds: z.number().int().min(1).max(60),
+      max_packets: z.number().int().min(1).max(1_000_000),
+      incident_id: Id.optional().openapi({ description: "upload the capture to this incident of the node's (GET /pcaps)" }),
+    }),
     z.strictObject({ type: z.literal('stop_capture') }),
   ])
   .openapi('NodeCommand');

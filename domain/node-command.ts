@@ -7,7 +7,8 @@ export type NodeCommand =
   | { type: 'remove_ruleset'; suite: 'nftables' | 'iptables'; name: string }
   | { type: 'block_source'; suite: 'nftables' | 'iptables'; source: string }
   | { type: 'unblock_source'; suite: 'nftables' | 'iptables'; source: string }
-  | { type: 'capture'; seconds: number; max_packets: number }
+  /** With `incident_ref` (the agent's ref of one of its incidents), the capture is uploaded to it. */
+  | { type: 'capture'; seconds: number; max_packets: number; incident_ref?: string }
   /** Ends the captures that capture commands are running (each still reports what it caught). */
   | { type: 'stop_capture' }
   /** Drop traffic from these countries (ISO 3166-1 alpha-2); the control plane hands the agent

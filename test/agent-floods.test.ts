@@ -102,8 +102,14 @@ describe('floods against a host running the agent', () => {
 
   it('runs a capture beside other commands, and stop_capture ends it early', async () => {
     const command = (body: unknown) => user.call('POST', `/api/v1/nodes/${nodeUuid}/commands`, body);
+    // Taken for the newest incident (the floods above), so it is uploaded to it.
+    const incident = (await incidents())[0]!;
+    const pcapsOf = async () => (await user.call('GET', `/api/v1/pcaps?incident_id=${incident.id}`)).body.pcaps as Array<{ id: number; status: string }>;
+    // Its own capture is uploaded first.
+    await expect.poll(async () => (await pcapsOf()).map((p) => p.status), { timeout: 15_000, interval: 250 }).toEqual(['complete']);
+    const before = 1;
     let done = false;
-    const capturing = command({ type: 'capture', seconds: 25, max_packets: 1_000_000 }).then((r) => {
+    const capturing = command({ type: 'capture', seconds: 25, max_packets: 1_000_000, incident_id: incident.id }).then((r) => {
       done = true;
       return r;
     });
@@ -119,6 +125,10 @@ describe('floods against a host running the agent', () => {
     const captured = await capturing;
     expect(captured.body.command).toMatchObject({ status: 'succeeded', result: { stopped_early: true, family: 'icmp_flood' } });
     expect(captured.body.command.result.packets).toBeGreaterThanOrEqual(200);
+    expect(captured.body.command.result.uploading).toBe(true);
+    await expect.poll(async () => (await pcapsOf()).filter((p) => p.status === 'complete').length, { timeout: 15_000, interval: 250 }).toBe(before + 1);
+    const newest = (await pcapsOf())[0]!;
+    expect((await user.call('GET', `/api/v1/pcaps/${newest.id}/analysis`)).body.analysis).toMatchObject({ family: 'icmp_flood' });
     await command({ type: 'unblock_source', suite: 'nftables', source: '198.51.100.66' });
   });
 

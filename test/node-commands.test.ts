@@ -101,6 +101,8 @@ describe('node commands', () => {
     ];
     for (const [body, field] of cases) expectError(await user.call('POST', `/api/v1/nodes/${host.uuid}/commands`, body), 400, 'invalid_parameter', field);
     expectError(await other.call('POST', `/api/v1/nodes/${host.uuid}/commands`, { type: 'capture', seconds: 1, max_packets: 1 }), 404, 'not_found');
+    // A capture can go to one of the node's own incidents only.
+    expectError(await user.call('POST', `/api/v1/nodes/${host.uuid}/commands`, { type: 'capture', seconds: 1, max_packets: 1, incident_id: 999_999 }), 404, 'not_found', 'incident_id');
     expectError(await host.agent('GET', '/commands?wait=99'), 400, 'invalid_parameter', 'wait');
     expectError(await host.agent('POST', '/commands/999999/result', { ok: true }), 404, 'not_found');
     expectError(await host.agent('POST', '/commands/1/result', { ok: false }), 400, 'invalid_parameter');

@@ -155,11 +155,22 @@ export const nodesRouter = router()
       .from(nodes)
       .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, c.var.workspace.id)));
     if (!node) throw new ApiError('not_found', `node ${uuid} not found`);
+    const body = c.req.valid('json');
+    let toRun = body as NodeCommand;
+    if (body.type === 'capture' && body.incident_id !== undefined) {
+      // The agent knows its incidents by its own ref.
+      const [incident] = await c.var.deps.db
+        .select({ ref: incidents.agentRef })
+        .from(incidents)
+        .where(and(eq(incidents.id, body.incident_id), eq(incidents.nodeId, node.id)));
+      if (!incident) throw new ApiError('not_found', `incident_id: incident ${body.incident_id} not found for node ${uuid}`);
+      toRun = { type: 'capture', seconds: body.seconds, max_packets: body.max_packets, incident_ref: incident.ref };
+    }
     const workflowId = `node-command:${uuid}:${randomUUID()}`;
     const handle = await c.var.deps.temporal.workflow.start(nodeCommandWorkflow, {
       workflowId,
       taskQueue: c.var.deps.taskQueue,
-      args: [node.id, c.req.valid('json') as NodeCommand, { heartbeatTimeoutSeconds: c.var.deps.commandHeartbeatTimeoutSeconds ?? 30 }],
+      args: [node.id, toRun, { heartbeatTimeoutSeconds: c.var.deps.commandHeartbeatTimeoutSeconds ?? 30 }],
     });
     const outcome = await withDeadline(
       handle.result().catch((err: Error): NodeCommandResult => ({ ok: false, error: `the command's workflow failed: ${err.cause instanceof Error ? err.cause.message : err.message}` })),
