@@ -129,8 +129,7 @@ async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
       try {
         const capturedAt = new Date();
         const res = await capture(iface, { maxPackets: command.max_packets, maxSeconds: command.seconds, maxBytes: 64 * 1024 * 1024, snaplen: 256 }, { signal: stop.signal });
-        const uploading = command.incident_ref !== undefined && res.pcap.length > PCAP_HEADER_BYTES;
-        if (uploading) uploader.add(command.incident_ref!, res.pcap, capturedAt);
+        const uploading = command.incident_ref !== undefined && uploader.add(command.incident_ref, res.pcap, capturedAt);
         const c = classify(parsePcap(res.pcap).packets);
         return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype, stopped_early: stop.signal.aborted, uploading } };
       } finally {
@@ -157,7 +156,6 @@ function saveBaseline() {
 }
 
 // Captures go to the incident through a spool on disk: an outage or a restart loses none.
-const PCAP_HEADER_BYTES = 24;
 const uploader = new PcapUploader(join(stateDir, 'pcaps'), api, { log: (level, msg, extra) => log[level](extra ?? {}, msg) });
 uploader.kick();
 
@@ -175,7 +173,7 @@ const runner = startRunner(
     async classify(victim, cfg, ref) {
       const capturedAt = new Date();
       const res = await capture(iface, { maxPackets: cfg.capture.max_packets, maxSeconds: cfg.capture.max_seconds, maxBytes: cfg.capture.max_bytes, snaplen: cfg.capture.snaplen }, { filter: `dst host ${victim}` });
-      if (res.pcap.length > PCAP_HEADER_BYTES) uploader.add(ref, res.pcap, capturedAt);
+      uploader.add(ref, res.pcap, capturedAt);
       const { packets } = parsePcap(res.pcap);
       return packets.length > 0 ? classify(packets, { victim }) : null;
     },

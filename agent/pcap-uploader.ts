@@ -17,6 +17,8 @@ export interface PcapUploaderOptions {
   log(level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>): void;
 }
 
+const PCAP_HEADER_BYTES = 24;
+
 interface Meta {
   ref: string;
   sha256: string;
@@ -41,10 +43,16 @@ export class PcapUploader {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Spools the capture and uploads it in the background. */
-  add(ref: string, pcap: Buffer, capturedAt: Date): void {
-    const name = ref.replace(/[^A-Za-z0-9_.-]/g, '_');
-    const meta: Meta = { ref, sha256: createHash('sha256').update(pcap).digest('hex'), size: pcap.length, capturedAt: capturedAt.toISOString() };
+  /**
+   * Spools the capture of incident `ref` and uploads it in the background; false (nothing
+   * spooled) when it holds no packet, only the file header.
+   */
+  add(ref: string, pcap: Buffer, capturedAt: Date): boolean {
+    if (pcap.length <= PCAP_HEADER_BYTES) return false;
+    const sha256 = createHash('sha256').update(pcap).digest('hex');
+    // One incident can have several captures (its own, commanded ones): named by content too.
+    const name = `${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}-${sha256.slice(0, 16)}`;
+    const meta: Meta = { ref, sha256, size: pcap.length, capturedAt: capturedAt.toISOString() };
     // The data first, the meta last: a spool entry without meta is an unfinished write.
     writeFileSync(join(this.dir, `${name}.pcap.tmp`), pcap);
     renameSync(join(this.dir, `${name}.pcap.tmp`), join(this.dir, `${name}.pcap`));
@@ -52,6 +60,7 @@ export class PcapUploader {
     renameSync(join(this.dir, `${name}.json.tmp`), join(this.dir, `${name}.json`));
     this.trim();
     this.kick();
+    return true;
   }
 
   /** Uploads whatever the spool holds (call once at start, to resume after a restart). */

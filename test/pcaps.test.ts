@@ -114,6 +114,20 @@ describe('capture upload', () => {
     expect(timeline.map((e: { kind: string }) => e.kind)).toContain('pcap_uploaded');
   });
 
+  it('keeps every capture of one incident, and skips a capture without packets', async () => {
+    const incidentId = await openIncident('cap-4');
+    const up = new PcapUploader(mkdtempSync(join(tmpdir(), 'bwk-spool-')), new AgentApiClient({ baseUrl: stack.baseUrl, nodeKey: key }), { log: () => undefined });
+    const one = pcapFile([ipv4({ src: '198.51.100.1', dst: VICTIM, protocol: 17 }, udp(1, 2, Buffer.from('one')))]);
+    const two = pcapFile([ipv4({ src: '198.51.100.2', dst: VICTIM, protocol: 17 }, udp(1, 2, Buffer.from('two')))]);
+    expect(up.add('cap-4', one, new Date())).toBe(true);
+    expect(up.add('cap-4', two, new Date())).toBe(true);
+    expect(up.add('cap-4', pcapFile([]), new Date())).toBe(false);
+    await up.drained();
+    const listed = (await user.call('GET', `/api/v1/pcaps?incident_id=${incidentId}`)).body.pcaps as Array<{ sha256: string; status: string }>;
+    expect(listed.map((p) => p.sha256).sort()).toEqual([sha(one), sha(two)].sort());
+    expect(listed.every((p) => p.status === 'complete')).toBe(true);
+  });
+
   it('holds uploads to the protocol: offsets, sizes, content type, checksum, ownership', async () => {
     await openIncident('cap-2');
     const file = pcapFile(Array.from({ length: 50 }, (_, i) => ipv4({ src: '198.51.100.9', dst: VICTIM, protocol: 17 }, udp(1000 + i, 9999, Buffer.alloc(100)))));
