@@ -69,7 +69,7 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   const pendingMetrics: MetricSample[] = [];
   // Seconds wait here before the baseline learns them: an attack is confirmed only some
   // samples after it starts, and the second it started in must not become normal.
-  const unlearned: MetricSample[] = [];
+  const unlearned: Array<{ startMs: number; pps: number; bps: number }> = [];
   let seq = 0;
 
   const victim = () => current.node.ip;
@@ -120,10 +120,10 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
         protocol_mix: second.mix,
       };
       pendingMetrics.push(done);
-      if (status.state === 'normal') unlearned.push(done);
+      if (status.state === 'normal') unlearned.push({ startMs: second.startMs, pps: done.pps, bps: done.bps });
       while (unlearned.length > LEARN_AFTER_SECONDS) {
         const learned = unlearned.shift()!;
-        parts.baseline?.add(Date.parse(learned.at), learned.pps, learned.bps);
+        parts.baseline?.add(learned.startMs, learned.pps, learned.bps);
       }
       second = null;
     }
