@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secrets.js';
 import { AdapterRegistry } from './adapters/index.js';
-import { createAdapterActivities } from './adapter-checks.js';
-import { createIncidentActivities } from './incidents.js';
-import { createNodeCommandActivities } from './node-commands.js';
+import { createAdapterActivities } from './adapter-test.js';
+import { createIncidentActivities } from './incident.js';
+import { createNodeCommandActivities } from './node-command.js';
 import { createRetentionActivities } from './retention.js';
-import { createRuleActivities } from './rules.js';
+import { createRuleActivities } from './rule.js';
 
 export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; adapters?: AdapterRegistry }) {
   const adapters = deps.adapters ?? new AdapterRegistry();

@@ -2,7 +2,7 @@
 // signal-with-start and fed its figures by signals: walks the escalation tiers up as the
 // attack grows, each tier's action a mitigation rule (the rule workflow, as a child), and
 // back down after a hold-down; once the attack ended and the hold-down passed, withdraws
-// what it announced. Deterministic: all I/O is in activities/incidents.ts.
+// what it announced. Deterministic: all I/O is in activities/incident.ts.
 import {
   condition,
   continueAsNew,
@@ -17,7 +17,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EscalationPlan, Figures, IncidentActivities } from '../activities/incidents.js';
+import type { EscalationPlan, Figures, IncidentActivities } from '../activities/incident.js';
 import { tierFor, type TierLevel } from '../domain/escalation.js';
 import type { FirewallSuite } from '../domain/firewall.js';
 import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../domain/node-command.js';

@@ -1,7 +1,7 @@
 // One command to one node's agent (workflow id `node-command:<node uuid>:<uuid>`), so each
 // is visible, with its outcome, in the Temporal UI.
 import { ActivityFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
-import type { NodeCommandActivities } from '../activities/node-commands.js';
+import type { NodeCommandActivities } from '../activities/node-command.js';
 import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
 
 export interface NodeCommandOptions {

@@ -1,6 +1,6 @@
 // One mitigation rule (workflow id `rule:<id>`): announce through the adapter, hold until
 // the TTL expires or someone withdraws it, then withdraw for certain.
-// Deterministic: all I/O is in activities/rules.ts.
+// Deterministic: all I/O is in activities/rule.ts.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -14,7 +14,7 @@ import {
   proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { RuleActivities } from '../activities/rules.js';
+import type { RuleActivities } from '../activities/rule.js';
 
 export interface RuleWorkflowInput {
   ruleId: number;

@@ -1,5 +1,5 @@
 // Commands for agents: long poll, results. Delivering and answering commands completes
-// (or heartbeats) the activities that issued them (activities/node-commands.ts).
+// (or heartbeats) the activities that issued them (activities/node-command.ts).
 import { createRoute, z } from '@hono/zod-openapi';
 import { ActivityNotFoundError } from '@temporalio/client';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';

@@ -6,7 +6,7 @@ import { loadHostThresholds, loadPolicy } from '../../db/escalation.js';
 import { allowlistEntries, incidentEvents, incidents, nodeMetrics, nodes } from '../../db/schema.js';
 import { effectiveTiers, severityFor, tierFor } from '../../domain/escalation.js';
 import { incidentWorkflow, metricsSignal, resolvedSignal, type IncidentWorkflowInput } from '../../workflows/incident.js';
-import type { Figures } from '../../activities/incidents.js';
+import type { Figures } from '../../activities/incident.js';
 import type { AgentEnv, AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
