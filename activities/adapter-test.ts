@@ -4,10 +4,7 @@ import type { Db } from '../db/client.js';
 import { mitigationAdapters } from '../db/schema.js';
 import type { SecretBox } from '../db/secrets.js';
 import type { AdapterRegistry } from './adapters/index.js';
-
-export type AdapterTestOutcome =
-  | { ok: true; latencyMs: number; detail: string }
-  | { ok: false; latencyMs: number; error: string };
+import type { AdapterTestOutcome } from '../workflows/adapter-test.contract.js';
 
 export function createAdapterActivities({ db, secrets, adapters }: { db: Db; secrets: SecretBox; adapters: AdapterRegistry }) {
   return {

@@ -13,36 +13,12 @@ import type { FirewallSuite } from '../domain/firewall.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { isImplemented } from './adapters/index.js';
 import { countryPrefixes } from './geoip.js';
+import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRule } from '../workflows/incident.contract.js';
 
 type IncidentRow = typeof incidents.$inferSelect;
 
-export interface EscalationPlan {
-  tiers: Tier[];
-  holdDownSeconds: number;
-  dryRun: boolean;
-  /** Geo lockdown is enabled (absent in histories older than it). */
-  geoLockdown?: boolean;
-}
-
 /** A router holds FlowSpec routes in hardware: more than this for one target is refused. */
 export const MAX_GEO_FLOWSPEC_ROUTES = 256;
-
-/**
- * What geo lockdown does for an incident: FlowSpec rules to start as child workflows, or a
- * command for the node's agent; null when it does nothing (the timeline says why).
- */
-export type GeoLockdownStep =
-  | { kind: 'flowspec'; rules: Array<{ ruleId: number; ttlSeconds: number }> }
-  | { kind: 'firewall'; nodeId: number; nodeUuid: string; suite: FirewallSuite; countries: string[] }
-  | null;
-
-/** A tier's rule to start as a child workflow, or null when the tier announces nothing. */
-export type TierRule = { ruleId: number; ttlSeconds: number } | null;
-
-export interface Figures {
-  pps: number;
-  bps: number;
-}
 
 export function createIncidentActivities({ db, logger }: { db: Db; logger: Logger }) {
   async function loadIncident(incidentId: number) {
@@ -179,7 +155,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
       if (typeof adapter === 'string') return note(`${what}: ${adapter}`, 'refused').then(() => null);
       if (policy.dryRun) return note(`dry run: would announce ${sources.length} FlowSpec routes for ${what} through adapter ${adapter.id}`, 'dry_run').then(() => null);
 
-      const rules: Array<{ ruleId: number; ttlSeconds: number }> = [];
+      const rules: RuleToStart[] = [];
       for (const source of sources) {
         const built = buildIntent(
           { kind: 'flowspec', target: incident.targetIp, match: { source: formatPrefix(source) }, action: { type: 'discard' } },

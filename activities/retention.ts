@@ -4,13 +4,14 @@ import { inArray, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { pcaps } from '../db/schema.js';
+import type { RetentionResult } from '../workflows/retention.contract.js';
 
 const BATCH = 50;
 
 export function createRetentionActivities({ db, logger }: { db: Db; logger: Logger }) {
   return {
     /** Deletes captures (and their bytes) taken more than `maxAgeDays` ago, a batch per transaction. */
-    async deleteExpiredPcaps(maxAgeDays: number): Promise<{ deleted: number }> {
+    async deleteExpiredPcaps(maxAgeDays: number): Promise<RetentionResult> {
       const cutoff = sql`now() - make_interval(days => ${maxAgeDays})`;
       let deleted = 0;
       for (;;) {

@@ -4,13 +4,14 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
-import { allowlistEntries, mitigationAdapters, mitigationRules, type RuleStatus } from '../db/schema.js';
+import { allowlistEntries, mitigationAdapters, mitigationRules } from '../db/schema.js';
 import type { SecretBox } from '../db/secrets.js';
 import type { MitigationIntent } from '../domain/intent.js';
 import { mustParsePrefix } from '../domain/prefix.js';
 import { DEFAULT_PREFIX_LIMITS, refuseFlowSource, refuseTarget } from '../domain/safety.js';
 import type { AdapterRegistry } from './adapters/index.js';
 import { AdapterError } from './adapters/types.js';
+import type { RuleOutcome } from '../workflows/rule.contract.js';
 
 export interface RuleActivityDeps {
   db: Db;
@@ -18,8 +19,6 @@ export interface RuleActivityDeps {
   adapters: AdapterRegistry;
   logger: Logger;
 }
-
-export type RuleOutcome = Extract<RuleStatus, 'withdrawn' | 'expired' | 'failed'>;
 
 export function createRuleActivities({ db, secrets, adapters, logger }: RuleActivityDeps) {
   async function load(ruleId: number) {

@@ -19,6 +19,7 @@ import { incidentsRouter } from './routes/incidents.js';
 import { nodesRouter } from './routes/nodes.js';
 import { authenticateNode } from './agent-auth.js';
 import { rulesRouter } from './routes/rules.js';
+import { temporalReachable } from '../clients/temporal.js';
 
 export const API_BASE = '/api/v1';
 /** Request bodies are small JSON documents; anything bigger is a mistake or an attack. */
@@ -33,11 +34,9 @@ export function createApp(deps: AppDeps) {
   });
 
   app.get('/healthz', async (c) => {
-    const checks = await Promise.allSettled([
-      deps.db.execute(sql`select 1`),
-      deps.temporal.workflowService.getSystemInfo({}),
-    ]);
-    const [database, temporal] = checks.map((r) => (r.status === 'fulfilled' ? 'ok' : 'unreachable'));
+    const [db, reachable] = await Promise.allSettled([deps.db.execute(sql`select 1`), temporalReachable(deps)]);
+    const database = db.status === 'fulfilled' ? 'ok' : 'unreachable';
+    const temporal = reachable.status === 'fulfilled' && reachable.value ? 'ok' : 'unreachable';
     const healthy = database === 'ok' && temporal === 'ok';
     return c.json({ ok: healthy, status: healthy ? 'ok' : 'degraded', database, temporal }, healthy ? 200 : 503);
   });

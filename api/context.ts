@@ -1,15 +1,13 @@
 // What every API handler can reach: injected once by createApp, never imported globally.
-import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secrets.js';
 import type { nodes } from '../db/schema.js';
 import type { Workspace } from '../db/workspaces.js';
+import type { TemporalDeps } from '../clients/temporal.js';
 
-export interface AppDeps {
+export interface AppDeps extends TemporalDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
   secrets: SecretBox;
   logger: Logger;
   /** Requests per minute per token when the workspace sets none. */

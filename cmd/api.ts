@@ -4,14 +4,14 @@ import { openDb } from '../db/client.js';
 import { createSecretBox } from '../db/secrets.js';
 import { loadClusterConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp } from './runtime.js';
-import { ensureSchedules } from './schedules.js';
+import { ensureRetentionSchedule } from '../clients/retention.js';
 
 const config = loadClusterConfig('api');
 const logger = createLogger(config.logLevel);
 const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 await db.migrate();
 const temporal = await connectTemporal(config.temporalAddress, config.temporalNamespace);
-await ensureSchedules(temporal.client, config, logger);
+await ensureRetentionSchedule({ temporal: temporal.client, taskQueue: config.taskQueue }, config.pcapRetentionDays, logger);
 const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets: createSecretBox(config.secretKey), logger }, config.port);
 logger.info({ port: http.port }, 'API listening');
 

@@ -7,7 +7,7 @@ import { createSecretBox } from '../db/secrets.js';
 import { bootstrapDefaultWorkspace } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp, startWorker } from './runtime.js';
-import { ensureSchedules } from './schedules.js';
+import { ensureRetentionSchedule } from '../clients/retention.js';
 import { startDevServer, type DevServer } from './temporal-dev.js';
 
 const UI_PORT = 8233;
@@ -52,7 +52,7 @@ async function main() {
     stops.push(() => worker.shutdown());
     const temporal = await connectTemporal(address, config.temporalNamespace);
     stops.push(() => temporal.close());
-    await ensureSchedules(temporal.client, config, logger);
+    await ensureRetentionSchedule({ temporal: temporal.client, taskQueue: config.taskQueue }, config.pcapRetentionDays, logger);
     const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets, logger }, config.port);
     stops.push(() => http.close());
 

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../cmd/runtime.js';
-import { ensureSchedules, retentionScheduleId } from '../cmd/schedules.js';
+import { ensureRetentionSchedule } from '../clients/retention.js';
+import { retentionScheduleId } from '../workflows/retention.contract.js';
 import { pcapChunks, pcaps } from '../db/schema.js';
 import { pcapRetentionWorkflow } from '../workflows/retention.js';
 import { ipv4, pcapFile, udp } from './support/packets.js';
@@ -58,8 +59,8 @@ describe('capture retention', () => {
     const logger = createLogger('silent');
     const id = retentionScheduleId(stack.taskQueue);
     try {
-      await ensureSchedules(stack.temporal, { taskQueue: stack.taskQueue, pcapRetentionDays: 30 }, logger);
-      await ensureSchedules(stack.temporal, { taskQueue: stack.taskQueue, pcapRetentionDays: 7 }, logger);
+      await ensureRetentionSchedule(stack, 30, logger);
+      await ensureRetentionSchedule(stack, 7, logger);
       const described = await stack.temporal.schedule.getHandle(id).describe();
       expect(described.spec.intervals).toMatchObject([{ every: 3_600_000 }]);
       expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'pcapRetentionWorkflow', taskQueue: stack.taskQueue, args: [7] });

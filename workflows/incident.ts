@@ -2,12 +2,11 @@
 // signal-with-start and fed its figures by signals: walks the escalation tiers up as the
 // attack grows, each tier's action a mitigation rule (the rule workflow, as a child), and
 // back down after a hold-down; once the attack ended and the hold-down passed, withdraws
-// what it announced. Deterministic: all I/O is in activities/incident.ts.
+// what it announced. Deterministic: all I/O is in activities/incident.ts; ids, messages
+// and payloads in incident.contract.ts.
 import {
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   executeChild,
   getExternalWorkflowHandle,
   ParentClosePolicy,
@@ -17,42 +16,23 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EscalationPlan, Figures, IncidentActivities } from '../activities/incident.js';
+import type { IncidentActivities } from '../activities/incident.js';
 import { tierFor, type TierLevel } from '../domain/escalation.js';
-import type { FirewallSuite } from '../domain/firewall.js';
 import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../domain/node-command.js';
+import {
+  incidentStateQuery,
+  metricsSignal,
+  resolvedSignal,
+  type EscalationPlan,
+  type Figures,
+  type IncidentState,
+  type IncidentWorkflowInput,
+  type RuleToStart,
+} from './incident.contract.js';
+import { nodeCommandWorkflowId } from './node-command.contract.js';
 import { nodeCommandWorkflow } from './node-command.js';
-import { ruleWorkflow, withdrawSignal } from './rule.js';
-
-export interface IncidentRule {
-  ruleId: number;
-  level: TierLevel;
-}
-
-export interface IncidentState {
-  tier: TierLevel | 0;
-  rules: IncidentRule[];
-  /** Latest figures reported. */
-  figures: Figures;
-  /** When the figures first fell below the current tier (epoch ms), null while at or above it. */
-  belowSinceMs: number | null;
-  /** The attack ended (the agent resolved it). */
-  ended: boolean;
-  /** Counter for idempotency keys of the timeline entries the workflow writes. */
-  seq: number;
-  /** Geo lockdown is in the node's firewall (so stepping down to 0 removes it there). */
-  geoFirewall?: { nodeId: number; nodeUuid: string; suite: FirewallSuite };
-}
-
-export interface IncidentWorkflowInput {
-  incidentId: number;
-  /** Carried over by continue-as-new. */
-  state?: IncidentState;
-}
-
-export const metricsSignal = defineSignal<[Figures]>('metrics');
-export const resolvedSignal = defineSignal('resolved');
-export const incidentStateQuery = defineQuery<IncidentState>('state');
+import { ruleWorkflowId, withdrawSignal } from './rule.contract.js';
+import { ruleWorkflow } from './rule.js';
 
 // Short database work: local activities, run inside the workflow task, so flood start to
 // route at the router does not pay a task-queue round trip per step.
@@ -123,9 +103,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   await Promise.all(commands);
   return state;
 
-  async function startRule(rule: { ruleId: number; ttlSeconds: number }, level: TierLevel) {
+  async function startRule(rule: RuleToStart, level: TierLevel) {
     await startChild(ruleWorkflow, {
-      workflowId: `rule:${rule.ruleId}`,
+      workflowId: ruleWorkflowId(rule.ruleId),
       args: [{ ruleId: rule.ruleId, ttlSeconds: rule.ttlSeconds }],
       // The rule keeps its own TTL if this workflow is ever terminated.
       parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -159,7 +139,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   /** Runs a command on the node as a child workflow, without holding up escalation. */
   function sendCommand(nodeId: number, nodeUuid: string, command: NodeCommand, what: string) {
     const done = executeChild(nodeCommandWorkflow, {
-      workflowId: `node-command:${nodeUuid}:${uuid4()}`,
+      workflowId: nodeCommandWorkflowId(nodeUuid, uuid4()),
       args: [nodeId, command, { heartbeatTimeoutSeconds: COMMAND_HEARTBEAT_S }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
     }).then(
@@ -173,7 +153,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     const leaving = state.rules.filter((r) => r.level > level);
     for (const r of leaving) {
       // The rule may have ended on its own (TTL, failure, a manual withdraw): nothing to do then.
-      await getExternalWorkflowHandle(`rule:${r.ruleId}`)
+      await getExternalWorkflowHandle(ruleWorkflowId(r.ruleId))
         .signal(withdrawSignal, { reason: `incident ${input.incidentId}: ${reason}` })
         .catch(() => undefined);
       await acts.recordRuleWithdrawn(input.incidentId, r.ruleId, reason, key('withdraw'));

@@ -2,12 +2,7 @@
 // is visible, with its outcome, in the Temporal UI.
 import { ActivityFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { NodeCommandActivities } from '../activities/node-command.js';
-import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
-
-export interface NodeCommandOptions {
-  /** How long the agent may stay silent (it long-polls, which heartbeats the command). */
-  heartbeatTimeoutSeconds: number;
-}
+import type { NodeCommand, NodeCommandOptions, NodeCommandResult } from './node-command.contract.js';
 
 export async function nodeCommandWorkflow(nodeId: number, command: NodeCommand, opts: NodeCommandOptions): Promise<NodeCommandResult> {
   const { sendNodeCommand } = proxyActivities<NodeCommandActivities>({

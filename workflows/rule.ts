@@ -1,52 +1,28 @@
 // One mitigation rule (workflow id `rule:<id>`): announce through the adapter, hold until
 // the TTL expires or someone withdraws it, then withdraw for certain.
-// Deterministic: all I/O is in activities/rule.ts.
+// Deterministic: all I/O is in activities/rule.ts; ids and messages in rule.contract.ts.
 import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { RuleActivities } from '../activities/rule.js';
-
-export interface RuleWorkflowInput {
-  ruleId: number;
-  /** 0 = until withdrawn. */
-  ttlSeconds: number;
-}
-
-export type RulePhase = 'announcing' | 'active' | 'withdrawing' | 'withdrawn' | 'expired' | 'failed';
-
-export interface RuleState {
-  phase: RulePhase;
-  /** Epoch ms when the TTL ends, null while announcing or without TTL. */
-  expiresAtMs: number | null;
-  /** The adapter's error for a failed rule. */
-  error: string | null;
-}
-
-export interface WithdrawRequest {
-  reason?: string;
-}
-
-/** Resolves once the announcement settled: phase active, or failed with the error. */
-export const announcedUpdate = defineUpdate<RuleState>('announced');
-/** Asks for withdrawal and resolves once the route is gone. */
-export const withdrawUpdate = defineUpdate<RuleState, [WithdrawRequest]>('withdraw');
-/** Fire-and-forget withdrawal (e.g. from an incident that ended). */
-export const withdrawSignal = defineSignal<[WithdrawRequest]>('withdraw');
-/** Sets a new TTL counted from now (0 = until withdrawn). */
-export const extendTtlUpdate = defineUpdate<RuleState, [{ ttlSeconds: number }]>('extendTtl');
-export const stateQuery = defineQuery<RuleState>('state');
-
-const ENDED: readonly RulePhase[] = ['withdrawn', 'expired', 'failed'];
+import {
+  announcedUpdate,
+  ENDED_RULE_PHASES,
+  extendTtlUpdate,
+  stateQuery,
+  withdrawSignal,
+  withdrawUpdate,
+  type RuleState,
+  type RuleWorkflowInput,
+  type WithdrawRequest,
+} from './rule.contract.js';
 
 // Announce and withdraw run as local activities: in the workflow task itself, without the
 // round trips through the server's task queues that a normal activity costs (~40 ms of a
@@ -94,7 +70,7 @@ export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState>
   setHandler(withdrawSignal, requestWithdraw);
   setHandler(withdrawUpdate, async (req) => {
     requestWithdraw(req);
-    await condition(() => ENDED.includes(state.phase));
+    await condition(() => ENDED_RULE_PHASES.includes(state.phase));
     return state;
   });
   setHandler(

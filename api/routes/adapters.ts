@@ -1,16 +1,15 @@
 // Mitigation adapters: where rules are announced. Secrets are sealed on the way in and
 // never leave again.
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { mitigationAdapters, mitigationRules, type AdapterConfig, type IntentType } from '../../db/schema.js';
 import { isImplemented, notImplementedMessage } from '../../activities/adapters/index.js';
-import { adapterTestWorkflow } from '../../workflows/adapter-test.js';
+import { testAdapter } from '../../clients/adapter-test.js';
+import { withdrawRule } from '../../clients/rule.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { AdapterSchema, IdParam, ok, SaveAdapterBody } from '../schemas.js';
-import { withdrawRule } from './rules.js';
 
 type AdapterRow = typeof mitigationAdapters.$inferSelect;
 const LIVE = ['pending', 'active', 'withdrawing'] as const;
@@ -160,11 +159,7 @@ export const adaptersRouter = router()
     const deps = c.var.deps;
     const adapter = await loadAdapter(deps, c.var.workspace.id, c.req.valid('param').id);
     if (!isImplemented(adapter.adapterType)) throw new ApiError('not_implemented', notImplementedMessage(adapter.adapterType));
-    const outcome = await deps.temporal.workflow.execute(adapterTestWorkflow, {
-      workflowId: `adapter-test:${adapter.id}:${randomUUID()}`,
-      taskQueue: deps.taskQueue,
-      args: [adapter.id],
-    });
+    const outcome = await testAdapter(deps, adapter.id);
     return c.json(
       outcome.ok
         ? { ok: true as const, success: true, latency_ms: outcome.latencyMs, detail: outcome.detail }

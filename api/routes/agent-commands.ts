@@ -1,7 +1,7 @@
 // Commands for agents: long poll, results. Delivering and answering commands completes
 // (or heartbeats) the activities that issued them (activities/node-command.ts).
 import { createRoute, z } from '@hono/zod-openapi';
-import { ActivityNotFoundError } from '@temporalio/client';
+import { completeCommand, heartbeatCommand } from '../../clients/node-command.js';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { countryPrefixes } from '../../activities/geoip.js';
 import { nodeAllowlist } from '../../db/allowlist.js';
@@ -38,11 +38,8 @@ type Vars = AgentEnv['Variables'];
 async function keepAlive(v: Vars, rows: Array<{ id: number; taskToken: string }>): Promise<number[]> {
   const alive: number[] = [];
   for (const row of rows) {
-    try {
-      await v.deps.temporal.activity.heartbeat(Buffer.from(row.taskToken, 'base64'));
-      alive.push(row.id);
-    } catch (err) {
-      if (!(err instanceof ActivityNotFoundError)) throw err;
+    if (await heartbeatCommand(v.deps, row.taskToken)) alive.push(row.id);
+    else {
       await v.deps.db
         .update(agentCommands)
         .set({ status: 'failed', result: { ok: false, error: 'abandoned: the control plane stopped waiting' }, completedAt: sql`now()` })
@@ -119,10 +116,7 @@ export const agentCommandsRouter = router<AgentEnv>()
     if (!row) throw new ApiError('not_found', `command ${id} not found for this node`);
     if (row.status === 'succeeded' || row.status === 'failed') throw new ApiError('conflict', `command ${id} is already ${row.status}`);
     const status = body.ok ? ('succeeded' as const) : ('failed' as const);
-    try {
-      await c.var.deps.temporal.activity.complete(Buffer.from(row.taskToken, 'base64'), body);
-    } catch (err) {
-      if (!(err instanceof ActivityNotFoundError)) throw err;
+    if (!(await completeCommand(c.var.deps, row.taskToken, body))) {
       await c.var.deps.db
         .update(agentCommands)
         .set({ status: 'failed', result: { ok: false, error: 'abandoned: the control plane stopped waiting' }, completedAt: sql`now()` })

@@ -5,13 +5,12 @@ import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import { loadHostThresholds, loadPolicy } from '../../db/escalation.js';
 import { allowlistEntries, incidentEvents, incidents, nodeMetrics, nodes } from '../../db/schema.js';
 import { effectiveTiers, severityFor, tierFor } from '../../domain/escalation.js';
-import { incidentWorkflow, metricsSignal, resolvedSignal, type IncidentWorkflowInput } from '../../workflows/incident.js';
-import type { Figures } from '../../activities/incident.js';
+import { endEscalation, triggerEscalation } from '../../clients/incident.js';
 import type { AgentEnv, AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { HeartbeatBody, IncidentRefParam, IncidentSchema, MetricsBody, ok, OpenIncidentBody, ResolveIncidentBody, UpdateIncidentBody } from '../schemas.js';
-import { incidentJson, incidentWorkflowId } from './incidents.js';
+import { incidentJson } from './incidents.js';
 
 /** What the agent needs to capture: bounded so a capture can never fill a disk. */
 const CAPTURE = { max_packets: 20_000, max_seconds: 5, max_bytes: 16 * 1024 * 1024, snaplen: 256 };
@@ -173,7 +172,7 @@ export const agentRouter = router<AgentEnv>()
         .onConflictDoNothing();
       await db.update(nodes).set({ trafficState: 'attack', lastSeenAt: sql`now()` }).where(eq(nodes.id, node.id));
     }
-    await signalIncident(c.var.deps, row.id, { metrics: figures });
+    await triggerEscalation(c.var.deps, row.id, figures);
     return c.json({ ok: true as const, incident: incidentJson(row, node.uuid) }, 200);
   })
   .openapi(updateRoute, async (c) => {
@@ -194,7 +193,7 @@ export const agentRouter = router<AgentEnv>()
       })
       .where(eq(incidents.id, current.id))
       .returning();
-    await signalIncident(c.var.deps, current.id, { metrics: { pps: b.pps, bps: b.bps } });
+    await triggerEscalation(c.var.deps, current.id, { pps: b.pps, bps: b.bps });
     return c.json({ ok: true as const, incident: incidentJson(row!, c.var.node.uuid) }, 200);
   })
   .openapi(resolveRoute, async (c) => {
@@ -213,19 +212,9 @@ export const agentRouter = router<AgentEnv>()
       .values({ incidentId: current.id, kind: 'resolved', message: `the agent reports the attack ended; mitigation steps down after the hold-down`, detail: null, dedupeKey: 'resolved' })
       .onConflictDoNothing();
     await db.update(nodes).set({ trafficState: 'normal' }).where(eq(nodes.id, c.var.node.id));
-    await signalIncident(c.var.deps, current.id, 'resolved');
+    await endEscalation(c.var.deps, current.id);
     return c.json({ ok: true as const, incident: incidentJson(row!, c.var.node.uuid) }, 200);
   });
-
-/**
- * Every agent message reaches the incident's workflow by signal-with-start: a retried open
- * finds the running workflow, and a workflow that is gone is started again from the row.
- */
-async function signalIncident(deps: AppDeps, incidentId: number, message: { metrics: Figures } | 'resolved') {
-  const common = { workflowId: incidentWorkflowId(incidentId), taskQueue: deps.taskQueue, args: [{ incidentId }] as [IncidentWorkflowInput] };
-  if (message === 'resolved') await deps.temporal.workflow.signalWithStart(incidentWorkflow, { ...common, signal: resolvedSignal });
-  else await deps.temporal.workflow.signalWithStart(incidentWorkflow, { ...common, signal: metricsSignal, signalArgs: [message.metrics] });
-}
 
 /** The node's incident by the agent's ref, or not_found. */
 export async function findIncident(v: AgentEnv['Variables'], ref: string) {

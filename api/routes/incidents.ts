@@ -6,10 +6,9 @@ import { ApiError } from '../errors.js';
 import { responses, router } from '../openapi.js';
 import { IdParam, IncidentEventSchema, IncidentListQuery, IncidentSchema, ok, RuleSchema } from '../schemas.js';
 import { ruleJson } from './rules.js';
+import { incidentWorkflowId } from '../../workflows/incident.contract.js';
 
 type IncidentRow = typeof incidents.$inferSelect;
-
-export const incidentWorkflowId = (id: number) => `incident:${id}`;
 
 export function incidentJson(r: IncidentRow, nodeUuid: string): z.infer<typeof IncidentSchema> {
   return {

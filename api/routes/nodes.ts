@@ -6,10 +6,8 @@ import { newNodeKey, nodeStatusSql } from '../../db/nodes.js';
 import { incidents, nodes } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
-import { randomUUID } from 'node:crypto';
-import type { NodeCommand, NodeCommandResult } from '../../domain/node-command.js';
-import { nodeCommandWorkflow } from '../../workflows/node-command.js';
-import { withDeadline } from '../deadline.js';
+import type { NodeCommand } from '../../domain/node-command.js';
+import { runNodeCommand } from '../../clients/node-command.js';
 import { CreateNodeBody, NodeCommandBody, NodeCommandOutcome, NodeListQuery, NodeSchema, NodeUuidParam, ok, UpdateNodeBody } from '../schemas.js';
 
 type NodeRow = typeof nodes.$inferSelect;
@@ -151,7 +149,7 @@ export const nodesRouter = router()
   .openapi(commandRoute, async (c) => {
     const { uuid } = c.req.valid('param');
     const [node] = await c.var.deps.db
-      .select({ id: nodes.id })
+      .select({ id: nodes.id, uuid: nodes.uuid })
       .from(nodes)
       .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, c.var.workspace.id)));
     if (!node) throw new ApiError('not_found', `node ${uuid} not found`);
@@ -166,16 +164,8 @@ export const nodesRouter = router()
       if (!incident) throw new ApiError('not_found', `incident_id: incident ${body.incident_id} not found for node ${uuid}`);
       toRun = { type: 'capture', seconds: body.seconds, max_packets: body.max_packets, incident_ref: incident.ref };
     }
-    const workflowId = `node-command:${uuid}:${randomUUID()}`;
-    const handle = await c.var.deps.temporal.workflow.start(nodeCommandWorkflow, {
-      workflowId,
-      taskQueue: c.var.deps.taskQueue,
-      args: [node.id, toRun, { heartbeatTimeoutSeconds: c.var.deps.commandHeartbeatTimeoutSeconds ?? 30 }],
-    });
-    const outcome = await withDeadline(
-      handle.result().catch((err: Error): NodeCommandResult => ({ ok: false, error: `the command's workflow failed: ${err.cause instanceof Error ? err.cause.message : err.message}` })),
-      c.var.deps.commandWaitMs ?? 30_000,
-    );
+    const { deps } = c.var;
+    const { workflowId, outcome } = await runNodeCommand(deps, node, toRun, { heartbeatTimeoutSeconds: deps.commandHeartbeatTimeoutSeconds ?? 30 }, deps.commandWaitMs ?? 30_000);
     const command = outcome === null
       ? { workflow_id: workflowId, status: 'pending' as const, result: null, error: null }
       : outcome.ok

@@ -1,21 +1,18 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
 import { createRoute, z } from '@hono/zod-openapi';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { allowlistEntries, FINAL_RULE_STATUSES, mitigationAdapters, mitigationRules } from '../../db/schema.js';
 import { insertRule, LIVE_RULE_STATUSES, type RuleRow } from '../../db/rules.js';
 import { buildIntent } from '../../domain/build-intent.js';
 import { mustParsePrefix } from '../../domain/prefix.js';
 import { isImplemented, notImplementedMessage } from '../../activities/adapters/index.js';
-import { announcedUpdate, ruleWorkflow, withdrawUpdate } from '../../workflows/rule.js';
+import { startRule, withdrawRule } from '../../clients/rule.js';
+import { ruleWorkflowId } from '../../workflows/rule.contract.js';
 import type { AppDeps } from '../context.js';
-import { withDeadline } from '../deadline.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { CreateRuleBody, HistoryQuery, IdParam, ok, RuleSchema, WithdrawRuleBody } from '../schemas.js';
 
-
-export const ruleWorkflowId = (id: number) => `rule:${id}`;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -49,18 +46,6 @@ async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise
     .where(and(eq(mitigationRules.id, id), eq(mitigationRules.workspaceId, workspaceId)));
   if (!row) throw new ApiError('not_found', `rule ${id} not found`);
   return row;
-}
-
-/** Withdraws a live rule and waits until the route is gone. Used by withdraw and adapter delete. */
-export async function withdrawRule(deps: AppDeps, id: number, reason: string): Promise<void> {
-  try {
-    await deps.temporal.workflow.getHandle(ruleWorkflowId(id)).executeUpdate(withdrawUpdate, { args: [{ reason }] });
-  } catch (err) {
-    // The workflow already finished (expired meanwhile): the row tells the outcome.
-    if (err instanceof WorkflowNotFoundError || (err instanceof WorkflowUpdateFailedError && /completed/.test(err.message))) return;
-    if (err instanceof Error && /workflow execution already completed/i.test(err.message)) return;
-    throw err;
-  }
 }
 
 const listRoute = createRoute({
@@ -201,17 +186,7 @@ export const rulesRouter = router()
     }
     const row = inserted.rule;
 
-    // Update-with-Start: one round trip starts the workflow and waits for the speaker.
-    const start = new WithStartWorkflowOperation(ruleWorkflow, {
-      workflowId: ruleWorkflowId(row.id),
-      taskQueue: deps.taskQueue,
-      args: [{ ruleId: row.id, ttlSeconds: body.ttl }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-    const settled = await withDeadline(
-      deps.temporal.workflow.executeUpdateWithStart(announcedUpdate, { startWorkflowOperation: start }),
-      deps.announceWaitMs ?? 30_000,
-    );
+    const settled = await startRule(deps, { ruleId: row.id, ttlSeconds: body.ttl }, deps.announceWaitMs ?? 30_000);
     const rule = ruleJson(await loadRule(deps, ws.id, row.id));
     if (settled === null) return c.json({ ok: true as const, rule }, 202);
     if (settled.phase === 'failed') throw new ApiError('adapter_error', `the adapter did not announce the rule: ${settled.error}`, { rule });

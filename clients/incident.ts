@@ -1,0 +1,22 @@
+// The incident family's way in, and so the trigger of escalation: every agent report
+// reaches the incident's workflow by signal-with-start, so a retried open finds the
+// running workflow, and a workflow that is gone is started again from the row.
+import { incidentWorkflowId, metricsSignal, resolvedSignal, type Figures, type IncidentWorkflowInput } from '../workflows/incident.contract.js';
+import { incidentWorkflow } from '../workflows/incident.js';
+import type { TemporalDeps } from './temporal.js';
+
+const startOptions = (t: TemporalDeps, incidentId: number) => ({
+  workflowId: incidentWorkflowId(incidentId),
+  taskQueue: t.taskQueue,
+  args: [{ incidentId }] as [IncidentWorkflowInput],
+});
+
+/** The attack's latest figures: the workflow escalates to the highest tier they reach. */
+export async function triggerEscalation(t: TemporalDeps, incidentId: number, figures: Figures): Promise<void> {
+  await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: metricsSignal, signalArgs: [figures] });
+}
+
+/** The attack ended: the workflow steps down after the policy's hold-down. */
+export async function endEscalation(t: TemporalDeps, incidentId: number): Promise<void> {
+  await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: resolvedSignal });
+}
