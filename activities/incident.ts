@@ -11,8 +11,8 @@ import { buildIntent } from '../domain/build-intent.js';
 import { DEFAULT_TTL_SECONDS, effectiveTiers, flowMatchFor, severityFor, type EscalationPolicy, type Tier, type TierLevel } from '../domain/escalation.js';
 import type { FirewallSuite } from '../domain/firewall.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
-import { isImplemented } from './adapters/index.js';
-import { countryPrefixes } from './geoip.js';
+import { isImplemented } from '../domain/adapter-types.js';
+import { countryPrefixes } from '../db/geoip.js';
 import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRule } from '../workflows/incident.contract.js';
 
 type IncidentRow = typeof incidents.$inferSelect;

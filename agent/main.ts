@@ -11,11 +11,11 @@ import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
 import { AgentApiClient, type AgentConfig } from './api-client.js';
 import { Baseline } from './baseline.js';
 import { capture } from './capture.js';
-import { classify } from './classify.js';
+import { classify } from '../domain/classify.js';
 import { busiestInterface, createSampler } from './counters.js';
 import { DEFAULT_DETECTOR, Detector } from './detector.js';
 import { createFirewall } from './firewall.js';
-import { parsePcap } from './pcap.js';
+import { parsePcap } from '../domain/pcap.js';
 import { PcapUploader } from './pcap-uploader.js';
 import { startRunner } from './runner.js';
 

@@ -6,7 +6,8 @@ import { BASELINE_MODES, TIER_ACTIONS } from '../domain/escalation.js';
 import { FIREWALL_SUITES, MAX_SOURCES, validateRuleSet } from '../domain/firewall.js';
 import { PROTOCOL_NUMBERS, type NumRange } from '../domain/intent.js';
 import { parseAddress, parsePrefix } from '../domain/prefix.js';
-import { ADAPTER_TYPES, ALLOWLIST_SCOPES, INCIDENT_STATUSES, INTENT_TYPES, NODE_TRAFFIC_STATES, RULE_STATUSES, SEVERITIES } from '../db/schema.js';
+import { ADAPTER_TYPES, INTENT_TYPES } from '../domain/adapter-types.js';
+import { ALLOWLIST_SCOPES, INCIDENT_STATUSES, NODE_TRAFFIC_STATES, RULE_STATUSES, SEVERITIES } from '../db/schema.js';
 import { ATTACK_FAMILIES } from '../domain/attack.js';
 
 // ---------- shared pieces ----------

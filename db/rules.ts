@@ -1,6 +1,6 @@
 // Creating a rule's row: the one way, for the API and for incident escalation alike.
 import { and, eq, inArray } from 'drizzle-orm';
-import type { IntentType } from './schema.js';
+import type { IntentType } from '../domain/adapter-types.js';
 import { mitigationRules } from './schema.js';
 import { routeKey, type MitigationIntent } from '../domain/intent.js';
 import type { Db } from './client.js';

@@ -2,6 +2,7 @@
 // SQL migration under migrations/ (commit it).
 import { sql } from 'drizzle-orm';
 import { type AnyPgColumn, bigint, bigserial, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { AdapterConfig, AdapterType, IntentType } from '../domain/adapter-types.js';
 import type { AttackFamily } from '../domain/attack.js';
 import type { EscalationPolicy, HostThreshold } from '../domain/escalation.js';
 import type { MitigationIntent } from '../domain/intent.js';
@@ -65,23 +66,6 @@ export const nodeRateLimitWindows = pgTable(
   (t) => [primaryKey({ columns: [t.nodeId, t.windowStart] })],
 );
 
-export const ADAPTER_TYPES = ['exabgp', 'gobgp', 'cloudflare', 'webhook', 'bird2', 'frr', 'radware', 'f5'] as const;
-export type AdapterType = (typeof ADAPTER_TYPES)[number];
-export const INTENT_TYPES = ['blackhole', 'flowspec', 'scrubbing'] as const;
-export type IntentType = (typeof INTENT_TYPES)[number];
-
-/** Adapter-specific settings, validated by the API (see api/schemas.ts). */
-export interface AdapterConfig {
-  local_as?: number;
-  communities?: string[];
-  next_hop?: string;
-  next_hop_v6?: string;
-  max_prefix_v4?: number;
-  max_prefix_v6?: number;
-  timeout_ms?: number;
-  [key: string]: unknown;
-}
-
 export const mitigationAdapters = pgTable(
   'mitigation_adapters',
   {
@@ -90,7 +74,7 @@ export const mitigationAdapters = pgTable(
     adapterType: text('adapter_type').$type<AdapterType>().notNull(),
     name: text('name').notNull(),
     endpoint: text('endpoint').notNull(),
-    /** AES-256-GCM ciphertext (activities/secrets.ts); never returned by the API. */
+    /** AES-256-GCM ciphertext (db/secrets.ts); never returned by the API. */
     authTokenEnc: text('auth_token_enc'),
     config: jsonb('config').$type<AdapterConfig>().notNull().default({}),
     capabilities: jsonb('capabilities').$type<IntentType[]>().notNull().default(['blackhole']),

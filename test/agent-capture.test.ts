@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capture } from '../agent/capture.js';
-import { classify } from '../agent/classify.js';
-import { parsePcap } from '../agent/pcap.js';
+import { classify } from '../domain/classify.js';
+import { parsePcap } from '../domain/pcap.js';
 import { createNsPair, type NsPair } from './support/netns.js';
 
 const run = promisify(execFile);

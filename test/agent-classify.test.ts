@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classify } from '../agent/classify.js';
-import { parsePcap, TCP } from '../agent/pcap.js';
+import { classify } from '../domain/classify.js';
+import { parsePcap, TCP } from '../domain/pcap.js';
 import { dnsResponse, icmpEcho, ipv4, ipv6, pcapFile, tcp, toSll2, udp } from './support/packets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bwk-pcap-'));

@@ -1,6 +1,6 @@
 // Builds the adapter implementation for a stored adapter row, and reuses it while the
 // row is unchanged (gRPC channels and HTTP keep-alive are worth keeping warm).
-import type { AdapterType } from '../../db/schema.js';
+import { isImplemented, notImplementedMessage, type AdapterType, type ImplementedAdapterType } from '../../domain/adapter-types.js';
 import { createExabgpAdapter } from './exabgp.js';
 import { createGobgpAdapter } from './gobgp.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
@@ -8,19 +8,11 @@ import { createWebhookAdapter } from './webhook.js';
 
 export const DEFAULT_ADAPTER_TIMEOUT_MS = 5000;
 
-const FACTORIES: Partial<Record<AdapterType, (s: AdapterSettings) => MitigationAdapter>> = {
+const FACTORIES: Record<ImplementedAdapterType, (s: AdapterSettings) => MitigationAdapter> = {
   exabgp: createExabgpAdapter,
   gobgp: createGobgpAdapter,
   webhook: createWebhookAdapter,
 };
-
-export function isImplemented(type: AdapterType): boolean {
-  return type in FACTORIES;
-}
-
-export function notImplementedMessage(type: AdapterType): string {
-  return `the ${type} adapter is stored but not implemented yet; use exabgp, gobgp or webhook`;
-}
 
 export interface AdapterRow {
   id: number;
@@ -35,8 +27,8 @@ export class AdapterRegistry {
 
   /** `authToken` is the decrypted secret (only decrypted when the cache misses). */
   get(row: AdapterRow, authToken: () => string | null): MitigationAdapter {
+    if (!isImplemented(row.adapterType)) throw new AdapterError(notImplementedMessage(row.adapterType), false);
     const factory = FACTORIES[row.adapterType];
-    if (!factory) throw new AdapterError(notImplementedMessage(row.adapterType), false);
     const version = row.updatedAt.getTime();
     const hit = this.cache.get(row.id);
     if (hit && hit.version === version) return hit.adapter;

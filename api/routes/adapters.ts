@@ -2,8 +2,8 @@
 // never leave again.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { mitigationAdapters, mitigationRules, type AdapterConfig, type IntentType } from '../../db/schema.js';
-import { isImplemented, notImplementedMessage } from '../../activities/adapters/index.js';
+import { mitigationAdapters, mitigationRules } from '../../db/schema.js';
+import { DEFAULT_CAPABILITIES, isImplemented, notImplementedMessage, type AdapterConfig } from '../../domain/adapter-types.js';
 import { testAdapter } from '../../clients/adapter-test.js';
 import { withdrawRule } from '../../clients/rule.js';
 import type { AppDeps } from '../context.js';
@@ -13,17 +13,6 @@ import { AdapterSchema, IdParam, ok, SaveAdapterBody } from '../schemas.js';
 
 type AdapterRow = typeof mitigationAdapters.$inferSelect;
 const LIVE = ['pending', 'active', 'withdrawing'] as const;
-
-const DEFAULT_CAPABILITIES: Record<AdapterRow['adapterType'], IntentType[]> = {
-  exabgp: ['blackhole', 'flowspec'],
-  gobgp: ['blackhole', 'flowspec'],
-  bird2: ['blackhole', 'flowspec'],
-  frr: ['blackhole'],
-  webhook: ['blackhole', 'flowspec'],
-  cloudflare: ['scrubbing'],
-  radware: ['blackhole', 'flowspec'],
-  f5: ['blackhole'],
-};
 
 function adapterJson(a: AdapterRow, activeRules: number): z.infer<typeof AdapterSchema> {
   return {

@@ -3,7 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { completeCommand, heartbeatCommand } from '../../clients/node-command.js';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { countryPrefixes } from '../../activities/geoip.js';
+import { countryPrefixes } from '../../db/geoip.js';
 import { nodeAllowlist } from '../../db/allowlist.js';
 import { agentCommands } from '../../db/schema.js';
 import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../../domain/node-command.js';

@@ -2,7 +2,7 @@
 // flat "tier1_bps" keys; domain/escalation.ts keeps tiers as a list.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
-import { knownCountries } from '../../activities/geoip.js';
+import { knownCountries } from '../../db/geoip.js';
 import { loadPolicy } from '../../db/escalation.js';
 import { escalationPolicies, hostThresholds, mitigationAdapters } from '../../db/schema.js';
 import {

@@ -2,12 +2,11 @@
 // once, then kept), and the raw file for Wireshark.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { countriesOf } from '../../activities/geoip.js';
-import { classify } from '../../agent/classify.js';
-import { parsePcap, TCP, type Packet } from '../../agent/pcap.js';
+import { countriesOf } from '../../db/geoip.js';
+import { analysePcap } from '../../domain/pcap-analysis.js';
+import { parsePcap, TCP, type Packet } from '../../domain/pcap.js';
 import { readPcap, type PcapRow } from '../../db/pcaps.js';
 import { incidents, nodes, pcaps } from '../../db/schema.js';
-import { flowMatchFor } from '../../domain/escalation.js';
 import type { AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { responses, router } from '../openapi.js';
@@ -127,51 +126,6 @@ function packetJson(p: Packet, index: number): z.infer<typeof PacketSchema> {
   };
 }
 
-const VECTOR_NAMES: Record<string, string> = {
-  udp_flood: 'UDP flood',
-  syn_flood: 'SYN flood',
-  ack_flood: 'ACK flood',
-  rst_flood: 'RST flood',
-  icmp_flood: 'ICMP flood',
-  fragment_flood: 'IP fragment flood',
-  multi_vector: 'multi-vector attack',
-  unknown: 'no single attack vector',
-};
-
-/** What the capture says of the attack on `victim`. */
-function analyse(packets: Packet[], victim: string): Record<string, unknown> {
-  const c = classify(packets, { victim, topN: 10 });
-  const vector = c.family === 'amplification' ? `${(c.subtype ?? 'unknown').toUpperCase()} amplification` : (VECTOR_NAMES[c.family] ?? c.family);
-  const sources = new Set(packets.filter((p) => p.ip?.dst === victim).map((p) => p.ip!.src));
-  const countryOf = countriesOf([...sources]);
-  const byCountry = new Map<string, number>();
-  for (const p of packets) {
-    const cc = p.ip?.dst === victim ? countryOf.get(p.ip.src) : undefined;
-    if (cc) byCountry.set(cc, (byCountry.get(cc) ?? 0) + 1);
-  }
-  const match = flowMatchFor(c.family, c.subtype, victim.includes(':') ? 6 : 4);
-  return {
-    attack_vector: vector,
-    family: c.family,
-    subtype: c.subtype,
-    confidence: c.confidence,
-    target_ip: victim,
-    total_packets: c.packets,
-    total_bytes: c.bytes,
-    unique_sources: sources.size,
-    top_sources: c.topSources.map((s) => ({ ip: s.value, packets: s.packets, country: countryOf.get(s.value) ?? null })),
-    top_source_countries: [...byCountry.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([cc]) => cc),
-    top_destination_ports: c.topDestinationPorts.map((p) => ({ port: p.value, packets: p.packets })),
-    size_histogram: c.sizeHistogram,
-    protocol_mix: c.protocolMix,
-    recommended_mitigation:
-      Object.keys(match).length > 0
-        ? { intent_type: 'flowspec', target_ip: victim, match, action: 'discard', why: `a FlowSpec discard matching the ${vector} spares the target's other traffic` }
-        : { intent_type: 'blackhole', target_ip: victim, why: 'no narrow match describes this traffic; blackhole the target if it exceeds the uplink' },
-    summary: `${vector} on ${victim}: ${c.packets} packets from ${sources.size} sources in the sample, ${Math.round(c.confidence * 100)} % of them matching.`,
-  };
-}
-
 export const pcapsRouter = router()
   .openapi(listRoute, async (c) => {
     const q = c.req.valid('query');
@@ -193,7 +147,7 @@ export const pcapsRouter = router()
     const { db } = c.var.deps;
     const row = await completePcap(c.var, c.req.valid('param').id);
     if (row.pcap.analysis) return c.json({ ok: true as const, analysis: row.pcap.analysis }, 200);
-    const analysis = analyse(parsePcap(await readPcap(db, row.pcap.id)).packets, row.target);
+    const analysis = analysePcap(parsePcap(await readPcap(db, row.pcap.id)).packets, row.target, countriesOf);
     await db.update(pcaps).set({ analysis }).where(eq(pcaps.id, row.pcap.id));
     return c.json({ ok: true as const, analysis }, 200);
   })

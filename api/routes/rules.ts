@@ -5,7 +5,7 @@ import { allowlistEntries, FINAL_RULE_STATUSES, mitigationAdapters, mitigationRu
 import { insertRule, LIVE_RULE_STATUSES, type RuleRow } from '../../db/rules.js';
 import { buildIntent } from '../../domain/build-intent.js';
 import { mustParsePrefix } from '../../domain/prefix.js';
-import { isImplemented, notImplementedMessage } from '../../activities/adapters/index.js';
+import { isImplemented, notImplementedMessage } from '../../domain/adapter-types.js';
 import { startRule, withdrawRule } from '../../clients/rule.js';
 import { ruleWorkflowId } from '../../workflows/rule.contract.js';
 import type { AppDeps } from '../context.js';

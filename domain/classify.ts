@@ -1,6 +1,6 @@
-// Classifies a packet sample (agent/pcap.ts) into an attack family and subtype, with the
+// Classifies a packet sample (domain/pcap.ts) into an attack family and subtype, with the
 // forensic figures an operator wants: top sources, destination ports, packet sizes.
-import type { AmplificationVector, AttackFamily, Classification, Counted } from '../domain/attack.js';
+import type { AmplificationVector, AttackFamily, Classification, Counted } from './attack.js';
 import { TCP, type Packet } from './pcap.js';
 
 /** Reflector source ports, and what a genuine reply from each looks like. */

@@ -1,0 +1,56 @@
+// The kinds of mitigation back end, what each can announce, and which ones Bulwark can
+// drive today. Pure: the API, the rule-request path and the worker's adapter registry
+// (activities/adapters/) share this one answer.
+
+export const ADAPTER_TYPES = ['exabgp', 'gobgp', 'cloudflare', 'webhook', 'bird2', 'frr', 'radware', 'f5'] as const;
+export type AdapterType = (typeof ADAPTER_TYPES)[number];
+
+export const INTENT_TYPES = ['blackhole', 'flowspec', 'scrubbing'] as const;
+export type IntentType = (typeof INTENT_TYPES)[number];
+
+/** Types with an implementation in activities/adapters/ (its factory table is keyed by exactly these). */
+export const IMPLEMENTED_ADAPTER_TYPES = ['exabgp', 'gobgp', 'webhook'] as const satisfies readonly AdapterType[];
+export type ImplementedAdapterType = (typeof IMPLEMENTED_ADAPTER_TYPES)[number];
+
+export function isImplemented(type: AdapterType): type is ImplementedAdapterType {
+  return (IMPLEMENTED_ADAPTER_TYPES as readonly AdapterType[]).includes(type);
+}
+
+export function notImplementedMessage(type: AdapterType): string {
+  return `the ${type} adapter is stored but not implemented yet; use ${IMPLEMENTED_ADAPTER_TYPES.join(', ').replace(/, (?=[^,]*$)/, ' or ')}`;
+}
+
+/** What an adapter announces when it is saved without `capabilities`. */
+export const DEFAULT_CAPABILITIES: Record<AdapterType, IntentType[]> = {
+  exabgp: ['blackhole', 'flowspec'],
+  gobgp: ['blackhole', 'flowspec'],
+  bird2: ['blackhole', 'flowspec'],
+  frr: ['blackhole'],
+  webhook: ['blackhole', 'flowspec'],
+  cloudflare: ['scrubbing'],
+  radware: ['blackhole', 'flowspec'],
+  f5: ['blackhole'],
+};
+
+/** Adapter-specific settings as stored (snake_case), validated by the API (api/schemas/adapters.ts). */
+export interface AdapterConfig {
+  local_as?: number;
+  communities?: string[];
+  next_hop?: string;
+  next_hop_v6?: string;
+  max_prefix_v4?: number;
+  max_prefix_v6?: number;
+  timeout_ms?: number;
+  [key: string]: unknown;
+}
+
+export type AdapterRefusal = { code: 'unsupported' | 'not_implemented'; reason: string };
+
+/** Why this adapter cannot announce `intentType`, or null when it can. */
+export function adapterRefusal(adapter: { id: number; adapterType: AdapterType; capabilities: readonly IntentType[] }, intentType: IntentType): AdapterRefusal | null {
+  if (!adapter.capabilities.includes(intentType)) {
+    return { code: 'unsupported', reason: `adapter ${adapter.id} supports ${adapter.capabilities.join(', ')}, not ${intentType}` };
+  }
+  if (!isImplemented(adapter.adapterType)) return { code: 'not_implemented', reason: notImplementedMessage(adapter.adapterType) };
+  return null;
+}
