@@ -1,17 +1,14 @@
 // The side effects of an incident's escalation: read the policy, create tier rules (or
 // record why not), keep the incident's row and timeline true.
-import { and, eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
-import { nodeAllowlist } from '../db/allowlist.js';
+import { loadAllowlist } from '../db/allowlist.js';
 import { loadHostThresholds, loadPolicy } from '../db/escalation.js';
-import { insertRule } from '../db/rules.js';
-import { incidentEvents, incidents, mitigationAdapters, nodes, SEVERITIES, type IncidentEventKind } from '../db/schema.js';
-import { buildIntent } from '../domain/build-intent.js';
-import { DEFAULT_TTL_SECONDS, effectiveTiers, flowMatchFor, severityFor, type EscalationPolicy, type Tier, type TierLevel } from '../domain/escalation.js';
-import type { FirewallSuite } from '../domain/firewall.js';
+import { requestRules } from '../db/rules.js';
+import { incidentEvents, incidents, nodes, SEVERITIES, type IncidentEventKind } from '../db/schema.js';
+import { DEFAULT_TTL_SECONDS, effectiveTiers, flowMatchFor, severityFor, type TierLevel } from '../domain/escalation.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
-import { isImplemented } from '../domain/adapter-types.js';
 import { countryPrefixes } from '../db/geoip.js';
 import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRule } from '../workflows/incident.contract.js';
 
@@ -31,23 +28,10 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
     await db.insert(incidentEvents).values({ incidentId, kind, message, detail, dedupeKey }).onConflictDoNothing();
   }
 
-  /** The policy's adapter if it can announce `action`, else why not. */
-  async function adapterFor(incident: IncidentRow, policy: EscalationPolicy, action: 'flowspec' | 'blackhole') {
-    if (policy.adapterId === null) return 'the escalation policy names no adapter';
-    const [adapter] = await db
-      .select()
-      .from(mitigationAdapters)
-      .where(and(eq(mitigationAdapters.id, policy.adapterId), eq(mitigationAdapters.workspaceId, incident.workspaceId), sql`${mitigationAdapters.deletedAt} is null`));
-    if (!adapter) return `adapter ${policy.adapterId} no longer exists`;
-    if (!isImplemented(adapter.adapterType)) return `adapter type ${adapter.adapterType} is not available yet`;
-    if (!adapter.capabilities.includes(action)) return `adapter ${adapter.id} does not support ${action}`;
-    return adapter;
-  }
-
-  /** The allowlist entries that apply to the incident's node (workspace-wide and its own). */
-  async function allowlistFor(incident: IncidentRow) {
+  /** The node's uuid (null once it was deleted): its firewall honours its own allowlist entries. */
+  async function nodeUuidOf(incident: IncidentRow): Promise<string | null> {
     const [node] = await db.select({ uuid: nodes.uuid }).from(nodes).where(eq(nodes.id, incident.nodeId));
-    return { nodeUuid: node?.uuid ?? null, entries: await nodeAllowlist(db, incident.workspaceId, node?.uuid ?? null) };
+    return node?.uuid ?? null;
   }
 
   return {
@@ -79,38 +63,31 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
       };
       if (!tier) return refuse(`tier ${level} is no longer in the policy`);
       const what = `tier ${level} ${tier.action} for ${incident.targetIp} (ttl ${tier.ttlSeconds} s)`;
-      if (tier.action === 'scrubbing') return refuse(`${what}: no scrubbing integration is available yet`);
-      const adapter = await adapterFor(incident, policy, tier.action);
-      if (typeof adapter === 'string') return refuse(`${what}: ${adapter}`);
+      if (policy.adapterId === null) return refuse(`${what}: the escalation policy names no adapter`);
 
       const target = mustParsePrefix(incident.targetIp);
-      const built = buildIntent(
-        tier.action === 'blackhole'
-          ? { kind: 'blackhole', target: incident.targetIp }
-          : { kind: 'flowspec', target: incident.targetIp, match: flowMatchFor(incident.family, incident.subtype, target.family), action: { type: 'discard' } },
-        adapter.config,
-        (await allowlistFor(incident)).entries,
-      );
-      if (!built.ok) return refuse(`${what}: ${built.reason}`);
-      if (policy.dryRun) return refuse(`dry run: would announce ${what} through adapter ${adapter.id}`, 'dry_run');
-
-      const inserted = await insertRule(db, {
+      const requested = await requestRules(db, {
         workspaceId: incident.workspaceId,
-        adapterId: adapter.id,
-        intentType: tier.action,
-        intent: built.intent,
+        adapterId: policy.adapterId,
+        intents: [
+          tier.action === 'flowspec'
+            ? { kind: 'flowspec', target: incident.targetIp, match: flowMatchFor(incident.family, incident.subtype, target.family), action: { type: 'discard' } }
+            : { kind: tier.action, target: incident.targetIp },
+        ],
         ttl: tier.ttlSeconds,
         reason: `incident ${incidentId} tier ${level}`,
         incidentId,
+        dryRun: policy.dryRun,
       });
-      if (!inserted.ok) {
-        const live = inserted.liveRule;
-        // Our own first attempt made it: hand it back so the workflow starts it.
-        if (live && live.incidentId === incidentId && live.status === 'pending') return { ruleId: live.id, ttlSeconds: tier.ttlSeconds };
+      if (requested.outcome === 'refused') return refuse(`${what}: ${requested.reason}`);
+      if (requested.outcome === 'dry_run') return refuse(`dry run: would announce ${what} through adapter ${requested.adapter.id}`, 'dry_run');
+      const [rule] = requested.rules;
+      if (!rule) {
+        const live = requested.conflicts[0];
         return refuse(`${what}: rule ${live?.id ?? '?'} already holds this route (${live?.status ?? 'unknown'})`);
       }
-      await record(incidentId, 'rule_requested', `${what}: rule ${inserted.rule.id} through adapter ${adapter.id}`, { tier: level, rule_id: inserted.rule.id }, dedupeKey);
-      return { ruleId: inserted.rule.id, ttlSeconds: tier.ttlSeconds };
+      await record(incidentId, 'rule_requested', `${what}: rule ${rule.id} through adapter ${requested.adapter.id}`, { tier: level, rule_id: rule.id }, dedupeKey);
+      return { ruleId: rule.id, ttlSeconds: tier.ttlSeconds };
     },
 
     /**
@@ -129,54 +106,47 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
       };
       const what = `geo lockdown: drop traffic from ${geo.countries.join(', ')} to ${incident.targetIp}`;
       if (!geo.enabled) return null;
-      const allowlist = await allowlistFor(incident);
+      const nodeUuid = await nodeUuidOf(incident);
+      // The node's firewall honours its own entries; the routers every entry (db/allowlist.ts).
+      const allowlist = await loadAllowlist(db, incident.workspaceId, geo.action === 'firewall' && nodeUuid ? { nodeUuid } : 'network');
       const target = mustParsePrefix(incident.targetIp);
-      if (allowlist.entries.some((e) => prefixesOverlap(e.prefix, target))) {
+      if (allowlist.some((e) => prefixesOverlap(e.prefix, target))) {
         await note(`${what}: the target is allowlisted; allowlisted addresses are never mitigated`, 'refused');
         return null;
       }
 
       if (geo.action === 'firewall') {
         if (policy.dryRun) return note(`dry run: would have the agent's ${geo.suite} ${what}`, 'dry_run').then(() => null);
-        if (!allowlist.nodeUuid) return note(`${what}: the node no longer exists`, 'refused').then(() => null);
+        if (!nodeUuid) return note(`${what}: the node no longer exists`, 'refused').then(() => null);
         await note(`${what}: sent to the node's agent (${geo.suite})`);
-        return { kind: 'firewall', nodeId: incident.nodeId, nodeUuid: allowlist.nodeUuid, suite: geo.suite, countries: geo.countries };
+        return { kind: 'firewall', nodeId: incident.nodeId, nodeUuid, suite: geo.suite, countries: geo.countries };
       }
 
       const tier = policy.tiers.find((t) => t.level === level);
       const ttlSeconds = tier?.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-      const sources = countryPrefixes(geo.countries, target.family, allowlist.entries.map((e) => e.prefix));
+      const sources = countryPrefixes(geo.countries, target.family, allowlist.map((e) => e.prefix));
       if (sources.length === 0) return note(`${what}: the GeoIP data set has no IPv${target.family} prefixes for them`, 'refused').then(() => null);
       if (sources.length > MAX_GEO_FLOWSPEC_ROUTES) {
         await note(`${what}: needs ${sources.length} FlowSpec routes, more than the ${MAX_GEO_FLOWSPEC_ROUTES} a router should carry for one target; use action firewall`, 'refused');
         return null;
       }
-      const adapter = await adapterFor(incident, policy, 'flowspec');
-      if (typeof adapter === 'string') return note(`${what}: ${adapter}`, 'refused').then(() => null);
-      if (policy.dryRun) return note(`dry run: would announce ${sources.length} FlowSpec routes for ${what} through adapter ${adapter.id}`, 'dry_run').then(() => null);
-
-      const rules: RuleToStart[] = [];
-      for (const source of sources) {
-        const built = buildIntent(
-          { kind: 'flowspec', target: incident.targetIp, match: { source: formatPrefix(source) }, action: { type: 'discard' } },
-          adapter.config,
-          allowlist.entries,
-        );
-        if (!built.ok) return note(`${what}: ${built.reason}`, 'refused').then(() => null);
-        const inserted = await insertRule(db, {
-          workspaceId: incident.workspaceId,
-          adapterId: adapter.id,
-          intentType: 'flowspec',
-          intent: built.intent,
-          ttl: ttlSeconds,
-          reason: `incident ${incidentId} geo lockdown`,
-          incidentId,
-        });
-        if (inserted.ok) rules.push({ ruleId: inserted.rule.id, ttlSeconds });
-        // A retry finds what its first attempt inserted; a route someone else holds stays theirs.
-        else if (inserted.liveRule?.incidentId === incidentId && inserted.liveRule.status === 'pending') rules.push({ ruleId: inserted.liveRule.id, ttlSeconds });
+      if (policy.adapterId === null) return note(`${what}: the escalation policy names no adapter`, 'refused').then(() => null);
+      const requested = await requestRules(db, {
+        workspaceId: incident.workspaceId,
+        adapterId: policy.adapterId,
+        intents: sources.map((source) => ({ kind: 'flowspec', target: incident.targetIp, match: { source: formatPrefix(source) }, action: { type: 'discard' } })),
+        ttl: ttlSeconds,
+        reason: `incident ${incidentId} geo lockdown`,
+        incidentId,
+        dryRun: policy.dryRun,
+      });
+      if (requested.outcome === 'refused') return note(`${what}: ${requested.reason}`, 'refused').then(() => null);
+      if (requested.outcome === 'dry_run') {
+        return note(`dry run: would announce ${sources.length} FlowSpec routes for ${what} through adapter ${requested.adapter.id}`, 'dry_run').then(() => null);
       }
-      await note(`${what}: ${rules.length} FlowSpec rules through adapter ${adapter.id}`, 'geo_lockdown', { rule_ids: rules.map((r) => r.ruleId) });
+      // A route someone else already holds stays theirs.
+      const rules: RuleToStart[] = requested.rules.map((r) => ({ ruleId: r.id, ttlSeconds }));
+      await note(`${what}: ${rules.length} FlowSpec rules through adapter ${requested.adapter.id}`, 'geo_lockdown', { rule_ids: rules.map((r) => r.ruleId) });
       return { kind: 'flowspec', rules };
     },
 

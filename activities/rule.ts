@@ -4,11 +4,11 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
-import { allowlistEntries, mitigationAdapters, mitigationRules } from '../db/schema.js';
+import { loadAllowlist } from '../db/allowlist.js';
+import { mitigationAdapters, mitigationRules } from '../db/schema.js';
 import type { SecretBox } from '../db/secrets.js';
 import type { MitigationIntent } from '../domain/intent.js';
-import { mustParsePrefix } from '../domain/prefix.js';
-import { DEFAULT_PREFIX_LIMITS, refuseFlowSource, refuseTarget } from '../domain/safety.js';
+import { prefixLimits, refuseIntent } from '../domain/safety.js';
 import type { AdapterRegistry } from './adapters/index.js';
 import { AdapterError } from './adapters/types.js';
 import type { RuleOutcome } from '../workflows/rule.contract.js';
@@ -50,20 +50,8 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
      */
     async announceRule(ruleId: number, ttlSeconds: number): Promise<{ expiresAtMs: number | null }> {
       const { rule, adapter, impl } = await load(ruleId);
-      const allowlist = await db
-        .select({ ip: allowlistEntries.ipAddress, label: allowlistEntries.label })
-        .from(allowlistEntries)
-        .where(eq(allowlistEntries.workspaceId, rule.workspaceId));
-      const limits = {
-        maxV4: adapter.config.max_prefix_v4 ?? DEFAULT_PREFIX_LIMITS.maxV4,
-        maxV6: adapter.config.max_prefix_v6 ?? DEFAULT_PREFIX_LIMITS.maxV6,
-      };
-      const entries = allowlist.map((a) => ({ prefix: mustParsePrefix(a.ip), label: a.label }));
-      const target = mustParsePrefix(rule.targetIp);
-      // Checked again here, not only when the rule was made: the allowlist may have grown since.
-      const refused =
-        refuseTarget(target, limits, entries) ??
-        (rule.intent.kind === 'flowspec' && rule.intent.match.source ? refuseFlowSource(mustParsePrefix(rule.intent.match.source), target, entries) : null);
+      // Checked again here, not only when the rule was requested: the allowlist may have grown since.
+      const refused = refuseIntent(rule.intent, prefixLimits(adapter.config), await loadAllowlist(db, rule.workspaceId, 'network'));
       if (refused) throw ApplicationFailure.nonRetryable(refused, 'SafetyRefused');
       if (adapter.deletedAt) throw ApplicationFailure.nonRetryable(`adapter ${adapter.id} was deleted`, 'AdapterRejected');
 

@@ -1,14 +1,36 @@
-// The allowlist entries that apply to one node: the workspace-wide ones and its own.
-import { and, eq, isNull, or } from 'drizzle-orm';
+// The allowlist as every path reads it: one query, one meaning for node-scoped entries.
+//
+// An entry scoped to a node protects its address wherever that node's traffic is filtered:
+// in the node's own firewall, and at the routers, which carry every node's traffic. So:
+// - 'network' (anything announced at a router: rules, FlowSpec sources, geo lockdown by
+//   FlowSpec) honours every entry of the workspace, node-scoped ones included;
+// - { nodeUuid } (that node's firewall: the agent's config, geo lockdown by firewall)
+//   honours the workspace-wide entries and that node's own, not other nodes'.
+import { and, eq, isNull, or, type SQL } from 'drizzle-orm';
 import { mustParsePrefix } from '../domain/prefix.js';
 import type { AllowlistedPrefix } from '../domain/safety.js';
 import type { Db } from './client.js';
 import { allowlistEntries } from './schema.js';
 
-export async function nodeAllowlist(db: Db, workspaceId: number, nodeUuid: string | null): Promise<AllowlistedPrefix[]> {
+export type AllowlistReach = 'network' | { nodeUuid: string };
+
+export type AllowlistRow = typeof allowlistEntries.$inferSelect;
+
+function reaching(workspaceId: number, reach: AllowlistReach): SQL {
+  const ws = eq(allowlistEntries.workspaceId, workspaceId);
+  return reach === 'network' ? ws : and(ws, or(isNull(allowlistEntries.nodeUuid), eq(allowlistEntries.nodeUuid, reach.nodeUuid)))!;
+}
+
+/** The entries as stored, oldest first (GET /allowlist). */
+export async function listAllowlist(db: Db, workspaceId: number, reach: AllowlistReach): Promise<AllowlistRow[]> {
+  return db.select().from(allowlistEntries).where(reaching(workspaceId, reach)).orderBy(allowlistEntries.id);
+}
+
+/** The prefixes that no action with this reach may block. */
+export async function loadAllowlist(db: Db, workspaceId: number, reach: AllowlistReach): Promise<AllowlistedPrefix[]> {
   const rows = await db
     .select({ ip: allowlistEntries.ipAddress, label: allowlistEntries.label })
     .from(allowlistEntries)
-    .where(and(eq(allowlistEntries.workspaceId, workspaceId), nodeUuid ? or(isNull(allowlistEntries.nodeUuid), eq(allowlistEntries.nodeUuid, nodeUuid)) : isNull(allowlistEntries.nodeUuid)));
+    .where(reaching(workspaceId, reach));
   return rows.map((r) => ({ prefix: mustParsePrefix(r.ip), label: r.label }));
 }

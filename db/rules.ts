@@ -1,43 +1,116 @@
-// Creating a rule's row: the one way, for the API and for incident escalation alike.
+// Requesting mitigation rules: the one path every entry point takes (POST
+// /mitigation/rules, an incident's tiers, geo lockdown): the adapter and whether it can
+// announce the intent, the allowlist (network reach, db/allowlist.ts), the safety rails
+// (domain/build-intent.ts), and the pending row whose workflow the caller then starts.
 import { and, eq, inArray } from 'drizzle-orm';
-import type { IntentType } from '../domain/adapter-types.js';
-import { mitigationRules } from './schema.js';
+import { adapterRefusal, type IntentType } from '../domain/adapter-types.js';
+import { buildIntent, type IntentRequest } from '../domain/build-intent.js';
 import { routeKey, type MitigationIntent } from '../domain/intent.js';
+import { findAdapter, type AdapterRow } from './adapters.js';
+import { loadAllowlist } from './allowlist.js';
 import type { Db } from './client.js';
+import { LIVE_RULE_STATUSES, mitigationRules } from './schema.js';
 
 export type RuleRow = typeof mitigationRules.$inferSelect;
-export const LIVE_RULE_STATUSES = ['pending', 'active', 'withdrawing'] as const;
 
-export type InsertRuleResult = { ok: true; rule: RuleRow } | { ok: false; liveRule: Pick<RuleRow, 'id' | 'incidentId' | 'status'> | null };
+export interface RuleRequest {
+  workspaceId: number;
+  adapterId: number;
+  /** What to announce: one intent, or many with the same TTL and reason (geo lockdown). */
+  intents: Array<IntentRequest | { kind: 'scrubbing'; target: string }>;
+  ttl: number;
+  reason: string | null;
+  /** The incident whose escalation asks: a retry finds the pending rules its first attempt made. */
+  incidentId?: number;
+  /** Check everything, insert nothing. */
+  dryRun?: boolean;
+}
+
+export type RuleRefusal = {
+  outcome: 'refused';
+  code: 'not_found' | 'not_implemented' | 'unsupported' | 'unsafe';
+  /** The request field at fault, where one is. */
+  field: string | null;
+  reason: string;
+};
 
 /**
- * Inserts a pending rule. Fails, naming the live rule, when one already holds the same
- * route on the adapter (withdrawing either would pull the route from under the other).
+ * `rules`: the pending rows whose workflows to start, in the order asked. `conflicts`: live
+ * rules of others that already hold a requested route on the adapter (withdrawing either
+ * would pull the route from under the other), so nothing was inserted for those.
  */
-export async function insertRule(
-  db: Db,
-  v: { workspaceId: number; adapterId: number; intentType: IntentType; intent: MitigationIntent; ttl: number; reason: string | null; incidentId?: number },
-): Promise<InsertRuleResult> {
-  const key = routeKey(v.intent);
+export type RulesRequested = { outcome: 'requested'; adapter: AdapterRow; rules: RuleRow[]; conflicts: RuleRow[] };
+
+export type RuleRequestResult = RuleRefusal | { outcome: 'dry_run'; adapter: AdapterRow; intents: MitigationIntent[] } | RulesRequested;
+
+/** Checks the whole request before inserting anything: refused as a whole, or requested. */
+export async function requestRules(db: Db, req: RuleRequest & { dryRun?: false }): Promise<RuleRefusal | RulesRequested>;
+export async function requestRules(db: Db, req: RuleRequest): Promise<RuleRequestResult>;
+export async function requestRules(db: Db, req: RuleRequest): Promise<RuleRequestResult> {
+  const refuse = (code: RuleRefusal['code'], field: string | null, reason: string): RuleRefusal => ({ outcome: 'refused', code, field, reason });
+  const adapter = await findAdapter(db, req.workspaceId, req.adapterId);
+  if (!adapter) return refuse('not_found', 'adapter_id', `adapter ${req.adapterId} not found`);
+  const kinds = new Set<IntentType>(req.intents.map((i) => i.kind));
+  if (kinds.has('scrubbing')) return refuse('not_implemented', 'intent_type', 'intent_type "scrubbing" is not available yet; use blackhole or flowspec');
+  for (const kind of kinds) {
+    const refusal = adapterRefusal(adapter, kind);
+    if (refusal) return refuse(refusal.code, refusal.code === 'unsupported' ? 'intent_type' : null, refusal.reason);
+  }
+
+  const allowlist = await loadAllowlist(db, req.workspaceId, 'network');
+  const intents: MitigationIntent[] = [];
+  for (const wanted of req.intents as IntentRequest[]) {
+    const built = buildIntent(wanted, adapter.config, allowlist);
+    if (!built.ok) return refuse('unsafe', built.field, built.reason);
+    intents.push(built.intent);
+  }
+  if (req.dryRun) return { outcome: 'dry_run', adapter, intents };
+
+  const rules: RuleRow[] = [];
+  const conflicts: RuleRow[] = [];
+  for (const intent of intents) {
+    // A live rule that ended between the insert and the lookup freed its route: try again.
+    let inserted = await insertRule(db, req, adapter.id, intent);
+    if (!inserted.ok && !inserted.live) inserted = await insertRule(db, req, adapter.id, intent);
+    if (inserted.ok) rules.push(inserted.rule);
+    // Our own first attempt made it: hand it back so the caller starts its workflow.
+    else if (req.incidentId !== undefined && inserted.live?.incidentId === req.incidentId && inserted.live.status === 'pending') rules.push(inserted.live);
+    else if (inserted.live) conflicts.push(inserted.live);
+  }
+  return { outcome: 'requested', adapter, rules, conflicts };
+}
+
+/** The rule's row, in its workspace. */
+export async function findRule(db: Db, workspaceId: number, id: number): Promise<RuleRow | null> {
+  const [row] = await db
+    .select()
+    .from(mitigationRules)
+    .where(and(eq(mitigationRules.id, id), eq(mitigationRules.workspaceId, workspaceId)));
+  return row ?? null;
+}
+
+/** Inserts a pending rule, or names the live rule that holds the same route on the adapter. */
+async function insertRule(db: Db, req: RuleRequest, adapterId: number, intent: MitigationIntent): Promise<{ ok: true; rule: RuleRow } | { ok: false; live: RuleRow | null }> {
+  const key = routeKey(intent);
   const [rule] = await db
     .insert(mitigationRules)
     .values({
-      workspaceId: v.workspaceId,
-      adapterId: v.adapterId,
-      targetIp: v.intent.kind === 'blackhole' ? v.intent.prefix : v.intent.destination,
-      intentType: v.intentType,
-      intent: v.intent,
+      workspaceId: req.workspaceId,
+      adapterId,
+      targetIp: intent.kind === 'blackhole' ? intent.prefix : intent.destination,
+      intentType: intent.kind,
+      intent,
       routeKey: key,
-      ttl: v.ttl,
-      reason: v.reason,
-      incidentId: v.incidentId ?? null,
+      ttl: req.ttl,
+      reason: req.reason,
+      incidentId: req.incidentId ?? null,
     })
     .onConflictDoNothing()
     .returning();
   if (rule) return { ok: true, rule };
   const [live] = await db
-    .select({ id: mitigationRules.id, incidentId: mitigationRules.incidentId, status: mitigationRules.status })
+    .select()
     .from(mitigationRules)
-    .where(and(eq(mitigationRules.adapterId, v.adapterId), eq(mitigationRules.routeKey, key), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])));
-  return { ok: false, liveRule: live ?? null };
+    .where(and(eq(mitigationRules.adapterId, adapterId), eq(mitigationRules.routeKey, key), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])));
+  return { ok: false, live: live ?? null };
 }

@@ -88,6 +88,8 @@ export const mitigationAdapters = pgTable(
 
 export const RULE_STATUSES = ['pending', 'active', 'withdrawing', 'withdrawn', 'expired', 'failed'] as const;
 export type RuleStatus = (typeof RULE_STATUSES)[number];
+/** Statuses while the adapter may hold the route (the live-route index below lists them too). */
+export const LIVE_RULE_STATUSES = ['pending', 'active', 'withdrawing'] as const satisfies readonly RuleStatus[];
 /** Statuses after which the route is gone for certain. */
 export const FINAL_RULE_STATUSES: readonly RuleStatus[] = ['withdrawn', 'expired', 'failed'];
 

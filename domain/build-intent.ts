@@ -1,5 +1,6 @@
 // Turns a validated rule request plus its adapter's configuration into the exact
 // intent the adapter will announce, applying every safety rail on the way.
+import type { AdapterConfig } from './adapter-types.js';
 import {
   BLACKHOLE_COMMUNITY,
   NO_EXPORT_COMMUNITY,
@@ -11,16 +12,10 @@ import {
   type TcpFlag,
 } from './intent.js';
 import { formatPrefix, parseAddress, parsePrefix, type Prefix } from './prefix.js';
-import { DEFAULT_PREFIX_LIMITS, refuseFlowSource, refuseTarget, type AllowlistedPrefix } from './safety.js';
+import { prefixLimits, refuseFlowSource, refuseTarget, type AllowlistedPrefix } from './safety.js';
 
-/** The adapter settings that shape an intent (adapter config keys, snake_case as stored). */
-export interface IntentAdapterConfig {
-  communities?: string[];
-  next_hop?: string;
-  next_hop_v6?: string;
-  max_prefix_v4?: number;
-  max_prefix_v6?: number;
-}
+/** The adapter settings that shape an intent. */
+export type IntentAdapterConfig = Pick<AdapterConfig, 'communities' | 'next_hop' | 'next_hop_v6' | 'max_prefix_v4' | 'max_prefix_v6'>;
 
 /** Documentation next hops: never 127.x, which GoBGP and FRR treat as martian (notes/bgp-lab.md). */
 export const DEFAULT_NEXT_HOP_V4 = '192.0.2.1';
@@ -46,11 +41,7 @@ export function buildIntent(req: IntentRequest, config: IntentAdapterConfig, all
   const parsed = parsePrefix(req.target);
   if (!parsed.ok) return { ok: false, field: 'target_ip', reason: parsed.reason };
   const target = parsed.prefix;
-  const limits = {
-    maxV4: config.max_prefix_v4 ?? DEFAULT_PREFIX_LIMITS.maxV4,
-    maxV6: config.max_prefix_v6 ?? DEFAULT_PREFIX_LIMITS.maxV6,
-  };
-  const refused = refuseTarget(target, limits, allowlist);
+  const refused = refuseTarget(target, prefixLimits(config), allowlist);
   if (refused) return { ok: false, field: 'target_ip', reason: refused };
 
   if (req.kind === 'blackhole') {

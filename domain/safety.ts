@@ -1,5 +1,6 @@
 // Safety rails: what no path (API, incident automation, runbook) may ever announce.
 // Every check answers with a reason a person can act on.
+import type { MitigationIntent } from './intent.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap, type Prefix } from './prefix.js';
 
 /**
@@ -37,6 +38,11 @@ export interface PrefixLimits {
 }
 
 export const DEFAULT_PREFIX_LIMITS: PrefixLimits = { maxV4: 24, maxV6: 48 };
+
+/** The adapter's limits (its config's max_prefix_v4/v6), the defaults where it sets none. */
+export function prefixLimits(config: { max_prefix_v4?: number; max_prefix_v6?: number }): PrefixLimits {
+  return { maxV4: config.max_prefix_v4 ?? DEFAULT_PREFIX_LIMITS.maxV4, maxV6: config.max_prefix_v6 ?? DEFAULT_PREFIX_LIMITS.maxV6 };
+}
 
 export interface AllowlistedPrefix {
   prefix: Prefix;
@@ -81,4 +87,15 @@ export function refuseFlowSource(source: Prefix, target: Prefix, allowlist: read
     }
   }
   return null;
+}
+
+/**
+ * Why an intent that passed the rails when it was requested may not be announced now, or
+ * null: the allowlist may have grown since. The announce activity asks this at the last moment.
+ */
+export function refuseIntent(intent: MitigationIntent, limits: PrefixLimits, allowlist: readonly AllowlistedPrefix[]): string | null {
+  const target = mustParsePrefix(intent.kind === 'blackhole' ? intent.prefix : intent.destination);
+  const refused = refuseTarget(target, limits, allowlist);
+  if (refused || intent.kind !== 'flowspec' || !intent.match.source) return refused;
+  return refuseFlowSource(mustParsePrefix(intent.match.source), target, allowlist);
 }

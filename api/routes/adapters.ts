@@ -1,7 +1,7 @@
 // Mitigation adapters: where rules are announced. Secrets are sealed on the way in and
 // never leave again.
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { mitigationAdapters, mitigationRules } from '../../db/schema.js';
 import { DEFAULT_CAPABILITIES, isImplemented, notImplementedMessage, type AdapterConfig } from '../../domain/adapter-types.js';
 import { testAdapter } from '../../clients/adapter-test.js';
@@ -11,8 +11,7 @@ import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { AdapterSchema, IdParam, ok, SaveAdapterBody } from '../schemas.js';
 
-type AdapterRow = typeof mitigationAdapters.$inferSelect;
-const LIVE = ['pending', 'active', 'withdrawing'] as const;
+import { findAdapter, liveRuleIds, type AdapterRow } from '../../db/adapters.js';
 
 function adapterJson(a: AdapterRow, activeRules: number): z.infer<typeof AdapterSchema> {
   return {
@@ -31,20 +30,9 @@ function adapterJson(a: AdapterRow, activeRules: number): z.infer<typeof Adapter
 }
 
 async function loadAdapter(deps: AppDeps, workspaceId: number, id: number): Promise<AdapterRow> {
-  const [row] = await deps.db
-    .select()
-    .from(mitigationAdapters)
-    .where(and(eq(mitigationAdapters.id, id), eq(mitigationAdapters.workspaceId, workspaceId), isNull(mitigationAdapters.deletedAt)));
+  const row = await findAdapter(deps.db, workspaceId, id);
   if (!row) throw new ApiError('not_found', `adapter ${id} not found`);
   return row;
-}
-
-async function liveRuleIds(deps: AppDeps, adapterId: number): Promise<number[]> {
-  const rows = await deps.db
-    .select({ id: mitigationRules.id })
-    .from(mitigationRules)
-    .where(and(eq(mitigationRules.adapterId, adapterId), inArray(mitigationRules.status, [...LIVE])));
-  return rows.map((r) => r.id);
 }
 
 const listRoute = createRoute({
@@ -124,7 +112,7 @@ export const adaptersRouter = router()
     }
 
     const current = await loadAdapter(deps, c.var.workspace.id, body.id);
-    const live = await liveRuleIds(deps, current.id);
+    const live = await liveRuleIds(deps.db, current.id);
     // Withdrawals go to the adapter as it is now: moving it would strand live routes.
     if (live.length > 0 && (current.adapterType !== values.adapterType || current.endpoint !== values.endpoint)) {
       throw new ApiError('conflict', `adapter ${current.id} has ${live.length} live rule(s); withdraw them before changing its type or endpoint`);
@@ -139,7 +127,7 @@ export const adaptersRouter = router()
   .openapi(deleteRoute, async (c) => {
     const deps = c.var.deps;
     const adapter = await loadAdapter(deps, c.var.workspace.id, c.req.valid('param').id);
-    const live = await liveRuleIds(deps, adapter.id);
+    const live = await liveRuleIds(deps.db, adapter.id);
     await Promise.all(live.map((id) => withdrawRule(deps, id, `adapter ${adapter.id} deleted`)));
     await deps.db.update(mitigationAdapters).set({ deletedAt: sql`now()` }).where(eq(mitigationAdapters.id, adapter.id));
     return c.json({ ok: true as const, deleted: adapter.id, withdrawn_rules: live.length }, 200);

@@ -4,7 +4,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { completeCommand, heartbeatCommand } from '../../clients/node-command.js';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { countryPrefixes } from '../../db/geoip.js';
-import { nodeAllowlist } from '../../db/allowlist.js';
+import { loadAllowlist } from '../../db/allowlist.js';
 import { agentCommands } from '../../db/schema.js';
 import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../../domain/node-command.js';
 import { formatPrefix } from '../../domain/prefix.js';
@@ -76,7 +76,7 @@ async function takePending(v: Vars) {
  */
 async function forAgent(v: Vars, command: NodeCommand): Promise<NodeCommand> {
   if (command.type !== 'geo_lockdown') return command;
-  const allow = (await nodeAllowlist(v.deps.db, v.node.workspaceId, v.node.uuid)).map((e) => e.prefix);
+  const allow = (await loadAllowlist(v.deps.db, v.node.workspaceId, { nodeUuid: v.node.uuid })).map((e) => e.prefix);
   const sources = ([4, 6] as const).flatMap((family) => countryPrefixes(command.countries, family, allow).map(formatPrefix));
   return { type: 'apply_ruleset', suite: command.suite, ruleset: { name: GEO_LOCKDOWN_RULESET, rules: [{ action: 'drop', sources }] } };
 }

@@ -1,12 +1,13 @@
 // The agent protocol: what a node's agent sends (heartbeats, metrics, incidents) and
 // what it pulls (its detection config). Authenticated by the node key.
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
+import { listAllowlist } from '../../db/allowlist.js';
 import { loadHostThresholds, loadPolicy } from '../../db/escalation.js';
-import { allowlistEntries, incidentEvents, incidents, nodeMetrics, nodes } from '../../db/schema.js';
+import { incidentEvents, incidents, nodeMetrics, nodes } from '../../db/schema.js';
 import { effectiveTiers, severityFor, tierFor } from '../../domain/escalation.js';
 import { endEscalation, triggerEscalation } from '../../clients/incident.js';
-import type { AgentEnv, AppDeps } from '../context.js';
+import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { HeartbeatBody, IncidentRefParam, IncidentSchema, MetricsBody, ok, OpenIncidentBody, ResolveIncidentBody, UpdateIncidentBody } from '../schemas.js';
@@ -101,10 +102,7 @@ export const agentRouter = router<AgentEnv>()
     const [{ policy }, overrides, allow] = await Promise.all([
       loadPolicy(db, node.workspaceId),
       loadHostThresholds(db, node.workspaceId),
-      db
-        .select({ ip: allowlistEntries.ipAddress })
-        .from(allowlistEntries)
-        .where(and(eq(allowlistEntries.workspaceId, node.workspaceId), or(isNull(allowlistEntries.nodeUuid), eq(allowlistEntries.nodeUuid, node.uuid)))),
+      listAllowlist(db, node.workspaceId, { nodeUuid: node.uuid }),
     ]);
     const tiers = effectiveTiers(policy, overrides, node.ip);
     const lowest = tiers[0];
@@ -117,7 +115,7 @@ export const agentRouter = router<AgentEnv>()
           detection: { pps: lowest?.pps ?? null, bps: lowest?.bps ?? null },
           tiers: tiers.map((t) => ({ level: t.level, pps: t.pps, bps: t.bps })),
           capture: CAPTURE,
-          allowlist: allow.map((a) => a.ip),
+          allowlist: allow.map((a) => a.ipAddress),
         },
       },
       200,

@@ -1,15 +1,14 @@
 // The allowlist: addresses no automated path may ever block.
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, isNull, or } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import { listAllowlist, type AllowlistRow } from '../../db/allowlist.js';
 import { allowlistEntries } from '../../db/schema.js';
 import { formatPrefix, mustParsePrefix } from '../../domain/prefix.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { AllowlistEntrySchema, AllowlistQuery, CreateAllowlistBody, IdParam, ok } from '../schemas.js';
 
-type EntryRow = typeof allowlistEntries.$inferSelect;
-
-function entryJson(e: EntryRow): z.infer<typeof AllowlistEntrySchema> {
+function entryJson(e: AllowlistRow): z.infer<typeof AllowlistEntrySchema> {
   return { id: e.id, ip_address: e.ipAddress, label: e.label, scope: e.scope, node: e.nodeUuid, created_at: e.createdAt.toISOString() };
 }
 
@@ -49,12 +48,7 @@ const deleteRoute = createRoute({
 export const allowlistRouter = router()
   .openapi(listRoute, async (c) => {
     const { node } = c.req.valid('query');
-    const ws = eq(allowlistEntries.workspaceId, c.var.workspace.id);
-    const rows = await c.var.deps.db
-      .select()
-      .from(allowlistEntries)
-      .where(node ? and(ws, or(isNull(allowlistEntries.nodeUuid), eq(allowlistEntries.nodeUuid, node))) : ws)
-      .orderBy(allowlistEntries.id);
+    const rows = await listAllowlist(c.var.deps.db, c.var.workspace.id, node ? { nodeUuid: node } : 'network');
     return c.json({ ok: true as const, entries: rows.map(entryJson) }, 200);
   })
   .openapi(createEntryRoute, async (c) => {

@@ -4,7 +4,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
 import { knownCountries } from '../../db/geoip.js';
 import { loadPolicy } from '../../db/escalation.js';
-import { escalationPolicies, hostThresholds, mitigationAdapters } from '../../db/schema.js';
+import { findAdapter } from '../../db/adapters.js';
+import { escalationPolicies, hostThresholds } from '../../db/schema.js';
 import {
   DEFAULT_ACTIONS,
   DEFAULT_TTL_SECONDS,
@@ -145,11 +146,7 @@ export const escalationRouter = router()
     const ws = c.var.workspace.id;
     const body = c.req.valid('json');
     if (body.adapter_id != null) {
-      const [adapter] = await db
-        .select({ id: mitigationAdapters.id })
-        .from(mitigationAdapters)
-        .where(and(eq(mitigationAdapters.id, body.adapter_id), eq(mitigationAdapters.workspaceId, ws), sql`${mitigationAdapters.deletedAt} is null`));
-      if (!adapter) throw new ApiError('not_found', `adapter_id: adapter ${body.adapter_id} not found`);
+      if (!(await findAdapter(db, ws, body.adapter_id))) throw new ApiError('not_found', `adapter_id: adapter ${body.adapter_id} not found`);
     }
     const unknown = body.geo_lockdown?.countries.filter((cc) => !knownCountries().has(cc)) ?? [];
     if (unknown.length > 0) throw new ApiError('invalid_parameter', `geo_lockdown.countries: ${unknown.join(', ')} not in the GeoIP data set`);

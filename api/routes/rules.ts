@@ -1,11 +1,8 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
-import { allowlistEntries, FINAL_RULE_STATUSES, mitigationAdapters, mitigationRules } from '../../db/schema.js';
-import { insertRule, LIVE_RULE_STATUSES, type RuleRow } from '../../db/rules.js';
-import { buildIntent } from '../../domain/build-intent.js';
-import { mustParsePrefix } from '../../domain/prefix.js';
-import { isImplemented, notImplementedMessage } from '../../domain/adapter-types.js';
+import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationRules } from '../../db/schema.js';
+import { findRule, requestRules, type RuleRefusal, type RuleRow } from '../../db/rules.js';
 import { startRule, withdrawRule } from '../../clients/rule.js';
 import { ruleWorkflowId } from '../../workflows/rule.contract.js';
 import type { AppDeps } from '../context.js';
@@ -40,12 +37,15 @@ export function ruleJson(r: RuleRow): z.infer<typeof RuleSchema> {
 }
 
 async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise<RuleRow> {
-  const [row] = await deps.db
-    .select()
-    .from(mitigationRules)
-    .where(and(eq(mitigationRules.id, id), eq(mitigationRules.workspaceId, workspaceId)));
+  const row = await findRule(deps.db, workspaceId, id);
   if (!row) throw new ApiError('not_found', `rule ${id} not found`);
   return row;
+}
+
+/** The API's answer to a refused rule request: the status its code means, the field named. */
+function refusalError(r: RuleRefusal): ApiError {
+  if (r.code === 'not_found' || r.code === 'not_implemented') return new ApiError(r.code, r.reason);
+  return new ApiError('invalid_parameter', r.field ? `${r.field}: ${r.reason}` : r.reason);
 }
 
 const listRoute = createRoute({
@@ -130,61 +130,39 @@ export const rulesRouter = router()
     const deps = c.var.deps;
     const ws = c.var.workspace;
     const body = c.req.valid('json');
-    const [adapter] = await deps.db
-      .select()
-      .from(mitigationAdapters)
-      .where(and(eq(mitigationAdapters.id, body.adapter_id), eq(mitigationAdapters.workspaceId, ws.id), sql`${mitigationAdapters.deletedAt} is null`));
-    if (!adapter) throw new ApiError('not_found', `adapter ${body.adapter_id} not found`);
-    if (body.intent_type === 'scrubbing') {
-      throw new ApiError('not_implemented', 'intent_type "scrubbing" is not available yet; use blackhole or flowspec');
-    }
-    if (!adapter.capabilities.includes(body.intent_type)) {
-      throw new ApiError('invalid_parameter', `intent_type: adapter ${adapter.id} supports ${adapter.capabilities.join(', ')}, not ${body.intent_type}`);
-    }
-    if (!isImplemented(adapter.adapterType)) throw new ApiError('not_implemented', notImplementedMessage(adapter.adapterType));
     if (body.intent_type === 'blackhole' && (body.match || body.action)) {
       throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
     }
-
-    const allowlist = await deps.db
-      .select({ ip: allowlistEntries.ipAddress, label: allowlistEntries.label })
-      .from(allowlistEntries)
-      .where(eq(allowlistEntries.workspaceId, ws.id));
     const m = body.match ?? {};
-    const built = buildIntent(
-      body.intent_type === 'blackhole'
-        ? { kind: 'blackhole', target: body.target_ip }
-        : {
-            kind: 'flowspec',
-            target: body.target_ip,
-            match: {
-              protocols: m.protocol,
-              source: m.source,
-              sourcePorts: m.source_port,
-              destinationPorts: m.destination_port,
-              packetLengths: m.packet_length,
-              tcpFlags: m.tcp_flags,
-              fragments: m.fragment,
-            },
-            action: body.action?.type === 'rate_limit' ? { type: 'rate_limit', bytesPerSecond: body.action.bytes_per_second } : { type: 'discard' },
-          },
-      adapter.config,
-      allowlist.map((a) => ({ prefix: mustParsePrefix(a.ip), label: a.label })),
-    );
-    if (!built.ok) throw new ApiError('invalid_parameter', `${built.field}: ${built.reason}`);
-
-    const inserted = await insertRule(deps.db, {
+    const requested = await requestRules(deps.db, {
       workspaceId: ws.id,
-      adapterId: adapter.id,
-      intentType: body.intent_type,
-      intent: built.intent,
+      adapterId: body.adapter_id,
+      intents: [
+        body.intent_type === 'flowspec'
+          ? {
+              kind: 'flowspec',
+              target: body.target_ip,
+              match: {
+                protocols: m.protocol,
+                source: m.source,
+                sourcePorts: m.source_port,
+                destinationPorts: m.destination_port,
+                packetLengths: m.packet_length,
+                tcpFlags: m.tcp_flags,
+                fragments: m.fragment,
+              },
+              action: body.action?.type === 'rate_limit' ? { type: 'rate_limit', bytesPerSecond: body.action.bytes_per_second } : { type: 'discard' },
+            }
+          : { kind: body.intent_type, target: body.target_ip },
+      ],
       ttl: body.ttl,
       reason: body.reason ?? null,
     });
-    if (!inserted.ok) {
-      throw new ApiError('conflict', `rule ${inserted.liveRule?.id ?? '?'} already holds this route on adapter ${adapter.id}; withdraw it first`);
+    if (requested.outcome === 'refused') throw refusalError(requested);
+    const [row] = requested.rules;
+    if (!row) {
+      throw new ApiError('conflict', `rule ${requested.conflicts[0]?.id ?? '?'} already holds this route on adapter ${requested.adapter.id}; withdraw it first`);
     }
-    const row = inserted.rule;
 
     const settled = await startRule(deps, { ruleId: row.id, ttlSeconds: body.ttl }, deps.announceWaitMs ?? 30_000);
     const rule = ruleJson(await loadRule(deps, ws.id, row.id));
