@@ -4,15 +4,14 @@ import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { loadAllowlist } from '../db/allowlist.js';
-import { loadHostThresholds, loadPolicy } from '../db/escalation.js';
-import { requestRules } from '../db/rules.js';
-import { incidentEvents, incidents, nodes, SEVERITIES, type IncidentEventKind } from '../db/schema.js';
-import { DEFAULT_TTL_SECONDS, effectiveTiers, flowMatchFor, severityFor, type TierLevel } from '../domain/escalation.js';
-import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
+import { loadPolicy, loadTiers } from '../db/escalation.js';
 import { countryPrefixes } from '../db/geoip.js';
+import { recordIncidentEvent, type IncidentRow } from '../db/incidents.js';
+import { requestRules } from '../db/rules.js';
+import { incidents, nodes, type IncidentEventKind } from '../db/schema.js';
+import { DEFAULT_TTL_SECONDS, flowMatchFor, severityAfter, type TierLevel } from '../domain/escalation.js';
+import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRule } from '../workflows/incident.contract.js';
-
-type IncidentRow = typeof incidents.$inferSelect;
 
 /** A router holds FlowSpec routes in hardware: more than this for one target is refused. */
 export const MAX_GEO_FLOWSPEC_ROUTES = 256;
@@ -24,9 +23,8 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
     return row;
   }
 
-  async function record(incidentId: number, kind: IncidentEventKind, message: string, detail: Record<string, unknown> | null, dedupeKey: string) {
-    await db.insert(incidentEvents).values({ incidentId, kind, message, detail, dedupeKey }).onConflictDoNothing();
-  }
+  const record = (incidentId: number, kind: IncidentEventKind, message: string, detail: Record<string, unknown> | null, dedupeKey: string) =>
+    recordIncidentEvent(db, incidentId, { kind, message, detail, dedupeKey });
 
   /** The node's uuid (null once it was deleted): its firewall honours its own allowlist entries. */
   async function nodeUuidOf(incident: IncidentRow): Promise<string | null> {
@@ -38,9 +36,9 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
     /** The tiers that apply to the incident's target (per-host overrides applied), read fresh. */
     async loadEscalationPlan(incidentId: number): Promise<EscalationPlan> {
       const incident = await loadIncident(incidentId);
-      const [{ policy }, overrides] = await Promise.all([loadPolicy(db, incident.workspaceId), loadHostThresholds(db, incident.workspaceId)]);
+      const { policy, tiers } = await loadTiers(db, incident.workspaceId, incident.targetIp);
       return {
-        tiers: effectiveTiers(policy, overrides, incident.targetIp),
+        tiers,
         holdDownSeconds: policy.holdDownSeconds,
         dryRun: policy.dryRun,
         geoLockdown: policy.geoLockdown.enabled,
@@ -156,8 +154,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
 
     async setIncidentTier(incidentId: number, tier: TierLevel | 0, figures: Figures, dedupeKey: string): Promise<void> {
       const [before] = await db.select({ tier: incidents.tier, severity: incidents.severity }).from(incidents).where(eq(incidents.id, incidentId));
-      // Severity is the worst the attack reached: stepping down does not lower it.
-      const severity = SEVERITIES[Math.max(SEVERITIES.indexOf(before?.severity ?? 'low'), SEVERITIES.indexOf(severityFor(tier)))]!;
+      const severity = severityAfter(before?.severity ?? 'low', tier);
       await db.update(incidents).set({ tier, severity }).where(eq(incidents.id, incidentId));
       const from = before?.tier ?? 0;
       const direction = tier > from ? 'escalated' : 'stepped down';

@@ -1,63 +1,24 @@
-// The agent's side of the agent protocol (api/routes/agent.ts): every message goes
+// The agent's side of the agent protocol (domain/agent-protocol.ts): every message goes
 // through one ordered outbox, so an incident's open, updates and resolve arrive in order,
 // and nothing is lost while the API is unreachable, up to a bound.
-import type { Classification } from '../domain/attack.js';
-import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
-
-export interface AgentConfig {
-  node: { uuid: string; name: string; ip: string; interface: string | null };
-  baseline_mode: 'static' | 'dynamic';
-  detection: { pps: number | null; bps: number | null };
-  tiers: Array<{ level: number; pps: number | null; bps: number | null }>;
-  capture: { max_packets: number; max_seconds: number; max_bytes: number; snaplen: number };
-  allowlist: string[];
-}
-
-export interface MetricSample {
-  at: string;
-  pps: number;
-  bps: number;
-  protocol_mix?: Record<string, number>;
-}
-
-/** The wire form of domain/attack.ts Classification (snake_case). */
-export type WireClassification = {
-  family: Classification['family'];
-  subtype?: string | null;
-  confidence?: number;
-  packets?: number;
-  bytes?: number;
-  top_sources?: Array<{ value: string; packets: number }>;
-  top_destination_ports?: Array<{ value: number; packets: number }>;
-  size_histogram?: Record<string, number>;
-  protocol_mix?: Record<string, number>;
-};
-
-export function toWire(c: Classification): WireClassification {
-  return {
-    family: c.family,
-    subtype: c.subtype,
-    confidence: c.confidence,
-    packets: c.packets,
-    bytes: c.bytes,
-    top_sources: c.topSources,
-    top_destination_ports: c.topDestinationPorts,
-    size_histogram: c.sizeHistogram,
-    protocol_mix: c.protocolMix,
-  };
-}
+import {
+  MAX_METRIC_SAMPLES,
+  type AgentConfig,
+  type Heartbeat,
+  type MetricSample,
+  type NodeCommandResult,
+  type OpenIncident,
+  type PcapUpload,
+  type PolledCommand,
+  type ResolveIncident,
+  type StartPcapUpload,
+  type UpdateIncident,
+} from '../domain/agent-protocol.js';
 
 type Message =
-  | { kind: 'heartbeat'; body: Record<string, unknown> }
+  | { kind: 'heartbeat'; body: Heartbeat }
   | { kind: 'metrics'; body: { samples: MetricSample[] } }
-  | { kind: 'incident'; path: string; body: Record<string, unknown> };
-
-export interface PcapUpload {
-  id: number;
-  size_bytes: number;
-  received_bytes: number;
-  status: 'uploading' | 'complete';
-}
+  | { kind: 'incident'; path: string; body: OpenIncident | UpdateIncident | ResolveIncident };
 
 export class ApiClientError extends Error {
   constructor(
@@ -105,11 +66,9 @@ export class AgentApiClient {
   }
 
   /** Long-polls for commands (no queue: the caller loops); `running`: the ids still being run. */
-  async pollCommands(waitSeconds: number, running: readonly number[] = []): Promise<Array<{ id: number; command: NodeCommand }>> {
+  async pollCommands(waitSeconds: number, running: readonly number[] = []): Promise<PolledCommand[]> {
     const path = `/api/v1/agent/commands?wait=${waitSeconds}&running=${running.slice(0, 100).join(',')}`;
-    const body = (await this.send('GET', path, undefined, (waitSeconds + 10) * 1000)) as {
-      commands: Array<{ id: number; command: NodeCommand }>;
-    };
+    const body = (await this.send('GET', path, undefined, (waitSeconds + 10) * 1000)) as { commands: PolledCommand[] };
     return body.commands;
   }
 
@@ -128,7 +87,7 @@ export class AgentApiClient {
   }
 
   /** Announces a capture of incident `ref` (idempotent per file): where its upload stands. */
-  async startPcapUpload(ref: string, body: { size_bytes: number; sha256: string; captured_at: string }): Promise<PcapUpload> {
+  async startPcapUpload(ref: string, body: StartPcapUpload): Promise<PcapUpload> {
     return ((await this.send('POST', `/api/v1/agent/incidents/${encodeURIComponent(ref)}/pcaps`, body)) as { pcap: PcapUpload }).pcap;
   }
 
@@ -137,7 +96,7 @@ export class AgentApiClient {
     return ((await this.send('PUT', `/api/v1/agent/pcaps/${id}/data?offset=${offset}`, data, 60_000)) as { pcap: PcapUpload }).pcap;
   }
 
-  heartbeat(body: Record<string, unknown>): void {
+  heartbeat(body: Heartbeat): void {
     // Only the newest heartbeat matters.
     const i = this.queue.findIndex((m) => m.kind === 'heartbeat');
     if (i >= 0) this.queue.splice(i, 1);
@@ -145,18 +104,18 @@ export class AgentApiClient {
   }
 
   metrics(samples: MetricSample[]): void {
-    for (let i = 0; i < samples.length; i += 600) this.enqueue({ kind: 'metrics', body: { samples: samples.slice(i, i + 600) } });
+    for (let i = 0; i < samples.length; i += MAX_METRIC_SAMPLES) this.enqueue({ kind: 'metrics', body: { samples: samples.slice(i, i + MAX_METRIC_SAMPLES) } });
   }
 
-  openIncident(body: { ref: string; target_ip?: string; started_at: string; pps: number; bps: number; classification?: WireClassification }): void {
+  openIncident(body: OpenIncident): void {
     this.enqueue({ kind: 'incident', path: '/api/v1/agent/incidents', body });
   }
 
-  updateIncident(ref: string, body: { pps: number; bps: number; classification?: WireClassification }): void {
+  updateIncident(ref: string, body: UpdateIncident): void {
     this.enqueue({ kind: 'incident', path: `/api/v1/agent/incidents/${encodeURIComponent(ref)}/update`, body });
   }
 
-  resolveIncident(ref: string, body: { ended_at?: string } = {}): void {
+  resolveIncident(ref: string, body: ResolveIncident = {}): void {
     this.enqueue({ kind: 'incident', path: `/api/v1/agent/incidents/${encodeURIComponent(ref)}/resolve`, body });
   }
 

@@ -7,8 +7,8 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { formatPrefix, mustParsePrefix } from '../domain/prefix.js';
-import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
-import { AgentApiClient, type AgentConfig } from './api-client.js';
+import type { AgentConfig, DeliveredCommand, NodeCommandResult } from '../domain/agent-protocol.js';
+import { AgentApiClient } from './api-client.js';
 import { Baseline } from './baseline.js';
 import { capture } from './capture.js';
 import { classify } from '../domain/classify.js';
@@ -106,7 +106,7 @@ const detector = new Detector({ ...thresholds(config), ...detectorSettings() });
 const captures = new Set<AbortController>();
 
 /** Typed commands, each mapped onto the firewall module or tcpdump; never a shell. */
-async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
+async function runCommand(command: DeliveredCommand): Promise<NodeCommandResult> {
   switch (command.type) {
     case 'apply_ruleset':
       await createFirewall(command.suite).apply(command.ruleset);
@@ -141,9 +141,9 @@ async function runCommand(command: NodeCommand): Promise<NodeCommandResult> {
       for (const c of running) c.abort();
       return { ok: true, detail: { stopped: running.length } };
     }
-    case 'geo_lockdown':
-      // The control plane turns it into apply_ruleset: the GeoIP data lives there.
-      return { ok: false, error: 'geo_lockdown reaches agents as apply_ruleset; this control plane did not expand it' };
+    default:
+      // A control plane newer (or older) than this agent: say so rather than guess.
+      return { ok: false, error: `unknown command type "${(command as { type: string }).type}"; is the agent up to date?` };
   }
 }
 

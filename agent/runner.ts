@@ -2,9 +2,9 @@
 // its events into the agent protocol: an incident opens at once with what the counters
 // say, and is refined when the capture's classification is ready; per-second metrics and
 // heartbeats go out in the background; commands are long-polled and run.
+import { wireClassification, type AgentConfig, type DeliveredCommand, type MetricSample, type NodeCommandResult } from '../domain/agent-protocol.js';
 import type { AttackFamily, Classification } from '../domain/attack.js';
-import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
-import { toWire, type AgentApiClient, type AgentConfig, type MetricSample } from './api-client.js';
+import type { AgentApiClient } from './api-client.js';
 
 export interface TrafficSample {
   atMs: number;
@@ -27,7 +27,7 @@ export interface RunnerParts {
   detector: { observe(s: TrafficSample): DetectorEvent[]; configure(config: AgentConfig): void };
   /** Captures and classifies the attack `ref` on `victim`; null when nothing could be captured. */
   classify(victim: string, config: AgentConfig, ref: string): Promise<Classification | null>;
-  runCommand(command: NodeCommand): Promise<NodeCommandResult>;
+  runCommand(command: DeliveredCommand): Promise<NodeCommandResult>;
   /** Learns normal traffic, one second at a time (never during an attack). */
   baseline?: { add(atMs: number, pps: number, bps: number): void; summary(atMs: number): Record<string, unknown> };
   log(level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
@@ -95,7 +95,7 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
         .then((c) => {
           if (c && status.incident === ref) {
             const last = status.lastSample;
-            parts.api.updateIncident(ref, { pps: Math.round(last?.pps ?? e.pps), bps: Math.round(last?.bps ?? e.bps), classification: toWire(c) });
+            parts.api.updateIncident(ref, { pps: Math.round(last?.pps ?? e.pps), bps: Math.round(last?.bps ?? e.bps), classification: wireClassification(c) });
             parts.log('info', 'attack classified', { ref, family: c.family, subtype: c.subtype, confidence: c.confidence });
           }
         })

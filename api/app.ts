@@ -11,6 +11,7 @@ import { adaptersRouter } from './routes/adapters.js';
 import { allowlistRouter } from './routes/allowlist.js';
 import { escalationRouter } from './routes/escalation.js';
 import { agentRouter } from './routes/agent.js';
+import { agentIncidentsRouter } from './routes/agent-incidents.js';
 import { agentCommandsRouter } from './routes/agent-commands.js';
 import { agentPcapsRouter } from './routes/agent-pcaps.js';
 import { pcapsRouter } from './routes/pcaps.js';
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps) {
   const agent = new OpenAPIHono<AgentEnv>();
   agent.use('/agent/*', authenticateNode, rateLimitNode, requireSubscriptionForWrites);
   agent.route('/', agentRouter);
+  agent.route('/', agentIncidentsRouter);
   agent.route('/', agentCommandsRouter);
   agent.route('/', agentPcapsRouter);
   api.route('/', agent);

@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { AppEnv } from './context.js';
 import { describeZodError, errorBody } from './errors.js';
-import { ErrorEnvelope } from './schemas.js';
+import { ErrorEnvelope } from './schemas/common.js';
 
 /** A router whose validation failures answer invalid_parameter naming the field. */
 export function router<E extends Env = AppEnv>() {

@@ -1,6 +1,6 @@
-// Reading mitigation adapters: the live (not deleted) ones of a workspace, and the rules
-// they hold.
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+// Mitigation adapters: the live (not deleted) ones of a workspace, the rules they hold,
+// and saving them (the secret arrives sealed, db/secrets.ts).
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { LIVE_RULE_STATUSES, mitigationAdapters, mitigationRules } from './schema.js';
 
@@ -22,4 +22,41 @@ export async function liveRuleIds(db: Db, adapterId: number): Promise<number[]> 
     .from(mitigationRules)
     .where(and(eq(mitigationRules.adapterId, adapterId), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])));
   return rows.map((r) => r.id);
+}
+
+/** The workspace's live adapters with how many live rules each holds, in id order. */
+export async function listAdapters(db: Db, workspaceId: number): Promise<Array<{ adapter: AdapterRow; live: number }>> {
+  return db
+    .select({
+      adapter: mitigationAdapters,
+      live: sql<number>`(select count(*)::int from ${mitigationRules} where ${mitigationRules.adapterId} = ${mitigationAdapters.id} and ${mitigationRules.status} in ('pending','active','withdrawing'))`,
+    })
+    .from(mitigationAdapters)
+    .where(and(eq(mitigationAdapters.workspaceId, workspaceId), isNull(mitigationAdapters.deletedAt)))
+    .orderBy(mitigationAdapters.id);
+}
+
+type AdapterValues = Pick<AdapterRow, 'adapterType' | 'name' | 'endpoint' | 'config' | 'capabilities'>;
+
+export async function createAdapter(db: Db, workspaceId: number, values: AdapterValues, authTokenEnc: string | null): Promise<AdapterRow> {
+  const [row] = await db
+    .insert(mitigationAdapters)
+    .values({ ...values, workspaceId, authTokenEnc })
+    .returning();
+  return row!;
+}
+
+/** `authTokenEnc` undefined: keep the stored secret; null: clear it. */
+export async function updateAdapter(db: Db, id: number, values: AdapterValues, authTokenEnc: string | null | undefined): Promise<AdapterRow> {
+  const [row] = await db
+    .update(mitigationAdapters)
+    .set({ ...values, ...(authTokenEnc !== undefined ? { authTokenEnc } : {}), updatedAt: sql`now()` })
+    .where(eq(mitigationAdapters.id, id))
+    .returning();
+  return row!;
+}
+
+/** Soft delete: rule history keeps pointing at the adapter it used. */
+export async function deleteAdapter(db: Db, id: number): Promise<void> {
+  await db.update(mitigationAdapters).set({ deletedAt: sql`now()` }).where(eq(mitigationAdapters.id, id));
 }

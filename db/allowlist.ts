@@ -1,4 +1,5 @@
-// The allowlist as every path reads it: one query, one meaning for node-scoped entries.
+// The allowlist as every path reads it: one query, one meaning for node-scoped entries;
+// and adding and removing entries.
 //
 // An entry scoped to a node protects its address wherever that node's traffic is filtered:
 // in the node's own firewall, and at the routers, which carry every node's traffic. So:
@@ -33,4 +34,27 @@ export async function loadAllowlist(db: Db, workspaceId: number, reach: Allowlis
     .from(allowlistEntries)
     .where(reaching(workspaceId, reach));
   return rows.map((r) => ({ prefix: mustParsePrefix(r.ip), label: r.label }));
+}
+
+/** Adds an entry; null when the same address is already allowlisted with this scope. */
+export async function addAllowlistEntry(
+  db: Db,
+  workspaceId: number,
+  e: Pick<AllowlistRow, 'ipAddress' | 'label' | 'scope' | 'nodeUuid'>,
+): Promise<AllowlistRow | null> {
+  const [row] = await db
+    .insert(allowlistEntries)
+    .values({ workspaceId, ...e })
+    .onConflictDoNothing()
+    .returning();
+  return row ?? null;
+}
+
+/** Removes the workspace's entry; false when it has none by that id. */
+export async function removeAllowlistEntry(db: Db, workspaceId: number, id: number): Promise<boolean> {
+  const rows = await db
+    .delete(allowlistEntries)
+    .where(and(eq(allowlistEntries.id, id), eq(allowlistEntries.workspaceId, workspaceId)))
+    .returning({ id: allowlistEntries.id });
+  return rows.length > 0;
 }

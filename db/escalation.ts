@@ -1,6 +1,6 @@
-// Reading the workspace's escalation policy and per-host overrides (API and activities).
-import { eq } from 'drizzle-orm';
-import { DEFAULT_POLICY, type EscalationPolicy, type HostThreshold } from '../domain/escalation.js';
+// The workspace's escalation policy and per-host threshold overrides (API and activities).
+import { and, eq, sql } from 'drizzle-orm';
+import { DEFAULT_POLICY, effectiveTiers, type EscalationPolicy, type HostThreshold, type Tier } from '../domain/escalation.js';
 import type { Db } from './client.js';
 import { escalationPolicies, hostThresholds } from './schema.js';
 
@@ -18,4 +18,50 @@ export async function loadHostThresholds(db: Db, workspaceId: number): Promise<H
     .from(hostThresholds)
     .where(eq(hostThresholds.workspaceId, workspaceId));
   return rows;
+}
+
+/** The policy, and the tiers that apply to `target` (the most specific override's thresholds). */
+export async function loadTiers(db: Db, workspaceId: number, target: string): Promise<{ policy: EscalationPolicy; tiers: Tier[] }> {
+  const [{ policy }, overrides] = await Promise.all([loadPolicy(db, workspaceId), loadHostThresholds(db, workspaceId)]);
+  return { policy, tiers: effectiveTiers(policy, overrides, target) };
+}
+
+export async function savePolicy(db: Db, workspaceId: number, policy: EscalationPolicy): Promise<{ policy: EscalationPolicy; updatedAt: Date }> {
+  const [row] = await db
+    .insert(escalationPolicies)
+    .values({ workspaceId, policy })
+    .onConflictDoUpdate({ target: escalationPolicies.workspaceId, set: { policy, updatedAt: sql`now()` } })
+    .returning();
+  return { policy: row!.policy, updatedAt: row!.updatedAt };
+}
+
+export type ThresholdRow = typeof hostThresholds.$inferSelect;
+
+export async function listHostThresholds(db: Db, workspaceId: number): Promise<ThresholdRow[]> {
+  return db.select().from(hostThresholds).where(eq(hostThresholds.workspaceId, workspaceId)).orderBy(hostThresholds.id);
+}
+
+/** One override per target: saving the same target again replaces its thresholds (and its label, when given). */
+export async function saveHostThreshold(
+  db: Db,
+  workspaceId: number,
+  t: { targetIp: string; label: string | null | undefined; thresholds: HostThreshold['thresholds'] },
+): Promise<ThresholdRow> {
+  const [row] = await db
+    .insert(hostThresholds)
+    .values({ workspaceId, targetIp: t.targetIp, label: t.label ?? null, thresholds: t.thresholds })
+    .onConflictDoUpdate({
+      target: [hostThresholds.workspaceId, hostThresholds.targetIp],
+      set: { thresholds: t.thresholds, ...(t.label !== undefined ? { label: t.label } : {}), updatedAt: sql`now()` },
+    })
+    .returning();
+  return row!;
+}
+
+export async function deleteHostThreshold(db: Db, workspaceId: number, id: number): Promise<boolean> {
+  const rows = await db
+    .delete(hostThresholds)
+    .where(and(eq(hostThresholds.id, id), eq(hostThresholds.workspaceId, workspaceId)))
+    .returning({ id: hostThresholds.id });
+  return rows.length > 0;
 }

@@ -1,8 +1,8 @@
-// Packet captures: chunked, resumable, size-capped uploads and reading them back.
+// Packet captures: chunked, resumable, size-capped uploads, and reading them back.
 import { createHash } from 'node:crypto';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
-import { pcapChunks, pcaps } from './schema.js';
+import { incidents, nodes, pcapChunks, pcaps } from './schema.js';
 
 /** Per file: the agent's captures are bounded far below this (16 MiB by default). */
 export const MAX_PCAP_BYTES = 64 * 1024 * 1024;
@@ -72,4 +72,37 @@ export async function appendChunk(db: Db, pcapId: number, offset: number, data: 
 export async function readPcap(db: Db, pcapId: number): Promise<Buffer> {
   const chunks = await db.select({ data: pcapChunks.data }).from(pcapChunks).where(eq(pcapChunks.pcapId, pcapId)).orderBy(asc(pcapChunks.offset));
   return Buffer.concat(chunks.map((c) => c.data));
+}
+
+/** The node's own upload (an agent may only add to its own captures). */
+export async function findNodeUpload(db: Db, nodeId: number, pcapId: number): Promise<{ id: number; incidentId: number } | null> {
+  const [row] = await db
+    .select({ id: pcaps.id, incidentId: pcaps.incidentId })
+    .from(pcaps)
+    .where(and(eq(pcaps.id, pcapId), eq(pcaps.nodeId, nodeId)));
+  return row ?? null;
+}
+
+/** The workspace's captures (each with its node's uuid), newest first, and how many match. */
+export async function listPcaps(db: Db, workspaceId: number, q: { incident_id?: number; limit: number; offset: number }): Promise<{ rows: Array<{ pcap: PcapRow; node: string }>; total: number }> {
+  const where = and(eq(pcaps.workspaceId, workspaceId), q.incident_id ? eq(pcaps.incidentId, q.incident_id) : undefined);
+  const [rows, [count]] = await Promise.all([
+    db.select({ pcap: pcaps, node: nodes.uuid }).from(pcaps).innerJoin(nodes, eq(nodes.id, pcaps.nodeId)).where(where).orderBy(desc(pcaps.capturedAt), desc(pcaps.id)).limit(q.limit).offset(q.offset),
+    db.select({ n: sql<number>`count(*)::int` }).from(pcaps).where(where),
+  ]);
+  return { rows, total: count!.n };
+}
+
+/** The workspace's capture with its incident's target (what the analysis is about). */
+export async function findPcap(db: Db, workspaceId: number, pcapId: number): Promise<{ pcap: PcapRow; target: string } | null> {
+  const [row] = await db
+    .select({ pcap: pcaps, target: incidents.targetIp })
+    .from(pcaps)
+    .innerJoin(incidents, eq(incidents.id, pcaps.incidentId))
+    .where(and(eq(pcaps.id, pcapId), eq(pcaps.workspaceId, workspaceId)));
+  return row ?? null;
+}
+
+export async function savePcapAnalysis(db: Db, pcapId: number, analysis: Record<string, unknown>): Promise<void> {
+  await db.update(pcaps).set({ analysis }).where(eq(pcaps.id, pcapId));
 }

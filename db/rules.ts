@@ -2,14 +2,14 @@
 // /mitigation/rules, an incident's tiers, geo lockdown): the adapter and whether it can
 // announce the intent, the allowlist (network reach, db/allowlist.ts), the safety rails
 // (domain/build-intent.ts), and the pending row whose workflow the caller then starts.
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { adapterRefusal, type IntentType } from '../domain/adapter-types.js';
 import { buildIntent, type IntentRequest } from '../domain/build-intent.js';
 import { routeKey, type MitigationIntent } from '../domain/intent.js';
 import { findAdapter, type AdapterRow } from './adapters.js';
 import { loadAllowlist } from './allowlist.js';
 import type { Db } from './client.js';
-import { LIVE_RULE_STATUSES, mitigationRules } from './schema.js';
+import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationRules } from './schema.js';
 
 export type RuleRow = typeof mitigationRules.$inferSelect;
 
@@ -78,6 +78,30 @@ export async function requestRules(db: Db, req: RuleRequest): Promise<RuleReques
     else if (inserted.live) conflicts.push(inserted.live);
   }
   return { outcome: 'requested', adapter, rules, conflicts };
+}
+
+/** The workspace's rules that hold (or are announcing or withdrawing) a route, newest first. */
+export async function listLiveRules(db: Db, workspaceId: number): Promise<RuleRow[]> {
+  return db
+    .select()
+    .from(mitigationRules)
+    .where(and(eq(mitigationRules.workspaceId, workspaceId), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])))
+    .orderBy(desc(mitigationRules.id));
+}
+
+/** The workspace's ended rules, the most recently ended first. */
+export async function listEndedRules(db: Db, workspaceId: number, limit: number): Promise<RuleRow[]> {
+  return db
+    .select()
+    .from(mitigationRules)
+    .where(and(eq(mitigationRules.workspaceId, workspaceId), inArray(mitigationRules.status, [...FINAL_RULE_STATUSES])))
+    .orderBy(sql`${mitigationRules.endedAt} desc nulls last`, desc(mitigationRules.id))
+    .limit(limit);
+}
+
+/** The rules an incident's escalation requested, oldest first. */
+export async function listIncidentRules(db: Db, incidentId: number): Promise<RuleRow[]> {
+  return db.select().from(mitigationRules).where(eq(mitigationRules.incidentId, incidentId)).orderBy(asc(mitigationRules.id));
 }
 
 /** The rule's row, in its workspace. */

@@ -3,8 +3,9 @@
 import { sql } from 'drizzle-orm';
 import { type AnyPgColumn, bigint, bigserial, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { AdapterConfig, AdapterType, IntentType } from '../domain/adapter-types.js';
+import type { NodeTrafficState } from '../domain/agent-protocol.js';
 import type { AttackFamily } from '../domain/attack.js';
-import type { EscalationPolicy, HostThreshold } from '../domain/escalation.js';
+import type { EscalationPolicy, HostThreshold, Severity } from '../domain/escalation.js';
 import type { MitigationIntent } from '../domain/intent.js';
 import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
 
@@ -178,10 +179,6 @@ export const hostThresholds = pgTable(
 
 // ---------- nodes and incidents ----------
 
-/** What the agent last said of its traffic; "offline" is derived from last_seen_at. */
-export const NODE_TRAFFIC_STATES = ['normal', 'elevated', 'attack'] as const;
-export type NodeTrafficState = (typeof NODE_TRAFFIC_STATES)[number];
-
 export const nodes = pgTable(
   'nodes',
   {
@@ -195,6 +192,7 @@ export const nodes = pgTable(
     interface: text('interface'),
     /** SHA-256 of the node key; the key is shown once, at creation. */
     keyHash: text('key_hash').notNull().unique(),
+    /** What the agent last said of its traffic; "offline" is derived from last_seen_at. */
     trafficState: text('traffic_state').$type<NodeTrafficState>().notNull().default('normal'),
     lastSeenAt: ts('last_seen_at'),
     lastPps: integer('last_pps'),
@@ -223,8 +221,6 @@ export const nodeMetrics = pgTable(
 
 export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
 
 export const incidents = pgTable(
   'incidents',

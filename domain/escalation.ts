@@ -138,7 +138,15 @@ export function flowMatchFor(family: AttackFamily, subtype: string | null, ipFam
   }
 }
 
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
 /** Severity follows the tier the attack reached. */
-export function severityFor(tier: TierLevel | 0): 'low' | 'medium' | 'high' | 'critical' {
-  return (['low', 'medium', 'high', 'critical'] as const)[tier];
+export function severityFor(tier: TierLevel | 0): Severity {
+  return SEVERITIES[tier];
+}
+
+/** The worst the attack reached: stepping down to `tier` does not lower the severity. */
+export function severityAfter(previous: Severity, tier: TierLevel | 0): Severity {
+  return SEVERITIES[Math.max(SEVERITIES.indexOf(previous), tier)]!;
 }

@@ -1,6 +1,7 @@
 // The agent's main loop on scripted traffic: what the dynamic baseline learns around an attack.
 import { describe, expect, it } from 'vitest';
-import type { AgentApiClient, AgentConfig } from '../agent/api-client.js';
+import type { AgentApiClient } from '../agent/api-client.js';
+import type { AgentConfig } from '../domain/agent-protocol.js';
 import { Detector } from '../agent/detector.js';
 import { startRunner, type TrafficSample } from '../agent/runner.js';
 

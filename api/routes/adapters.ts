@@ -1,33 +1,17 @@
 // Mitigation adapters: where rules are announced. Secrets are sealed on the way in and
 // never leave again.
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, isNull, sql } from 'drizzle-orm';
-import { mitigationAdapters, mitigationRules } from '../../db/schema.js';
+import { createAdapter, deleteAdapter, findAdapter, listAdapters, liveRuleIds, updateAdapter, type AdapterRow } from '../../db/adapters.js';
 import { DEFAULT_CAPABILITIES, isImplemented, notImplementedMessage, type AdapterConfig } from '../../domain/adapter-types.js';
 import { testAdapter } from '../../clients/adapter-test.js';
 import { withdrawRule } from '../../clients/rule.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
-import { AdapterSchema, IdParam, ok, SaveAdapterBody } from '../schemas.js';
+import { AdapterSchema, SaveAdapterBody } from '../schemas/adapters.js';
+import { IdParam, ok } from '../schemas/common.js';
+import { adapterJson } from '../views/adapters.js';
 
-import { findAdapter, liveRuleIds, type AdapterRow } from '../../db/adapters.js';
-
-function adapterJson(a: AdapterRow, activeRules: number): z.infer<typeof AdapterSchema> {
-  return {
-    id: a.id,
-    adapter_type: a.adapterType,
-    name: a.name,
-    endpoint: a.endpoint,
-    status: isImplemented(a.adapterType) ? 'configured' : 'not_implemented',
-    auth_token_set: a.authTokenEnc !== null,
-    config: a.config,
-    capabilities: a.capabilities,
-    active_rules: activeRules,
-    created_at: a.createdAt.toISOString(),
-    updated_at: a.updatedAt.toISOString(),
-  };
-}
 
 async function loadAdapter(deps: AppDeps, workspaceId: number, id: number): Promise<AdapterRow> {
   const row = await findAdapter(deps.db, workspaceId, id);
@@ -78,15 +62,7 @@ const testRoute = createRoute({
 
 export const adaptersRouter = router()
   .openapi(listRoute, async (c) => {
-    const { db } = c.var.deps;
-    const rows = await db
-      .select({
-        adapter: mitigationAdapters,
-        live: sql<number>`(select count(*)::int from ${mitigationRules} where ${mitigationRules.adapterId} = ${mitigationAdapters.id} and ${mitigationRules.status} in ('pending','active','withdrawing'))`,
-      })
-      .from(mitigationAdapters)
-      .where(and(eq(mitigationAdapters.workspaceId, c.var.workspace.id), isNull(mitigationAdapters.deletedAt)))
-      .orderBy(mitigationAdapters.id);
+    const rows = await listAdapters(c.var.deps.db, c.var.workspace.id);
     return c.json({ ok: true as const, adapters: rows.map((r) => adapterJson(r.adapter, r.live)) }, 200);
   })
   .openapi(saveRoute, async (c) => {
@@ -104,11 +80,8 @@ export const adaptersRouter = router()
     const token = body.auth_token === undefined ? undefined : body.auth_token ? deps.secrets.seal(body.auth_token) : null;
 
     if (body.id === undefined) {
-      const [row] = await deps.db
-        .insert(mitigationAdapters)
-        .values({ ...values, workspaceId: c.var.workspace.id, authTokenEnc: token ?? null })
-        .returning();
-      return c.json({ ok: true as const, adapter: adapterJson(row!, 0) }, 200);
+      const row = await createAdapter(deps.db, c.var.workspace.id, values, token ?? null);
+      return c.json({ ok: true as const, adapter: adapterJson(row, 0) }, 200);
     }
 
     const current = await loadAdapter(deps, c.var.workspace.id, body.id);
@@ -117,19 +90,15 @@ export const adaptersRouter = router()
     if (live.length > 0 && (current.adapterType !== values.adapterType || current.endpoint !== values.endpoint)) {
       throw new ApiError('conflict', `adapter ${current.id} has ${live.length} live rule(s); withdraw them before changing its type or endpoint`);
     }
-    const [row] = await deps.db
-      .update(mitigationAdapters)
-      .set({ ...values, ...(token !== undefined ? { authTokenEnc: token } : {}), updatedAt: sql`now()` })
-      .where(eq(mitigationAdapters.id, current.id))
-      .returning();
-    return c.json({ ok: true as const, adapter: adapterJson(row!, live.length) }, 200);
+    const row = await updateAdapter(deps.db, current.id, values, token);
+    return c.json({ ok: true as const, adapter: adapterJson(row, live.length) }, 200);
   })
   .openapi(deleteRoute, async (c) => {
     const deps = c.var.deps;
     const adapter = await loadAdapter(deps, c.var.workspace.id, c.req.valid('param').id);
     const live = await liveRuleIds(deps.db, adapter.id);
     await Promise.all(live.map((id) => withdrawRule(deps, id, `adapter ${adapter.id} deleted`)));
-    await deps.db.update(mitigationAdapters).set({ deletedAt: sql`now()` }).where(eq(mitigationAdapters.id, adapter.id));
+    await deleteAdapter(deps.db, adapter.id);
     return c.json({ ok: true as const, deleted: adapter.id, withdrawn_rules: live.length }, 200);
   })
   .openapi(testRoute, async (c) => {

@@ -2,18 +2,12 @@
 // (or heartbeats) the activities that issued them (activities/node-command.ts).
 import { createRoute, z } from '@hono/zod-openapi';
 import { completeCommand, heartbeatCommand } from '../../clients/node-command.js';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { countryPrefixes } from '../../db/geoip.js';
-import { loadAllowlist } from '../../db/allowlist.js';
-import { agentCommands } from '../../db/schema.js';
-import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../../domain/node-command.js';
-import { formatPrefix } from '../../domain/prefix.js';
+import { claimCommands, commandForAgent, commandsIn, findNodeCommand, markAbandoned, recordCommandResult, redeliver, type CommandHandle } from '../../db/agent-commands.js';
+import { CommandPollQuery, CommandResultBody, PolledCommandSchema, type PolledCommand } from '../../domain/agent-protocol.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
-import { CommandPollQuery, CommandResultBody, IdParam, ok } from '../schemas.js';
-
-const CommandSchema = z.object({ id: z.number().int(), command: z.record(z.string(), z.unknown()) }).openapi('AgentCommand');
+import { IdParam, ok } from '../schemas/common.js';
 
 const pollRoute = createRoute({
   method: 'get',
@@ -21,7 +15,7 @@ const pollRoute = createRoute({
   summary: 'Long-poll for pending commands',
   description: 'Answers at once when commands are pending, else waits up to `wait` seconds for one. Polling also tells the control plane the agent is alive for the commands it is running.',
   request: { query: CommandPollQuery },
-  responses: responses('Commands', ok({ commands: z.array(CommandSchema) })),
+  responses: responses('Commands', ok({ commands: z.array(PolledCommandSchema) })),
 });
 
 const resultRoute = createRoute({
@@ -35,50 +29,23 @@ const resultRoute = createRoute({
 type Vars = AgentEnv['Variables'];
 
 /** Heartbeats the activities behind `rows`; the ones Temporal no longer knows are failed here. */
-async function keepAlive(v: Vars, rows: Array<{ id: number; taskToken: string }>): Promise<number[]> {
+async function keepAlive(v: Vars, rows: CommandHandle[]): Promise<number[]> {
   const alive: number[] = [];
   for (const row of rows) {
     if (await heartbeatCommand(v.deps, row.taskToken)) alive.push(row.id);
-    else {
-      await v.deps.db
-        .update(agentCommands)
-        .set({ status: 'failed', result: { ok: false, error: 'abandoned: the control plane stopped waiting' }, completedAt: sql`now()` })
-        .where(eq(agentCommands.id, row.id));
-    }
+    else await markAbandoned(v.deps.db, row.id);
   }
   return alive;
 }
 
-async function takePending(v: Vars) {
-  const pending = await v.deps.db
-    .select({ id: agentCommands.id, taskToken: agentCommands.taskToken })
-    .from(agentCommands)
-    .where(and(eq(agentCommands.nodeId, v.node.id), eq(agentCommands.status, 'pending')))
-    .orderBy(asc(agentCommands.id));
+async function takePending(v: Vars): Promise<PolledCommand[]> {
+  const pending = await commandsIn(v.deps.db, v.node.id, 'pending');
   if (pending.length === 0) return [];
-  const alive = new Set(await keepAlive(v, pending));
-  const candidates = pending.filter((p) => alive.has(p.id));
-  if (candidates.length === 0) return [];
-  // Claimed atomically: a second poll racing this one gets none of them.
-  const claimed = await v.deps.db
-    .update(agentCommands)
-    .set({ status: 'delivered', deliveredAt: sql`now()` })
-    .where(and(inArray(agentCommands.id, candidates.map((d) => d.id)), eq(agentCommands.status, 'pending')))
-    .returning({ id: agentCommands.id, command: agentCommands.command });
-  const out = [];
-  for (const d of claimed.sort((x, y) => x.id - y.id)) out.push({ id: d.id, command: (await forAgent(v, d.command)) as unknown as Record<string, unknown> });
+  const alive = await keepAlive(v, pending);
+  if (alive.length === 0) return [];
+  const out: PolledCommand[] = [];
+  for (const d of await claimCommands(v.deps.db, alive)) out.push({ id: d.id, command: await commandForAgent(v.deps.db, v.node, d.command) });
   return out;
-}
-
-/**
- * The command as the agent runs it. geo_lockdown becomes the countries' prefixes (both
- * families, the allowlist as it is now cut out) in a rule set named `geo_lockdown`.
- */
-async function forAgent(v: Vars, command: NodeCommand): Promise<NodeCommand> {
-  if (command.type !== 'geo_lockdown') return command;
-  const allow = (await loadAllowlist(v.deps.db, v.node.workspaceId, { nodeUuid: v.node.uuid })).map((e) => e.prefix);
-  const sources = ([4, 6] as const).flatMap((family) => countryPrefixes(command.countries, family, allow).map(formatPrefix));
-  return { type: 'apply_ruleset', suite: command.suite, ruleset: { name: GEO_LOCKDOWN_RULESET, rules: [{ action: 'drop', sources }] } };
 }
 
 export const agentCommandsRouter = router<AgentEnv>()
@@ -86,18 +53,9 @@ export const agentCommandsRouter = router<AgentEnv>()
     const { wait, running } = c.req.valid('query');
     // The commands this agent is running are alive as long as it polls. Delivered ones it
     // does not list never reached it or died with its last process: deliver them again.
-    const delivered = await c.var.deps.db
-      .select({ id: agentCommands.id, taskToken: agentCommands.taskToken })
-      .from(agentCommands)
-      .where(and(eq(agentCommands.nodeId, c.var.node.id), eq(agentCommands.status, 'delivered')));
+    const delivered = await commandsIn(c.var.deps.db, c.var.node.id, 'delivered');
     const listed = running === undefined ? null : new Set(running.split(',').filter(Boolean).map(Number));
-    const lost = listed ? delivered.filter((d) => !listed.has(d.id)) : [];
-    if (lost.length > 0) {
-      await c.var.deps.db
-        .update(agentCommands)
-        .set({ status: 'pending', deliveredAt: null })
-        .where(and(inArray(agentCommands.id, lost.map((d) => d.id)), eq(agentCommands.status, 'delivered')));
-    }
+    if (listed) await redeliver(c.var.deps.db, delivered.filter((d) => !listed.has(d.id)).map((d) => d.id));
     await keepAlive(c.var, listed ? delivered.filter((d) => listed.has(d.id)) : delivered);
     const deadline = Date.now() + wait * 1000;
     for (;;) {
@@ -109,20 +67,13 @@ export const agentCommandsRouter = router<AgentEnv>()
   .openapi(resultRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const [row] = await c.var.deps.db
-      .select()
-      .from(agentCommands)
-      .where(and(eq(agentCommands.id, id), eq(agentCommands.nodeId, c.var.node.id)));
+    const row = await findNodeCommand(c.var.deps.db, c.var.node.id, id);
     if (!row) throw new ApiError('not_found', `command ${id} not found for this node`);
     if (row.status === 'succeeded' || row.status === 'failed') throw new ApiError('conflict', `command ${id} is already ${row.status}`);
-    const status = body.ok ? ('succeeded' as const) : ('failed' as const);
     if (!(await completeCommand(c.var.deps, row.taskToken, body))) {
-      await c.var.deps.db
-        .update(agentCommands)
-        .set({ status: 'failed', result: { ok: false, error: 'abandoned: the control plane stopped waiting' }, completedAt: sql`now()` })
-        .where(eq(agentCommands.id, id));
+      await markAbandoned(c.var.deps.db, id);
       throw new ApiError('conflict', `command ${id} was abandoned by the control plane (it stopped waiting); its result is not used`);
     }
-    await c.var.deps.db.update(agentCommands).set({ status, result: body, completedAt: sql`now()` }).where(eq(agentCommands.id, id));
-    return c.json({ ok: true as const, status }, 200);
+    await recordCommandResult(c.var.deps.db, id, body);
+    return c.json({ ok: true as const, status: body.ok ? ('succeeded' as const) : ('failed' as const) }, 200);
   });

@@ -1,16 +1,12 @@
 // The allowlist: addresses no automated path may ever block.
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq } from 'drizzle-orm';
-import { listAllowlist, type AllowlistRow } from '../../db/allowlist.js';
-import { allowlistEntries } from '../../db/schema.js';
+import { addAllowlistEntry, listAllowlist, removeAllowlistEntry } from '../../db/allowlist.js';
 import { formatPrefix, mustParsePrefix } from '../../domain/prefix.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
-import { AllowlistEntrySchema, AllowlistQuery, CreateAllowlistBody, IdParam, ok } from '../schemas.js';
-
-function entryJson(e: AllowlistRow): z.infer<typeof AllowlistEntrySchema> {
-  return { id: e.id, ip_address: e.ipAddress, label: e.label, scope: e.scope, node: e.nodeUuid, created_at: e.createdAt.toISOString() };
-}
+import { AllowlistEntrySchema, AllowlistQuery, CreateAllowlistBody } from '../schemas/allowlist.js';
+import { IdParam, ok } from '../schemas/common.js';
+import { allowlistEntryJson } from '../views/allowlist.js';
 
 /** Stored as given when it is a bare address ("198.51.100.10"), else as canonical CIDR. */
 function canonical(input: string): string {
@@ -49,25 +45,17 @@ export const allowlistRouter = router()
   .openapi(listRoute, async (c) => {
     const { node } = c.req.valid('query');
     const rows = await listAllowlist(c.var.deps.db, c.var.workspace.id, node ? { nodeUuid: node } : 'network');
-    return c.json({ ok: true as const, entries: rows.map(entryJson) }, 200);
+    return c.json({ ok: true as const, entries: rows.map(allowlistEntryJson) }, 200);
   })
   .openapi(createEntryRoute, async (c) => {
     const body = c.req.valid('json');
     const ipAddress = canonical(body.ip_address);
-    const [row] = await c.var.deps.db
-      .insert(allowlistEntries)
-      .values({ workspaceId: c.var.workspace.id, ipAddress, label: body.label ?? null, scope: body.scope, nodeUuid: body.node ?? null })
-      .onConflictDoNothing()
-      .returning();
+    const row = await addAllowlistEntry(c.var.deps.db, c.var.workspace.id, { ipAddress, label: body.label ?? null, scope: body.scope, nodeUuid: body.node ?? null });
     if (!row) throw new ApiError('conflict', `${ipAddress} is already allowlisted with this scope`);
-    return c.json({ ok: true as const, entry: entryJson(row) }, 200);
+    return c.json({ ok: true as const, entry: allowlistEntryJson(row) }, 200);
   })
   .openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const [row] = await c.var.deps.db
-      .delete(allowlistEntries)
-      .where(and(eq(allowlistEntries.id, id), eq(allowlistEntries.workspaceId, c.var.workspace.id)))
-      .returning({ id: allowlistEntries.id });
-    if (!row) throw new ApiError('not_found', `allowlist entry ${id} not found`);
-    return c.json({ ok: true as const, deleted: row.id }, 200);
+    if (!(await removeAllowlistEntry(c.var.deps.db, c.var.workspace.id, id))) throw new ApiError('not_found', `allowlist entry ${id} not found`);
+    return c.json({ ok: true as const, deleted: id }, 200);
   });

@@ -1,11 +1,9 @@
 // The escalation policy and per-host threshold overrides. The API speaks the reference's
 // flat "tier1_bps" keys; domain/escalation.ts keeps tiers as a list.
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq, sql } from 'drizzle-orm';
-import { knownCountries } from '../../db/geoip.js';
-import { loadPolicy } from '../../db/escalation.js';
 import { findAdapter } from '../../db/adapters.js';
-import { escalationPolicies, hostThresholds } from '../../db/schema.js';
+import { deleteHostThreshold, listHostThresholds, loadPolicy, saveHostThreshold, savePolicy } from '../../db/escalation.js';
+import { knownCountries } from '../../db/geoip.js';
 import {
   DEFAULT_ACTIONS,
   DEFAULT_TTL_SECONDS,
@@ -19,20 +17,11 @@ import {
 import { formatPrefix, mustParsePrefix } from '../../domain/prefix.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
-import { EscalationPolicySchema, IdParam, ok, SaveEscalationBody, SaveThresholdBody, ThresholdSchema } from '../schemas.js';
+import { IdParam, ok } from '../schemas/common.js';
+import { EscalationPolicySchema, SaveEscalationBody, SaveThresholdBody, ThresholdSchema } from '../schemas/escalation.js';
+import { policyJson, thresholdJson, type FlatThresholds } from '../views/escalation.js';
 
-type FlatThresholds = Partial<Record<`tier${TierLevel}_${'bps' | 'pps'}`, number>>;
-
-function flatten(byLevel: Partial<Record<TierLevel, TierThreshold>>): FlatThresholds {
-  const out: FlatThresholds = {};
-  for (const level of TIER_LEVELS) {
-    const t = byLevel[level];
-    if (t?.bps != null) out[`tier${level}_bps`] = t.bps;
-    if (t?.pps != null) out[`tier${level}_pps`] = t.pps;
-  }
-  return out;
-}
-
+/** The request's flat thresholds as the domain keeps them. */
 function unflatten(flat: FlatThresholds): Partial<Record<TierLevel, TierThreshold>> {
   const out: Partial<Record<TierLevel, TierThreshold>> = {};
   for (const level of TIER_LEVELS) {
@@ -41,22 +30,6 @@ function unflatten(flat: FlatThresholds): Partial<Record<TierLevel, TierThreshol
     if (bps !== null || pps !== null) out[level] = { bps, pps };
   }
   return out;
-}
-
-function policyJson(p: EscalationPolicy, updatedAt: Date | null): z.infer<typeof EscalationPolicySchema> {
-  const byLevel = new Map(p.tiers.map((t) => [t.level, t]));
-  const perTier = <T>(f: (level: TierLevel, t: Tier | undefined) => T) => Object.fromEntries(TIER_LEVELS.map((l) => [`tier${l}`, f(l, byLevel.get(l))]));
-  return {
-    thresholds: flatten(Object.fromEntries(p.tiers.map((t) => [t.level, t]))),
-    ttl: perTier((_, t) => t?.ttlSeconds ?? DEFAULT_TTL_SECONDS),
-    actions: perTier((l, t) => t?.action ?? DEFAULT_ACTIONS[l]),
-    adapter_id: p.adapterId,
-    baseline_mode: p.baselineMode,
-    geo_lockdown: p.geoLockdown,
-    dry_run: p.dryRun,
-    hold_down_seconds: p.holdDownSeconds,
-    updated_at: updatedAt ? updatedAt.toISOString() : null,
-  };
 }
 
 /** The stored policy with the request's fields applied; thresholds, when given, replace all tiers'. */
@@ -85,16 +58,6 @@ function merge(current: EscalationPolicy, body: z.infer<typeof SaveEscalationBod
     holdDownSeconds: body.hold_down_seconds ?? current.holdDownSeconds,
   };
 }
-
-type ThresholdRow = typeof hostThresholds.$inferSelect;
-const thresholdJson = (r: ThresholdRow): z.infer<typeof ThresholdSchema> => ({
-  id: r.id,
-  target_ip: r.targetIp,
-  label: r.label,
-  thresholds: flatten(r.thresholds),
-  created_at: r.createdAt.toISOString(),
-  updated_at: r.updatedAt.toISOString(),
-});
 
 const getPolicyRoute = createRoute({
   method: 'get',
@@ -150,38 +113,22 @@ export const escalationRouter = router()
     }
     const unknown = body.geo_lockdown?.countries.filter((cc) => !knownCountries().has(cc)) ?? [];
     if (unknown.length > 0) throw new ApiError('invalid_parameter', `geo_lockdown.countries: ${unknown.join(', ')} not in the GeoIP data set`);
-    const policy = merge((await loadPolicy(db, ws)).policy, body);
-    const [row] = await db
-      .insert(escalationPolicies)
-      .values({ workspaceId: ws, policy })
-      .onConflictDoUpdate({ target: escalationPolicies.workspaceId, set: { policy, updatedAt: sql`now()` } })
-      .returning();
-    return c.json({ ok: true as const, policy: policyJson(row!.policy, row!.updatedAt) }, 200);
+    const saved = await savePolicy(db, ws, merge((await loadPolicy(db, ws)).policy, body));
+    return c.json({ ok: true as const, policy: policyJson(saved.policy, saved.updatedAt) }, 200);
   })
   .openapi(listThresholdsRoute, async (c) => {
-    const rows = await c.var.deps.db.select().from(hostThresholds).where(eq(hostThresholds.workspaceId, c.var.workspace.id)).orderBy(hostThresholds.id);
+    const rows = await listHostThresholds(c.var.deps.db, c.var.workspace.id);
     return c.json({ ok: true as const, thresholds: rows.map(thresholdJson) }, 200);
   })
   .openapi(saveThresholdRoute, async (c) => {
     const body = c.req.valid('json');
     const targetIp = formatPrefix(mustParsePrefix(body.target_ip));
     const thresholds: HostThreshold['thresholds'] = unflatten(body.thresholds);
-    const [row] = await c.var.deps.db
-      .insert(hostThresholds)
-      .values({ workspaceId: c.var.workspace.id, targetIp, label: body.label ?? null, thresholds })
-      .onConflictDoUpdate({
-        target: [hostThresholds.workspaceId, hostThresholds.targetIp],
-        set: { thresholds, ...(body.label !== undefined ? { label: body.label } : {}), updatedAt: sql`now()` },
-      })
-      .returning();
-    return c.json({ ok: true as const, threshold: thresholdJson(row!) }, 200);
+    const row = await saveHostThreshold(c.var.deps.db, c.var.workspace.id, { targetIp, label: body.label, thresholds });
+    return c.json({ ok: true as const, threshold: thresholdJson(row) }, 200);
   })
   .openapi(deleteThresholdRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const [row] = await c.var.deps.db
-      .delete(hostThresholds)
-      .where(and(eq(hostThresholds.id, id), eq(hostThresholds.workspaceId, c.var.workspace.id)))
-      .returning({ id: hostThresholds.id });
-    if (!row) throw new ApiError('not_found', `threshold ${id} not found`);
-    return c.json({ ok: true as const, deleted: row.id }, 200);
+    if (!(await deleteHostThreshold(c.var.deps.db, c.var.workspace.id, id))) throw new ApiError('not_found', `threshold ${id} not found`);
+    return c.json({ ok: true as const, deleted: id }, 200);
   });

@@ -1,40 +1,14 @@
 // Nodes: the protected hosts, each running an agent that authenticates with its node key.
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, sql } from 'drizzle-orm';
-import { isUniqueViolation } from '../../db/client.js';
-import { newNodeKey, nodeStatusSql } from '../../db/nodes.js';
-import { incidents, nodes } from '../../db/schema.js';
+import { runNodeCommand } from '../../clients/node-command.js';
+import { findIncidentOfNode, openIncidentOf } from '../../db/incidents.js';
+import { createNode, deleteNode, findNode, listNodes, updateNode } from '../../db/nodes.js';
+import type { NodeCommand } from '../../domain/node-command.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
-import type { NodeCommand } from '../../domain/node-command.js';
-import { runNodeCommand } from '../../clients/node-command.js';
-import { CreateNodeBody, NodeCommandBody, NodeCommandOutcome, NodeListQuery, NodeSchema, NodeUuidParam, ok, UpdateNodeBody } from '../schemas.js';
-
-type NodeRow = typeof nodes.$inferSelect;
-type Status = z.infer<typeof NodeSchema>['status'];
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-export function nodeJson(n: NodeRow, status: Status): z.infer<typeof NodeSchema> {
-  return {
-    uuid: n.uuid,
-    name: n.name,
-    ip: n.ip,
-    location: n.location,
-    os: n.os,
-    interface: n.interface,
-    status,
-    last_seen_at: iso(n.lastSeenAt),
-    last_pps: n.lastPps,
-    last_bps: n.lastBps,
-    protocol_mix: n.protocolMix,
-    baseline: n.baseline,
-    agent_version: n.agentVersion,
-    created_at: n.createdAt.toISOString(),
-  };
-}
-
-const selectWithStatus = { node: nodes, status: nodeStatusSql };
+import { ok } from '../schemas/common.js';
+import { CreateNodeBody, NodeCommandBody, NodeCommandOutcome, NodeListQuery, NodeSchema, NodeUuidParam, UpdateNodeBody } from '../schemas/nodes.js';
+import { nodeJson } from '../views/nodes.js';
 
 const createNodeRoute = createRoute({
   method: 'post',
@@ -93,76 +67,46 @@ const commandRoute = createRoute({
 export const nodesRouter = router()
   .openapi(createNodeRoute, async (c) => {
     const body = c.req.valid('json');
-    const { key, hash } = newNodeKey();
-    const [row] = await c.var.deps.db
-      .insert(nodes)
-      .values({
-        workspaceId: c.var.workspace.id,
-        name: body.name,
-        ip: body.ip,
-        location: body.location ?? null,
-        os: body.os ?? null,
-        interface: body.interface ?? null,
-        keyHash: hash,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) throw new ApiError('conflict', `name: a node named "${body.name}" already exists`);
-    return c.json({ ok: true as const, node: nodeJson(row, 'offline'), api_key: key }, 200);
+    const created = await createNode(c.var.deps.db, c.var.workspace.id, {
+      name: body.name,
+      ip: body.ip,
+      location: body.location ?? null,
+      os: body.os ?? null,
+      interface: body.interface ?? null,
+    });
+    if (!created) throw new ApiError('conflict', `name: a node named "${body.name}" already exists`);
+    return c.json({ ok: true as const, node: nodeJson(created.node, 'offline'), api_key: created.key }, 200);
   })
   .openapi(listNodesRoute, async (c) => {
-    const { limit, offset, status } = c.req.valid('query');
-    const where = and(eq(nodes.workspaceId, c.var.workspace.id), status ? sql`${nodeStatusSql} = ${status}` : undefined);
-    const [rows, [count]] = await Promise.all([
-      c.var.deps.db.select(selectWithStatus).from(nodes).where(where).orderBy(desc(nodes.id)).limit(limit).offset(offset),
-      c.var.deps.db.select({ n: sql<number>`count(*)::int` }).from(nodes).where(where),
-    ]);
-    return c.json({ ok: true as const, nodes: rows.map((r) => nodeJson(r.node, r.status)), total: count!.n }, 200);
+    const { rows, total } = await listNodes(c.var.deps.db, c.var.workspace.id, c.req.valid('query'));
+    return c.json({ ok: true as const, nodes: rows.map((r) => nodeJson(r.node, r.status)), total }, 200);
   })
   .openapi(getNodeRoute, async (c) => {
     const { uuid } = c.req.valid('param');
-    const [row] = await c.var.deps.db
-      .select(selectWithStatus)
-      .from(nodes)
-      .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, c.var.workspace.id)));
+    const row = await findNode(c.var.deps.db, c.var.workspace.id, uuid);
     if (!row) throw new ApiError('not_found', `node ${uuid} not found`);
     return c.json({ ok: true as const, node: nodeJson(row.node, row.status) }, 200);
   })
   .openapi(updateNodeRoute, async (c) => {
     const { uuid } = c.req.valid('param');
     const body = c.req.valid('json');
-    let row: NodeRow | undefined;
-    try {
-      [row] = await c.var.deps.db
-        .update(nodes)
-        .set({ ...body, updatedAt: sql`now()` })
-        .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, c.var.workspace.id)))
-        .returning();
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ApiError('conflict', `name: a node named "${body.name}" already exists`);
-      throw err;
-    }
-    if (!row) throw new ApiError('not_found', `node ${uuid} not found`);
-    const [status] = await c.var.deps.db.select({ s: nodeStatusSql }).from(nodes).where(eq(nodes.id, row.id));
-    return c.json({ ok: true as const, node: nodeJson(row, status!.s) }, 200);
+    const updated = await updateNode(c.var.deps.db, c.var.workspace.id, uuid, body);
+    if (updated === 'name_taken') throw new ApiError('conflict', `name: a node named "${body.name}" already exists`);
+    if (!updated) throw new ApiError('not_found', `node ${uuid} not found`);
+    return c.json({ ok: true as const, node: nodeJson(updated.node, updated.status) }, 200);
   })
   .openapi(commandRoute, async (c) => {
     const { uuid } = c.req.valid('param');
-    const [node] = await c.var.deps.db
-      .select({ id: nodes.id, uuid: nodes.uuid })
-      .from(nodes)
-      .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, c.var.workspace.id)));
-    if (!node) throw new ApiError('not_found', `node ${uuid} not found`);
+    const found = await findNode(c.var.deps.db, c.var.workspace.id, uuid);
+    if (!found) throw new ApiError('not_found', `node ${uuid} not found`);
+    const { node } = found;
     const body = c.req.valid('json');
     let toRun = body as NodeCommand;
     if (body.type === 'capture' && body.incident_id !== undefined) {
       // The agent knows its incidents by its own ref.
-      const [incident] = await c.var.deps.db
-        .select({ ref: incidents.agentRef })
-        .from(incidents)
-        .where(and(eq(incidents.id, body.incident_id), eq(incidents.nodeId, node.id)));
+      const incident = await findIncidentOfNode(c.var.deps.db, node.id, body.incident_id);
       if (!incident) throw new ApiError('not_found', `incident_id: incident ${body.incident_id} not found for node ${uuid}`);
-      toRun = { type: 'capture', seconds: body.seconds, max_packets: body.max_packets, incident_ref: incident.ref };
+      toRun = { type: 'capture', seconds: body.seconds, max_packets: body.max_packets, incident_ref: incident.agentRef };
     }
     const { deps } = c.var;
     const { workflowId, outcome } = await runNodeCommand(deps, node, toRun, { heartbeatTimeoutSeconds: deps.commandHeartbeatTimeoutSeconds ?? 30 }, deps.commandWaitMs ?? 30_000);
@@ -175,18 +119,9 @@ export const nodesRouter = router()
   })
   .openapi(deleteNodeRoute, async (c) => {
     const { uuid } = c.req.valid('param');
-    const [open] = await c.var.deps.db
-      .select({ id: incidents.id })
-      .from(incidents)
-      .innerJoin(nodes, eq(nodes.id, incidents.nodeId))
-      .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, c.var.workspace.id), eq(incidents.status, 'open')))
-      .limit(1);
+    const open = await openIncidentOf(c.var.deps.db, c.var.workspace.id, uuid);
     // Its incident's escalation still holds rules: deleting the node would orphan them.
     if (open) throw new ApiError('conflict', `node ${uuid} has an open incident (${open.id}); it can be deleted once the incident is resolved`);
-    const [row] = await c.var.deps.db
-      .delete(nodes)
-      .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, c.var.workspace.id)))
-      .returning({ uuid: nodes.uuid });
-    if (!row) throw new ApiError('not_found', `node ${uuid} not found`);
-    return c.json({ ok: true as const, deleted: row.uuid }, 200);
+    if (!(await deleteNode(c.var.deps.db, c.var.workspace.id, uuid))) throw new ApiError('not_found', `node ${uuid} not found`);
+    return c.json({ ok: true as const, deleted: uuid }, 200);
   });

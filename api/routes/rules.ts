@@ -1,45 +1,39 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
-import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationRules } from '../../db/schema.js';
-import { findRule, requestRules, type RuleRefusal, type RuleRow } from '../../db/rules.js';
 import { startRule, withdrawRule } from '../../clients/rule.js';
-import { ruleWorkflowId } from '../../workflows/rule.contract.js';
+import { findRule, listEndedRules, listLiveRules, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
+import { FINAL_RULE_STATUSES } from '../../db/schema.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
-import { CreateRuleBody, HistoryQuery, IdParam, ok, RuleSchema, WithdrawRuleBody } from '../schemas.js';
-
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-export function ruleJson(r: RuleRow): z.infer<typeof RuleSchema> {
-  const i = r.intent;
-  return {
-    id: r.id,
-    target_ip: r.targetIp,
-    intent_type: r.intentType,
-    adapter_id: r.adapterId,
-    status: r.status,
-    ttl: r.ttl,
-    reason: r.reason,
-    status_reason: r.statusReason,
-    match: i.kind === 'flowspec' ? { ...i.match } : null,
-    action: i.kind === 'flowspec' ? { ...i.action } : null,
-    communities: i.kind === 'blackhole' ? i.communities : null,
-    next_hop: i.kind === 'blackhole' ? i.nextHop : null,
-    workflow_id: ruleWorkflowId(r.id),
-    created_at: iso(r.createdAt),
-    announced_at: iso(r.announcedAt),
-    expires_at: iso(r.expiresAt),
-    ended_at: iso(r.endedAt),
-  };
-}
+import { IdParam, ok } from '../schemas/common.js';
+import { CreateRuleBody, HistoryQuery, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
+import { ruleJson } from '../views/rules.js';
 
 async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise<RuleRow> {
   const row = await findRule(deps.db, workspaceId, id);
   if (!row) throw new ApiError('not_found', `rule ${id} not found`);
   return row;
+}
+
+/** The body's intent, in the domain's terms. */
+function intentOf(body: z.infer<typeof CreateRuleBody>): RuleRequest['intents'][number] {
+  if (body.intent_type !== 'flowspec') return { kind: body.intent_type, target: body.target_ip };
+  const m = body.match ?? {};
+  return {
+    kind: 'flowspec',
+    target: body.target_ip,
+    match: {
+      protocols: m.protocol,
+      source: m.source,
+      sourcePorts: m.source_port,
+      destinationPorts: m.destination_port,
+      packetLengths: m.packet_length,
+      tcpFlags: m.tcp_flags,
+      fragments: m.fragment,
+    },
+    action: body.action?.type === 'rate_limit' ? { type: 'rate_limit', bytesPerSecond: body.action.bytes_per_second } : { type: 'discard' },
+  };
 }
 
 /** The API's answer to a refused rule request: the status its code means, the field named. */
@@ -105,21 +99,12 @@ const withdrawRoute = createRoute({
 
 export const rulesRouter = router()
   .openapi(listRoute, async (c) => {
-    const rows = await c.var.deps.db
-      .select()
-      .from(mitigationRules)
-      .where(and(eq(mitigationRules.workspaceId, c.var.workspace.id), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])))
-      .orderBy(desc(mitigationRules.id));
+    const rows = await listLiveRules(c.var.deps.db, c.var.workspace.id);
     return c.json({ ok: true as const, rules: rows.map(ruleJson) }, 200);
   })
   .openapi(historyRoute, async (c) => {
     const { limit } = c.req.valid('query');
-    const rows = await c.var.deps.db
-      .select()
-      .from(mitigationRules)
-      .where(and(eq(mitigationRules.workspaceId, c.var.workspace.id), inArray(mitigationRules.status, [...FINAL_RULE_STATUSES])))
-      .orderBy(sql`${mitigationRules.endedAt} desc nulls last`, desc(mitigationRules.id))
-      .limit(limit);
+    const rows = await listEndedRules(c.var.deps.db, c.var.workspace.id, limit);
     return c.json({ ok: true as const, rules: rows.map(ruleJson) }, 200);
   })
   .openapi(getRoute, async (c) => {
@@ -133,28 +118,10 @@ export const rulesRouter = router()
     if (body.intent_type === 'blackhole' && (body.match || body.action)) {
       throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
     }
-    const m = body.match ?? {};
     const requested = await requestRules(deps.db, {
       workspaceId: ws.id,
       adapterId: body.adapter_id,
-      intents: [
-        body.intent_type === 'flowspec'
-          ? {
-              kind: 'flowspec',
-              target: body.target_ip,
-              match: {
-                protocols: m.protocol,
-                source: m.source,
-                sourcePorts: m.source_port,
-                destinationPorts: m.destination_port,
-                packetLengths: m.packet_length,
-                tcpFlags: m.tcp_flags,
-                fragments: m.fragment,
-              },
-              action: body.action?.type === 'rate_limit' ? { type: 'rate_limit', bytesPerSecond: body.action.bytes_per_second } : { type: 'discard' },
-            }
-          : { kind: body.intent_type, target: body.target_ip },
-      ],
+      intents: [intentOf(body)],
       ttl: body.ttl,
       reason: body.reason ?? null,
     });
@@ -163,7 +130,6 @@ export const rulesRouter = router()
     if (!row) {
       throw new ApiError('conflict', `rule ${requested.conflicts[0]?.id ?? '?'} already holds this route on adapter ${requested.adapter.id}; withdraw it first`);
     }
-
     const settled = await startRule(deps, { ruleId: row.id, ttlSeconds: body.ttl }, deps.announceWaitMs ?? 30_000);
     const rule = ruleJson(await loadRule(deps, ws.id, row.id));
     if (settled === null) return c.json({ ok: true as const, rule }, 202);

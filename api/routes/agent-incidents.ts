@@ -1,0 +1,88 @@
+// The escalation trigger: agents report attacks here (open, figures, resolve), and every
+// report reaches the incident's escalation workflow (clients/incident.ts), which decides
+// the tiers. The row is what users read; the workflow decides what happens next.
+import { createRoute } from '@hono/zod-openapi';
+import { endEscalation, triggerEscalation } from '../../clients/incident.js';
+import { loadTiers } from '../../db/escalation.js';
+import { findNodeIncident, openIncident, resolveIncident, updateIncidentFigures } from '../../db/incidents.js';
+import { OpenIncidentBody, ResolveIncidentBody, UpdateIncidentBody } from '../../domain/agent-protocol.js';
+import { severityFor, tierFor } from '../../domain/escalation.js';
+import type { AgentEnv } from '../context.js';
+import { ApiError } from '../errors.js';
+import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { ok } from '../schemas/common.js';
+import { IncidentRefParam, IncidentSchema } from '../schemas/incidents.js';
+import { incidentJson } from '../views/incidents.js';
+
+const openRoute = createRoute({
+  method: 'post',
+  path: '/agent/incidents',
+  summary: 'Open an incident',
+  description: 'Idempotent by `ref`. Starts the incident’s escalation workflow.',
+  request: jsonBody(OpenIncidentBody),
+  responses: responses('The incident', ok({ incident: IncidentSchema }), WRITE_ERRORS),
+});
+
+const updateRoute = createRoute({
+  method: 'post',
+  path: '/agent/incidents/{ref}/update',
+  summary: 'Report an incident’s current figures',
+  request: { params: IncidentRefParam, ...jsonBody(UpdateIncidentBody) },
+  responses: responses('The incident', ok({ incident: IncidentSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: already resolved' }),
+});
+
+const resolveRoute = createRoute({
+  method: 'post',
+  path: '/agent/incidents/{ref}/resolve',
+  summary: 'Resolve an incident',
+  description: 'The escalation steps down after the policy’s hold-down and withdraws its rules.',
+  request: { params: IncidentRefParam, ...jsonBody(ResolveIncidentBody, false) },
+  responses: responses('The incident', ok({ incident: IncidentSchema }), { ...WRITE_ERRORS, 404: 'not_found' }),
+});
+
+/** The node's incident by the agent's ref, or not_found. */
+async function nodeIncident(v: AgentEnv['Variables'], ref: string) {
+  const incident = await findNodeIncident(v.deps.db, v.node.id, ref);
+  if (!incident) throw new ApiError('not_found', `incident ${ref} not found for this node`);
+  return incident;
+}
+
+export const agentIncidentsRouter = router<AgentEnv>()
+  .openapi(openRoute, async (c) => {
+    const { db } = c.var.deps;
+    const node = c.var.node;
+    const b = c.req.valid('json');
+    const targetIp = b.target_ip ?? node.ip;
+    const figures = { pps: b.pps, bps: b.bps };
+    // The severity of the first report, so the answer shows it; the workflow raises it as tiers climb.
+    const { tiers } = await loadTiers(db, node.workspaceId, targetIp);
+    const { incident } = await openIncident(db, node, {
+      ref: b.ref,
+      targetIp,
+      startedAt: new Date(b.started_at),
+      ...figures,
+      severity: severityFor(tierFor(tiers, figures)),
+      classification: b.classification ?? null,
+    });
+    await triggerEscalation(c.var.deps, incident.id, figures);
+    return c.json({ ok: true as const, incident: incidentJson(incident, node.uuid) }, 200);
+  })
+  .openapi(updateRoute, async (c) => {
+    const { ref } = c.req.valid('param');
+    const b = c.req.valid('json');
+    const current = await nodeIncident(c.var, ref);
+    if (current.status !== 'open') throw new ApiError('conflict', `incident ${ref} is already resolved; open a new one`);
+    const figures = { pps: b.pps, bps: b.bps };
+    const row = await updateIncidentFigures(c.var.deps.db, current.id, figures, b.classification ?? null);
+    await triggerEscalation(c.var.deps, current.id, figures);
+    return c.json({ ok: true as const, incident: incidentJson(row, c.var.node.uuid) }, 200);
+  })
+  .openapi(resolveRoute, async (c) => {
+    const { ref } = c.req.valid('param');
+    const b = c.req.valid('json') ?? {};
+    const current = await nodeIncident(c.var, ref);
+    if (current.status === 'resolved') return c.json({ ok: true as const, incident: incidentJson(current, c.var.node.uuid) }, 200);
+    const row = await resolveIncident(c.var.deps.db, current, b.ended_at ? new Date(b.ended_at) : null);
+    await endEscalation(c.var.deps, current.id);
+    return c.json({ ok: true as const, incident: incidentJson(row, c.var.node.uuid) }, 200);
+  });

@@ -1,0 +1,117 @@
+// Mitigation adapters: where rules are announced, and the settings each type takes.
+import { z } from '@hono/zod-openapi';
+import { ADAPTER_TYPES, INTENT_TYPES } from '../../domain/adapter-types.js';
+import { parseAddress } from '../../domain/prefix.js';
+import { Id, Timestamp } from './common.js';
+
+const Community = z
+  .string()
+  .regex(/^\d{1,5}:\d{1,5}$/, 'communities look like "65001:666"')
+  .refine((c) => c.split(':').every((n) => Number(n) <= 65535), 'both halves of a community must be 0-65535');
+
+const HostPort = z
+  .string()
+  .max(300)
+  .superRefine((v, ctx) => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(v);
+    const port = m ? Number(m[3]) : 0;
+    if (!m || port < 1 || port > 65535 || (m[1] && parseAddress(m[1])?.family !== 6)) {
+      ctx.addIssue({ code: 'custom', message: 'endpoint must be host:port (IPv6 as [addr]:port), port 1-65535' });
+    }
+  });
+
+const HttpUrl = z
+  .string()
+  .max(2000)
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'endpoint must be an http:// or https:// URL');
+
+/** Settings shared by the BGP speakers (ExaBGP, GoBGP, BIRD 2, FRR) and webhooks. */
+export const BgpAdapterConfig = z
+  .strictObject({
+    local_as: z.number().int().min(1).max(4294967295).optional(),
+    communities: z.array(Community).max(16).optional().openapi({ description: 'added to every blackhole announcement', example: ['65001:666'] }),
+    next_hop: z
+      .string()
+      .refine((v) => parseAddress(v)?.family === 4 && !v.startsWith('127.'), 'next_hop must be an IPv4 address outside 127.0.0.0/8')
+      .optional()
+      .openapi({ description: 'IPv4 blackhole next hop (default 192.0.2.1)' }),
+    next_hop_v6: z
+      .string()
+      .refine((v) => parseAddress(v)?.family === 6 && v !== '::1', 'next_hop_v6 must be an IPv6 address other than ::1')
+      .optional()
+      .openapi({ description: 'IPv6 blackhole next hop (default 2001:db8::1)' }),
+    max_prefix_v4: z.number().int().min(16).max(32).optional().openapi({ description: 'broadest IPv4 prefix allowed (default 24)' }),
+    max_prefix_v6: z.number().int().min(32).max(128).optional().openapi({ description: 'broadest IPv6 prefix allowed (default 48)' }),
+    timeout_ms: z.number().int().min(100).max(60000).optional().openapi({ description: 'per-call timeout (default 5000)' }),
+  })
+  .openapi('AdapterConfig');
+
+/** Adapter types whose back end speaks BGP or takes our webhook events. */
+export const BGP_LIKE_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook'] as const;
+
+const EITHER = z.union([HttpUrl, HostPort], { error: 'endpoint must be an http(s) URL or host:port' });
+/** Speakers are reached at host:port (bridge or gRPC); HTTP back ends by URL. */
+const ENDPOINT_SCHEMA: Record<(typeof ADAPTER_TYPES)[number], z.ZodType<string>> = {
+  exabgp: HostPort,
+  gobgp: HostPort,
+  bird2: EITHER,
+  frr: EITHER,
+  webhook: HttpUrl,
+  cloudflare: EITHER,
+  radware: EITHER,
+  f5: EITHER,
+};
+
+export const SaveAdapterBody = z
+  .strictObject({
+    id: Id.optional().openapi({ description: 'update this adapter instead of creating one' }),
+    adapter_type: z.enum(ADAPTER_TYPES).openapi({ example: 'exabgp' }),
+    name: z.string().trim().min(1).max(100).openapi({ example: 'Core Router BGP' }),
+    endpoint: z.string().min(1).max(2000).openapi({ description: 'URL or host:port', example: '10.0.0.1:5000' }),
+    auth_token: z
+      .string()
+      .max(4096)
+      .nullable()
+      .optional()
+      .openapi({ description: 'stored encrypted, never returned; omit to keep the current one, null to clear' }),
+    config: z.record(z.string(), z.unknown()).optional(),
+    capabilities: z.array(z.enum(INTENT_TYPES)).min(1).max(3).optional(),
+  })
+  .superRefine((body, ctx) => {
+    const endpoint = ENDPOINT_SCHEMA[body.adapter_type].safeParse(body.endpoint);
+    if (!endpoint.success) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: endpoint.error.issues[0]!.message });
+    if ((BGP_LIKE_TYPES as readonly string[]).includes(body.adapter_type) && body.config !== undefined) {
+      const r = BgpAdapterConfig.safeParse(body.config);
+      for (const issue of r.error?.issues ?? []) {
+        const keys = issue.code === 'unrecognized_keys' ? ` ${(issue as { keys: string[] }).keys.map((k) => `"${k}"`).join(', ')}` : '';
+        ctx.addIssue({ code: 'custom', path: ['config', ...issue.path.map(String)], message: issue.message + keys });
+      }
+    }
+    if (body.adapter_type === 'frr' && body.capabilities?.includes('flowspec')) {
+      ctx.addIssue({ code: 'custom', path: ['capabilities'], message: 'FRR cannot originate FlowSpec; use exabgp, gobgp or bird2' });
+    }
+  })
+  .openapi('SaveAdapter');
+
+export const AdapterSchema = z
+  .object({
+    id: z.number().int(),
+    adapter_type: z.enum(ADAPTER_TYPES),
+    name: z.string(),
+    endpoint: z.string(),
+    status: z.string().openapi({ example: 'configured' }),
+    auth_token_set: z.boolean().openapi({ description: 'whether a token is stored (the token itself is never returned)' }),
+    config: z.record(z.string(), z.unknown()),
+    capabilities: z.array(z.enum(INTENT_TYPES)),
+    active_rules: z.number().int(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('Adapter');

@@ -1,0 +1,47 @@
+// Incidents as users read them, and the agent's ref of one in agent paths.
+import { z } from '@hono/zod-openapi';
+import { IncidentRef } from '../../domain/agent-protocol.js';
+import { ATTACK_FAMILIES } from '../../domain/attack.js';
+import { INCIDENT_STATUSES } from '../../db/schema.js';
+import { SEVERITIES } from '../../domain/escalation.js';
+import { Timestamp, Uuid } from './common.js';
+
+// .meta, not .openapi: IncidentRef may have been made before @hono/zod-openapi extended zod (the agent
+// protocol is plain zod), and zod 4 gives instances their methods when they are made.
+export const IncidentRefParam = z.object({ ref: IncidentRef.meta({ param: { name: 'ref', in: 'path' } }) });
+
+export const IncidentListQuery = z.strictObject({
+  node: Uuid.optional(),
+  status: z.enum(INCIDENT_STATUSES).optional(),
+  severity: z.enum(SEVERITIES).optional(),
+  family: z.enum(ATTACK_FAMILIES).optional(),
+  since: z.iso.datetime({ offset: true, error: 'since must be an ISO 8601 timestamp' }).optional(),
+  limit: z.coerce.number().int().min(1, 'limit must be 1-500').max(500, 'limit must be 1-500').default(100),
+  offset: z.coerce.number().int().min(0, 'offset must be >= 0').default(0),
+});
+
+export const IncidentSchema = z
+  .object({
+    id: z.number().int(),
+    node: z.string(),
+    target_ip: z.string(),
+    status: z.enum(INCIDENT_STATUSES),
+    severity: z.enum(SEVERITIES),
+    family: z.enum(ATTACK_FAMILIES),
+    subtype: z.string().nullable(),
+    confidence: z.number().nullable(),
+    tier: z.number().int(),
+    current_pps: z.number(),
+    current_bps: z.number(),
+    peak_pps: z.number(),
+    peak_bps: z.number(),
+    classification: z.record(z.string(), z.unknown()).nullable(),
+    workflow_id: z.string(),
+    started_at: z.string(),
+    resolved_at: Timestamp,
+  })
+  .openapi('Incident');
+
+export const IncidentEventSchema = z
+  .object({ at: z.string(), kind: z.string(), message: z.string(), detail: z.record(z.string(), z.unknown()).nullable() })
+  .openapi('IncidentEvent');

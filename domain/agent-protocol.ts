@@ -1,0 +1,250 @@
+// The agent protocol: every message between a node's agent and the control plane
+// (/api/v1/agent/*), as zod schemas with the types inferred from them. The API validates
+// with these and generates its OpenAPI document from them (`.meta({ id })` names the
+// component); the agent (agent/api-client.ts) sends and reads the same types. Pure: plain
+// zod, no I/O, so both sides may import it.
+import { z } from 'zod';
+import { ATTACK_FAMILIES, type Classification } from './attack.js';
+import { FIREWALL_SUITES, MAX_SOURCES, validateRuleSet, type FirewallRuleSet } from './firewall.js';
+import { parseAddress, parsePrefix } from './prefix.js';
+
+// ---------- pieces ----------
+
+const Share = z.number().min(0).max(1);
+export const ProtocolMixSchema = z.strictObject({ tcp: Share, udp: Share, icmp: Share, other: Share }).partial();
+const Pps = z.number().int().min(0).max(1e12);
+const Bps = z.number().int().min(0).max(1e15);
+
+/** An IPv4 or IPv6 address (never a prefix). */
+export const Address = z
+  .string()
+  .max(64)
+  .refine((v) => parseAddress(v) !== null, 'must be an IPv4 or IPv6 address')
+  .meta({ example: '203.0.113.10' });
+
+/** An address or CIDR prefix; the message names `what`. */
+export const cidrOrIp = (what: string) =>
+  z
+    .string()
+    .max(64)
+    .superRefine((v, ctx) => {
+      const r = parsePrefix(v);
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: `${what}: ${r.reason}` });
+    });
+
+export const IfName = z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'an interface name is 1-15 letters, digits or _.:@-');
+
+/** The agent's own id for an attack. */
+export const IncidentRef = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'ref is 1-100 letters, digits or _.:-');
+
+/** What the agent says of its traffic; "offline" is the control plane's to derive. */
+export const NODE_TRAFFIC_STATES = ['normal', 'elevated', 'attack'] as const;
+export type NodeTrafficState = (typeof NODE_TRAFFIC_STATES)[number];
+
+// ---------- heartbeat, config, metrics ----------
+
+export const HeartbeatBody = z
+  .strictObject({
+    agent_version: z.string().max(50).optional(),
+    interface: IfName.optional(),
+    traffic_state: z.enum(NODE_TRAFFIC_STATES).default('normal'),
+    pps: Pps.optional(),
+    bps: Bps.optional(),
+    protocol_mix: ProtocolMixSchema.optional(),
+    baseline: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'AgentHeartbeat' });
+export type Heartbeat = z.input<typeof HeartbeatBody>;
+
+export const AgentConfigSchema = z
+  .object({
+    node: z.object({ uuid: z.string(), name: z.string(), ip: z.string(), interface: z.string().nullable() }),
+    baseline_mode: z.enum(['static', 'dynamic']),
+    /** Detection starts at the lowest tier; null figures never trigger. */
+    detection: z.object({ pps: z.number().nullable(), bps: z.number().nullable() }),
+    tiers: z.array(z.object({ level: z.number().int(), pps: z.number().nullable(), bps: z.number().nullable() })),
+    capture: z.object({ max_packets: z.number(), max_seconds: z.number(), max_bytes: z.number(), snaplen: z.number() }),
+    allowlist: z.array(z.string()),
+  })
+  .meta({ id: 'AgentConfig' });
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+const MetricSampleSchema = z.strictObject({
+  at: z.iso.datetime({ offset: true, error: 'at must be an ISO 8601 timestamp' }),
+  pps: Pps,
+  bps: Bps,
+  protocol_mix: ProtocolMixSchema.optional(),
+});
+export type MetricSample = z.input<typeof MetricSampleSchema>;
+
+/** At most this many samples per batch. */
+export const MAX_METRIC_SAMPLES = 600;
+
+export const MetricsBody = z
+  .strictObject({ samples: z.array(MetricSampleSchema).min(1).max(MAX_METRIC_SAMPLES, `send at most ${MAX_METRIC_SAMPLES} samples per batch`) })
+  .meta({ id: 'AgentMetrics' });
+
+// ---------- incidents ----------
+
+export const ClassificationSchema = z
+  .strictObject({
+    family: z.enum(ATTACK_FAMILIES),
+    subtype: z.string().max(100).nullable().optional(),
+    confidence: Share.optional(),
+    packets: z.number().int().min(0).optional(),
+    bytes: z.number().int().min(0).optional(),
+    top_sources: z.array(z.strictObject({ value: z.string().max(64), packets: z.number().int().min(0) })).max(50).optional(),
+    top_destination_ports: z.array(z.strictObject({ value: z.number().int().min(0).max(65535), packets: z.number().int().min(0) })).max(50).optional(),
+    size_histogram: z.record(z.string().max(20), z.number().int().min(0)).optional(),
+    protocol_mix: ProtocolMixSchema.optional(),
+  })
+  .meta({ id: 'AttackClassification' });
+export type WireClassification = z.input<typeof ClassificationSchema>;
+/** A classification as the control plane received (and stores) it. */
+export type ReportedClassification = z.infer<typeof ClassificationSchema>;
+
+/** A classification (domain/attack.ts) as the protocol carries it. */
+export function wireClassification(c: Classification): WireClassification {
+  return {
+    family: c.family,
+    subtype: c.subtype,
+    confidence: c.confidence,
+    packets: c.packets,
+    bytes: c.bytes,
+    top_sources: c.topSources,
+    top_destination_ports: c.topDestinationPorts,
+    size_histogram: c.sizeHistogram,
+    protocol_mix: c.protocolMix,
+  };
+}
+
+export const OpenIncidentBody = z
+  .strictObject({
+    ref: IncidentRef.meta({ description: 'the agent’s id for this attack; opening again with it finds the same incident' }),
+    target_ip: Address.optional().meta({ description: 'the attacked address; default: the node’s ip' }),
+    started_at: z.iso.datetime({ offset: true }),
+    pps: Pps,
+    bps: Bps,
+    classification: ClassificationSchema.optional(),
+  })
+  .meta({ id: 'AgentOpenIncident' });
+export type OpenIncident = z.input<typeof OpenIncidentBody>;
+
+export const UpdateIncidentBody = z
+  .strictObject({ pps: Pps, bps: Bps, classification: ClassificationSchema.optional() })
+  .meta({ id: 'AgentUpdateIncident' });
+export type UpdateIncident = z.input<typeof UpdateIncidentBody>;
+
+export const ResolveIncidentBody = z.strictObject({ ended_at: z.iso.datetime({ offset: true }).optional() }).meta({ id: 'AgentResolveIncident' });
+export type ResolveIncident = z.input<typeof ResolveIncidentBody>;
+
+// ---------- captures ----------
+
+export const StartPcapUploadBody = z
+  .strictObject({
+    size_bytes: z.number().int().min(24, 'size_bytes must be at least a pcap header (24 bytes)'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 is 64 lower-case hex characters'),
+    captured_at: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'StartPcapUpload' });
+export type StartPcapUpload = z.input<typeof StartPcapUploadBody>;
+
+export const PcapChunkQuery = z.object({
+  offset: z.coerce.number().int('offset must be a whole number of bytes').min(0, 'offset must be 0 or more'),
+});
+
+export const PcapUploadSchema = z
+  .object({
+    id: z.number().int(),
+    size_bytes: z.number().int(),
+    received_bytes: z.number().int(),
+    status: z.enum(['uploading', 'complete']),
+  })
+  .meta({ id: 'AgentPcapUpload' });
+export type PcapUpload = z.infer<typeof PcapUploadSchema>;
+
+// ---------- commands ----------
+
+export const Suite = z.enum(FIREWALL_SUITES).default('nftables');
+const PortRange = z.strictObject({ from: z.number().int().min(0).max(65535), to: z.number().int().min(0).max(65535) });
+
+/** A firewall rule set (domain/firewall.ts), checked by validateRuleSet. */
+export const RuleSetSchema = z
+  .strictObject({
+    name: z.string(),
+    rules: z
+      .array(
+        z.strictObject({
+          action: z.enum(['drop', 'accept', 'rate_limit']),
+          protocol: z.enum(['tcp', 'udp', 'icmp']).optional(),
+          source: z.string().max(64).optional(),
+          sources: z.array(z.string().max(64)).max(MAX_SOURCES).optional(),
+          sourcePorts: z.array(PortRange).max(16).optional(),
+          destinationPorts: z.array(PortRange).max(16).optional(),
+          ratePps: z.number().int().optional(),
+        }),
+      )
+      .max(500),
+  })
+  .superRefine((set, ctx) => {
+    const v = validateRuleSet(set);
+    if (!v.ok) ctx.addIssue({ code: 'custom', message: v.reason });
+  })
+  .meta({ id: 'FirewallRuleSet' }) satisfies z.ZodType<FirewallRuleSet>;
+
+export const RuleSetName = z.string().regex(/^[a-z0-9_]{1,24}$/, 'name is 1-24 lower-case letters, digits or _');
+
+/** The commands that change the node's firewall (run one at a time, in order). */
+export const FIREWALL_COMMANDS = [
+  z.strictObject({ type: z.literal('apply_ruleset'), suite: Suite, ruleset: RuleSetSchema }),
+  z.strictObject({ type: z.literal('remove_ruleset'), suite: Suite, name: RuleSetName }),
+  z.strictObject({ type: z.literal('block_source'), suite: Suite, source: cidrOrIp('source') }),
+  z.strictObject({ type: z.literal('unblock_source'), suite: Suite, source: cidrOrIp('source') }),
+] as const;
+/** Ends the captures that capture commands are running (each still reports what it caught). */
+export const stopCaptureCommand = z.strictObject({ type: z.literal('stop_capture') });
+/** A bounded capture; with `incident_ref` (one of the node's incidents) it is uploaded to it. */
+export const captureCommand = z.strictObject({
+  type: z.literal('capture'),
+  seconds: z.number().int().min(1).max(60),
+  max_packets: z.number().int().min(1).max(1_000_000),
+  incident_ref: IncidentRef.optional(),
+});
+
+/** A command as the agent receives and runs it. */
+export const DeliveredCommandSchema = z
+  .discriminatedUnion('type', [...FIREWALL_COMMANDS, captureCommand, stopCaptureCommand])
+  .meta({ id: 'AgentDeliveredCommand' });
+export type DeliveredCommand = z.infer<typeof DeliveredCommandSchema>;
+
+/**
+ * A command as the control plane issues and stores it: the delivered ones, plus geo
+ * lockdown, which the API expands on delivery into an apply_ruleset of the countries'
+ * prefixes (they change with the allowlist, so they are computed as late as possible).
+ */
+export const NodeCommandSchema = z.discriminatedUnion('type', [
+  ...DeliveredCommandSchema.options,
+  z.strictObject({ type: z.literal('geo_lockdown'), suite: Suite, countries: z.array(z.string().regex(/^[A-Z]{2}$/)).min(1).max(250) }),
+]);
+export type NodeCommand = z.infer<typeof NodeCommandSchema>;
+
+export const CommandPollQuery = z.strictObject({
+  wait: z.coerce.number().int().min(0, 'wait must be 0-30 seconds').max(30, 'wait must be 0-30 seconds').default(0),
+  running: z
+    .string()
+    .regex(/^(\d+(,\d+){0,99})?$/, 'running is a comma-separated list of at most 100 command ids')
+    .optional()
+    .meta({ description: 'ids of the commands the agent is running (received, result not yet posted); delivered commands not listed are delivered again' }),
+});
+
+export const PolledCommandSchema = z.object({ id: z.number().int(), command: DeliveredCommandSchema }).meta({ id: 'AgentCommand' });
+export type PolledCommand = z.infer<typeof PolledCommandSchema>;
+
+export const CommandResultBody = z
+  .discriminatedUnion('ok', [
+    z.strictObject({ ok: z.literal(true), detail: z.record(z.string(), z.unknown()).optional() }),
+    z.strictObject({ ok: z.literal(false), error: z.string().min(1).max(2000) }),
+  ])
+  .meta({ id: 'AgentCommandResult' });
+/** What the agent reports of a command. */
+export type NodeCommandResult = z.infer<typeof CommandResultBody>;
