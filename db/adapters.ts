@@ -26,14 +26,20 @@ export async function liveRuleIds(db: Db, adapterId: number): Promise<number[]> 
 
 /** The workspace's live adapters with how many live rules each holds, in id order. */
 export async function listAdapters(db: Db, workspaceId: number): Promise<Array<{ adapter: AdapterRow; live: number }>> {
-  return db
-    .select({
-      adapter: mitigationAdapters,
-      live: sql<number>`(select count(*)::int from ${mitigationRules} where ${mitigationRules.adapterId} = ${mitigationAdapters.id} and ${mitigationRules.status} in ('pending','active','withdrawing'))`,
-    })
-    .from(mitigationAdapters)
-    .where(and(eq(mitigationAdapters.workspaceId, workspaceId), isNull(mitigationAdapters.deletedAt)))
-    .orderBy(mitigationAdapters.id);
+  const [adapters, counts] = await Promise.all([
+    db
+      .select()
+      .from(mitigationAdapters)
+      .where(and(eq(mitigationAdapters.workspaceId, workspaceId), isNull(mitigationAdapters.deletedAt)))
+      .orderBy(mitigationAdapters.id),
+    db
+      .select({ adapterId: mitigationRules.adapterId, n: sql<number>`count(*)::int` })
+      .from(mitigationRules)
+      .where(and(eq(mitigationRules.workspaceId, workspaceId), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])))
+      .groupBy(mitigationRules.adapterId),
+  ]);
+  const live = new Map(counts.map((c) => [c.adapterId, c.n]));
+  return adapters.map((adapter) => ({ adapter, live: live.get(adapter.id) ?? 0 }));
 }
 
 type AdapterValues = Pick<AdapterRow, 'adapterType' | 'name' | 'endpoint' | 'config' | 'capabilities'>;
