@@ -19,10 +19,21 @@ import { MAX_CHUNK_BYTES } from '../db/pcaps.js';
 import { incidentsRouter } from './routes/incidents.js';
 import { nodesRouter } from './routes/nodes.js';
 import { authenticateNode } from './agent-auth.js';
+import { checkJsonInput } from './json-body.js';
+import { notBuiltRouter } from './routes/not-built.js';
 import { rulesRouter } from './routes/rules.js';
 import { temporalReachable } from '../clients/temporal.js';
 
 export const API_BASE = '/api/v1';
+
+const METHOD_ORDER = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** A Hono route path ("/api/v1/rules/:id") as a regular expression over request paths. */
+function routePattern(path: string): RegExp {
+  const parts = path.split('/').map((p) => (p.startsWith(':') ? '[^/]+' : p === '*' ? '.*' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('/')}/?$`);
+}
+
 /** Request bodies are small JSON documents; anything bigger is a mistake or an attack. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -48,6 +59,7 @@ export function createApp(deps: AppDeps) {
   // Capture chunks are the one binary, larger body.
   const chunkLimit = limit(MAX_CHUNK_BYTES);
   api.use('*', (c, next) => (/\/agent\/pcaps\/\d+\/data$/.test(c.req.path) ? chunkLimit : jsonLimit)(c, next));
+  api.use('*', checkJsonInput);
   // Documentation is public; everything else needs a token.
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -71,25 +83,24 @@ export function createApp(deps: AppDeps) {
   // Agents: node keys, their own endpoints; registered before the deploy-token routes.
   const agent = new OpenAPIHono<AgentEnv>();
   agent.use('/agent/*', authenticateNode, rateLimitNode, requireSubscriptionForWrites);
-  agent.route('/', agentRouter);
-  agent.route('/', agentIncidentsRouter);
-  agent.route('/', agentCommandsRouter);
-  agent.route('/', agentPcapsRouter);
+  // Typed as plain routers: the app needs their routes, not the union of their schemas' types.
+  for (const r of [agentRouter, agentIncidentsRouter, agentCommandsRouter, agentPcapsRouter] as OpenAPIHono<AgentEnv>[]) agent.route('/', r);
   api.route('/', agent);
 
   const authed = new OpenAPIHono<AppEnv>();
   authed.use('*', authenticate, rateLimit, requireSubscriptionForWrites);
-  authed.route('/', rulesRouter);
-  authed.route('/', adaptersRouter);
-  authed.route('/', allowlistRouter);
-  authed.route('/', escalationRouter);
-  authed.route('/', nodesRouter);
-  authed.route('/', incidentsRouter);
-  authed.route('/', pcapsRouter);
+  for (const r of [rulesRouter, adaptersRouter, allowlistRouter, escalationRouter, nodesRouter, incidentsRouter, pcapsRouter, notBuiltRouter] as OpenAPIHono<AppEnv>[]) authed.route('/', r);
   api.route('/', authed);
   app.route(API_BASE, api);
 
-  app.notFound((c) => sendError(c, 'not_found', `no endpoint ${c.req.method} ${c.req.path}`));
+  // A path some route serves, asked with another method: 405 with the methods it takes.
+  const served = app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: routePattern(r.path) }));
+  app.notFound((c) => {
+    const allow = METHOD_ORDER.filter((m) => served.some((r) => r.method === m && r.path.test(c.req.path)));
+    if (allow.length === 0) return sendError(c, 'not_found', `no endpoint ${c.req.method} ${c.req.path}`);
+    c.header('Allow', allow.join(', '));
+    return sendError(c, 'method_not_allowed', `${c.req.path} takes ${allow.join(', ')}, not ${c.req.method}`);
+  });
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.extra), ERROR_STATUS[err.code]);
     if (err instanceof HTTPException) {

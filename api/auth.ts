@@ -12,19 +12,30 @@ export const DEFAULT_RATE_LIMIT = 1000;
 export const DEFAULT_AGENT_RATE_LIMIT = 600;
 const WINDOW_MS = 60_000;
 
-export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header('authorization') ?? '';
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new ApiError('unauthorized', 'send the deploy token as "Authorization: Bearer <64-hex token>"');
+/** A 401 that says how to authenticate (RFC 6750), and whether the token given was refused. */
+export function unauthorized(c: Context, message: string, tokenGiven: boolean): ApiError {
+  c.header('WWW-Authenticate', `Bearer realm="bulwark"${tokenGiven ? ', error="invalid_token"' : ''}`);
+  return new ApiError('unauthorized', message);
+}
+
+/** The request's bearer token, lower-cased, or a 401: `missing` without one, `malformed` for one that is not 64 hex. */
+export function bearerToken(c: Context, missing: string, malformed: string): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+  if (!match) throw unauthorized(c, missing, false);
   const token = match[1]!.toLowerCase();
-  if (!TOKEN_PATTERN.test(token)) throw new ApiError('unauthorized', 'a deploy token is 64 hexadecimal characters');
+  if (!TOKEN_PATTERN.test(token)) throw unauthorized(c, malformed, true);
+  return token;
+}
+
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const token = bearerToken(c, 'send the deploy token as "Authorization: Bearer <64-hex token>"', 'a deploy token is 64 hexadecimal characters');
   const { db } = c.var.deps;
   const [row] = await db
     .select({ tokenId: deployTokens.id, workspace: workspaces })
     .from(deployTokens)
     .innerJoin(workspaces, eq(workspaces.id, deployTokens.workspaceId))
     .where(and(eq(deployTokens.tokenHash, hashToken(token)), isNull(deployTokens.revokedAt)));
-  if (!row) throw new ApiError('unauthorized', 'unknown or revoked deploy token');
+  if (!row) throw unauthorized(c, 'unknown or revoked deploy token', true);
   c.set('workspace', row.workspace);
   c.set('tokenId', row.tokenId);
   await next();

@@ -43,18 +43,40 @@ export function sendError(c: Context, code: ErrorCode, message: string, extra: R
   return c.json(errorBody(code, message, extra), ERROR_STATUS[code]);
 }
 
-/** One readable sentence from a zod error: which field, what was wrong. */
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'a list',
+  null: 'null',
+  nan: 'not a number',
+};
+const typeName = (t: string) => TYPE_NAMES[t] ?? t;
+
+/**
+ * One readable sentence from a zod error: each field named once, then what is wrong with
+ * it. Schemas word their messages as predicates ("must be 1-500", "is required when ...")
+ * or as reasons, which follow a colon. `where` names the whole input (body, query, param).
+ */
 export function describeZodError(error: ZodError, where: string): string {
   const parts = error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.map(String).join('.');
+    const field = path || where;
     if (issue.code === 'unrecognized_keys') {
-      const keys = (issue as { keys: string[] }).keys.map((k) => (path ? `${path}.${k}` : k));
-      return `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+      const keys = (issue as { keys: string[] }).keys.map((k) => `"${path ? `${path}.${k}` : k}"`);
+      const what = where === 'query' && !path ? 'query parameter' : 'field';
+      return `unknown ${what}${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
     }
-    if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
-      return `${path || where} is required`;
+    const type = issue.code === 'invalid_type' ? /expected (\w+), received (\w+)/.exec(issue.message) : null;
+    if (type) {
+      const [, expected, received] = type as unknown as [string, string, string];
+      if (received === 'undefined') return `${field} is required`;
+      if (expected === 'int') return `${field} must be a whole number`;
+      return `${field} must be ${typeName(expected)}, not ${typeName(received)}`;
     }
-    return path ? `${path}: ${issue.message}` : `${where}: ${issue.message}`;
+    return /^(is|must|may) /.test(issue.message) ? `${field} ${issue.message}` : `${field}: ${issue.message}`;
   });
   return parts.join('; ');
 }

@@ -1,9 +1,9 @@
 // Small helpers that keep route definitions short and their OpenAPI output complete.
-import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, z, type RouteConfig } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { AppEnv } from './context.js';
 import { describeZodError, errorBody } from './errors.js';
-import { ErrorEnvelope } from './schemas/common.js';
+import { ErrorEnvelope, NoQuery } from './schemas/common.js';
 
 /** A router whose validation failures answer invalid_parameter naming the field. */
 export function router<E extends Env = AppEnv>() {
@@ -36,3 +36,11 @@ export function responses<T extends z.ZodType>(description: string, schema: T, e
 }
 
 export const WRITE_ERRORS = { 402: 'subscription_required: writes need an active subscription' };
+
+/**
+ * A route whose query parameters are validated like everything else: one that declares
+ * none takes none, so an unknown parameter is an error on every endpoint, never ignored.
+ */
+export function defineRoute<R extends RouteConfig>(config: R): R {
+  return createRoute({ ...config, request: { query: NoQuery, ...config.request } }) as unknown as R;
+}

@@ -1,13 +1,14 @@
 // Mitigation adapters: the live (not deleted) ones of a workspace, the rules they hold,
 // and saving them (the secret arrives sealed, db/secrets.ts).
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Db } from './client.js';
+import { INT4_MAX, isRowId, type Db } from './client.js';
 import { LIVE_RULE_STATUSES, mitigationAdapters, mitigationRules } from './schema.js';
 
 export type AdapterRow = typeof mitigationAdapters.$inferSelect;
 
 /** The workspace's adapter, or null when there is none by that id (or it was deleted). */
 export async function findAdapter(db: Db, workspaceId: number, id: number): Promise<AdapterRow | null> {
+  if (!isRowId(id, INT4_MAX)) return null;
   const [row] = await db
     .select()
     .from(mitigationAdapters)

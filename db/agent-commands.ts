@@ -6,7 +6,7 @@ import type { DeliveredCommand, NodeCommand, NodeCommandResult } from '../domain
 import { GEO_LOCKDOWN_RULESET } from '../domain/node-command.js';
 import { formatPrefix } from '../domain/prefix.js';
 import { loadAllowlist } from './allowlist.js';
-import type { Db } from './client.js';
+import { isRowId, type Db } from './client.js';
 import { countryPrefixes } from './geoip.js';
 import { agentCommands, nodes } from './schema.js';
 
@@ -43,6 +43,7 @@ export async function claimCommands(db: Db, ids: number[]): Promise<Array<{ id: 
 }
 
 export async function findNodeCommand(db: Db, nodeId: number, id: number): Promise<CommandRow | null> {
+  if (!isRowId(id)) return null;
   const [row] = await db
     .select()
     .from(agentCommands)

@@ -10,7 +10,7 @@
 import { and, eq, isNull, or, type SQL } from 'drizzle-orm';
 import { mustParsePrefix } from '../domain/prefix.js';
 import type { AllowlistedPrefix } from '../domain/safety.js';
-import type { Db } from './client.js';
+import { INT4_MAX, isRowId, type Db } from './client.js';
 import { allowlistEntries } from './schema.js';
 
 export type AllowlistReach = 'network' | { nodeUuid: string };
@@ -52,6 +52,7 @@ export async function addAllowlistEntry(
 
 /** Removes the workspace's entry; false when it has none by that id. */
 export async function removeAllowlistEntry(db: Db, workspaceId: number, id: number): Promise<boolean> {
+  if (!isRowId(id, INT4_MAX)) return false;
   const rows = await db
     .delete(allowlistEntries)
     .where(and(eq(allowlistEntries.id, id), eq(allowlistEntries.workspaceId, workspaceId)))

@@ -60,6 +60,12 @@ export async function openDb(opts: { databaseUrl?: string; dataDir: string; maxC
   };
 }
 
+/** The largest id of a 32-bit serial column (adapters, allowlist entries, thresholds, nodes, workspaces). */
+export const INT4_MAX = 2_147_483_647;
+
+/** Whether `id` can be a row's id in a column of that range: anything else is found nowhere. */
+export const isRowId = (id: number, max: number = Number.MAX_SAFE_INTEGER) => Number.isSafeInteger(id) && id >= 1 && id <= max;
+
 /** A unique constraint refused the write (drizzle wraps the driver's error as `cause`). */
 export function isUniqueViolation(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {

@@ -1,7 +1,7 @@
 // The workspace's escalation policy and per-host threshold overrides (API and activities).
 import { and, eq, sql } from 'drizzle-orm';
 import { DEFAULT_POLICY, effectiveTiers, type EscalationPolicy, type HostThreshold, type Tier } from '../domain/escalation.js';
-import type { Db } from './client.js';
+import { INT4_MAX, isRowId, type Db } from './client.js';
 import { escalationPolicies, hostThresholds } from './schema.js';
 
 export async function loadPolicy(db: Db, workspaceId: number): Promise<{ policy: EscalationPolicy; updatedAt: Date | null }> {
@@ -59,6 +59,7 @@ export async function saveHostThreshold(
 }
 
 export async function deleteHostThreshold(db: Db, workspaceId: number, id: number): Promise<boolean> {
+  if (!isRowId(id, INT4_MAX)) return false;
   const rows = await db
     .delete(hostThresholds)
     .where(and(eq(hostThresholds.id, id), eq(hostThresholds.workspaceId, workspaceId)))

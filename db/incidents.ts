@@ -5,7 +5,7 @@ import { and, asc, desc, eq, gte, sql } from 'drizzle-orm';
 import type { ReportedClassification as Classification } from '../domain/agent-protocol.js';
 import type { AttackFamily } from '../domain/attack.js';
 import type { Severity } from '../domain/escalation.js';
-import type { Db } from './client.js';
+import { isRowId, type Db } from './client.js';
 import { incidentEvents, incidents, nodes, type IncidentEventKind, type IncidentStatus } from './schema.js';
 
 export type IncidentRow = typeof incidents.$inferSelect;
@@ -100,6 +100,7 @@ export async function resolveIncident(db: Db, incident: IncidentRow, endedAt: Da
 
 /** The node's incident by its id. */
 export async function findIncidentOfNode(db: Db, nodeId: number, id: number): Promise<IncidentRow | null> {
+  if (!isRowId(id)) return null;
   const [row] = await db
     .select()
     .from(incidents)
@@ -163,6 +164,7 @@ export async function listIncidents(db: Db, workspaceId: number, f: IncidentFilt
 
 /** The workspace's incident with its node's uuid. */
 export async function findIncident(db: Db, workspaceId: number, id: number): Promise<{ incident: IncidentRow; node: string } | null> {
+  if (!isRowId(id)) return null;
   const [row] = await db
     .select({ incident: incidents, node: nodes.uuid })
     .from(incidents)

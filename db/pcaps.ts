@@ -1,7 +1,7 @@
 // Packet captures: chunked, resumable, size-capped uploads, and reading them back.
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
-import type { Db } from './client.js';
+import { isRowId, type Db } from './client.js';
 import { incidents, nodes, pcapChunks, pcaps } from './schema.js';
 
 /** Per file: the agent's captures are bounded far below this (16 MiB by default). */
@@ -76,6 +76,7 @@ export async function readPcap(db: Db, pcapId: number): Promise<Buffer> {
 
 /** The node's own upload (an agent may only add to its own captures). */
 export async function findNodeUpload(db: Db, nodeId: number, pcapId: number): Promise<{ id: number; incidentId: number } | null> {
+  if (!isRowId(pcapId)) return null;
   const [row] = await db
     .select({ id: pcaps.id, incidentId: pcaps.incidentId })
     .from(pcaps)
@@ -95,6 +96,7 @@ export async function listPcaps(db: Db, workspaceId: number, q: { incident_id?: 
 
 /** The workspace's capture with its incident's target (what the analysis is about). */
 export async function findPcap(db: Db, workspaceId: number, pcapId: number): Promise<{ pcap: PcapRow; target: string } | null> {
+  if (!isRowId(pcapId)) return null;
   const [row] = await db
     .select({ pcap: pcaps, target: incidents.targetIp })
     .from(pcaps)

@@ -8,7 +8,7 @@ import { buildIntent, type IntentRequest } from '../domain/build-intent.js';
 import { routeKey, type MitigationIntent } from '../domain/intent.js';
 import { findAdapter, type AdapterRow } from './adapters.js';
 import { loadAllowlist } from './allowlist.js';
-import type { Db } from './client.js';
+import { isRowId, type Db } from './client.js';
 import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationRules } from './schema.js';
 
 export type RuleRow = typeof mitigationRules.$inferSelect;
@@ -106,6 +106,7 @@ export async function listIncidentRules(db: Db, incidentId: number): Promise<Rul
 
 /** The rule's row, in its workspace. */
 export async function findRule(db: Db, workspaceId: number, id: number): Promise<RuleRow | null> {
+  if (!isRowId(id)) return null;
   const [row] = await db
     .select()
     .from(mitigationRules)

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ATTACK_FAMILIES, type Classification } from './attack.js';
 import { FIREWALL_SUITES, MAX_SOURCES, validateRuleSet, type FirewallRuleSet } from './firewall.js';
-import { parseAddress, parsePrefix } from './prefix.js';
+import { Address, CidrOrIp, IfName, queryInt } from './wire.js';
 
 // ---------- pieces ----------
 
@@ -15,27 +15,8 @@ export const ProtocolMixSchema = z.strictObject({ tcp: Share, udp: Share, icmp: 
 const Pps = z.number().int().min(0).max(1e12);
 const Bps = z.number().int().min(0).max(1e15);
 
-/** An IPv4 or IPv6 address (never a prefix). */
-export const Address = z
-  .string()
-  .max(64)
-  .refine((v) => parseAddress(v) !== null, 'must be an IPv4 or IPv6 address')
-  .meta({ example: '203.0.113.10' });
-
-/** An address or CIDR prefix; the message names `what`. */
-export const cidrOrIp = (what: string) =>
-  z
-    .string()
-    .max(64)
-    .superRefine((v, ctx) => {
-      const r = parsePrefix(v);
-      if (!r.ok) ctx.addIssue({ code: 'custom', message: `${what}: ${r.reason}` });
-    });
-
-export const IfName = z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'an interface name is 1-15 letters, digits or _.:@-');
-
 /** The agent's own id for an attack. */
-export const IncidentRef = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'ref is 1-100 letters, digits or _.:-');
+export const IncidentRef = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be 1-100 letters, digits or _.:-');
 
 /** What the agent says of its traffic; "offline" is the control plane's to derive. */
 export const NODE_TRAFFIC_STATES = ['normal', 'elevated', 'attack'] as const;
@@ -70,7 +51,7 @@ export const AgentConfigSchema = z
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
 const MetricSampleSchema = z.strictObject({
-  at: z.iso.datetime({ offset: true, error: 'at must be an ISO 8601 timestamp' }),
+  at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' }),
   pps: Pps,
   bps: Bps,
   protocol_mix: ProtocolMixSchema.optional(),
@@ -81,7 +62,7 @@ export type MetricSample = z.input<typeof MetricSampleSchema>;
 export const MAX_METRIC_SAMPLES = 600;
 
 export const MetricsBody = z
-  .strictObject({ samples: z.array(MetricSampleSchema).min(1).max(MAX_METRIC_SAMPLES, `send at most ${MAX_METRIC_SAMPLES} samples per batch`) })
+  .strictObject({ samples: z.array(MetricSampleSchema).min(1).max(MAX_METRIC_SAMPLES, `must hold at most ${MAX_METRIC_SAMPLES} samples per batch`) })
   .meta({ id: 'AgentMetrics' });
 
 // ---------- incidents ----------
@@ -142,15 +123,15 @@ export type ResolveIncident = z.input<typeof ResolveIncidentBody>;
 
 export const StartPcapUploadBody = z
   .strictObject({
-    size_bytes: z.number().int().min(24, 'size_bytes must be at least a pcap header (24 bytes)'),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 is 64 lower-case hex characters'),
+    size_bytes: z.number().int().min(24, 'must be at least a pcap header (24 bytes)'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters'),
     captured_at: z.iso.datetime({ offset: true }),
   })
   .meta({ id: 'StartPcapUpload' });
 export type StartPcapUpload = z.input<typeof StartPcapUploadBody>;
 
-export const PcapChunkQuery = z.object({
-  offset: z.coerce.number().int('offset must be a whole number of bytes').min(0, 'offset must be 0 or more'),
+export const PcapChunkQuery = z.strictObject({
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER, ' bytes'),
 });
 
 export const PcapUploadSchema = z
@@ -192,14 +173,14 @@ export const RuleSetSchema = z
   })
   .meta({ id: 'FirewallRuleSet' }) satisfies z.ZodType<FirewallRuleSet>;
 
-export const RuleSetName = z.string().regex(/^[a-z0-9_]{1,24}$/, 'name is 1-24 lower-case letters, digits or _');
+export const RuleSetName = z.string().regex(/^[a-z0-9_]{1,24}$/, 'must be 1-24 lower-case letters, digits or _');
 
 /** The commands that change the node's firewall (run one at a time, in order). */
 export const FIREWALL_COMMANDS = [
   z.strictObject({ type: z.literal('apply_ruleset'), suite: Suite, ruleset: RuleSetSchema }),
   z.strictObject({ type: z.literal('remove_ruleset'), suite: Suite, name: RuleSetName }),
-  z.strictObject({ type: z.literal('block_source'), suite: Suite, source: cidrOrIp('source') }),
-  z.strictObject({ type: z.literal('unblock_source'), suite: Suite, source: cidrOrIp('source') }),
+  z.strictObject({ type: z.literal('block_source'), suite: Suite, source: CidrOrIp }),
+  z.strictObject({ type: z.literal('unblock_source'), suite: Suite, source: CidrOrIp }),
 ] as const;
 /** Ends the captures that capture commands are running (each still reports what it caught). */
 export const stopCaptureCommand = z.strictObject({ type: z.literal('stop_capture') });
@@ -229,10 +210,10 @@ export const NodeCommandSchema = z.discriminatedUnion('type', [
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;
 
 export const CommandPollQuery = z.strictObject({
-  wait: z.coerce.number().int().min(0, 'wait must be 0-30 seconds').max(30, 'wait must be 0-30 seconds').default(0),
+  wait: queryInt(0, 30, ' seconds').default(0),
   running: z
     .string()
-    .regex(/^(\d+(,\d+){0,99})?$/, 'running is a comma-separated list of at most 100 command ids')
+    .regex(/^(\d+(,\d+){0,99})?$/, 'must be a comma-separated list of at most 100 command ids')
     .optional()
     .meta({ description: 'ids of the commands the agent is running (received, result not yet posted); delivered commands not listed are delivered again' }),
 });

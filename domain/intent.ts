@@ -79,3 +79,26 @@ export function routeKey(intent: MitigationIntent): string {
   if (intent.kind === 'blackhole') return `blackhole ${intent.prefix}`;
   return `flowspec ${intent.destination} ${JSON.stringify(intent.match)}`;
 }
+
+const PROTOCOL_NAMES = new Map(Object.entries(PROTOCOL_NUMBERS).map(([name, n]) => [n, name]));
+const rangesJson = (list: NumRange[]) => list.map((r) => (r.from === r.to ? r.from : `${r.from}-${r.to}`));
+
+/**
+ * A match in the vocabulary of POST /mitigation/rules (snake_case keys, protocol names,
+ * ports as numbers or "low-high"), so what an answer shows can be sent back as it is.
+ */
+export function flowMatchJson(m: FlowMatch): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (m.protocols) out.protocol = m.protocols.map((p) => PROTOCOL_NAMES.get(p) ?? p);
+  if (m.source) out.source = m.source;
+  if (m.sourcePorts) out.source_port = rangesJson(m.sourcePorts);
+  if (m.destinationPorts) out.destination_port = rangesJson(m.destinationPorts);
+  if (m.packetLengths) out.packet_length = rangesJson(m.packetLengths);
+  if (m.tcpFlags) out.tcp_flags = m.tcpFlags;
+  if (m.fragments) out.fragment = m.fragments;
+  return out;
+}
+
+export function flowActionJson(a: FlowAction): Record<string, unknown> {
+  return a.type === 'rate_limit' ? { type: 'rate_limit', bytes_per_second: a.bytesPerSecond } : { type: 'discard' };
+}

@@ -2,6 +2,7 @@
 // sources and their countries, ports, sizes and the mitigation to recommend. Pure.
 import { classify } from './classify.js';
 import { flowMatchFor } from './escalation.js';
+import { flowMatchJson } from './intent.js';
 import type { Packet } from './pcap.js';
 
 const VECTOR_NAMES: Record<string, string> = {
@@ -46,7 +47,7 @@ export function analysePcap(packets: Packet[], victim: string, countriesOf: (add
     protocol_mix: c.protocolMix,
     recommended_mitigation:
       Object.keys(match).length > 0
-        ? { intent_type: 'flowspec', target_ip: victim, match, action: 'discard', why: `a FlowSpec discard matching the ${vector} spares the target's other traffic` }
+        ? { intent_type: 'flowspec', target_ip: victim, match: flowMatchJson(match), action: { type: 'discard' }, why: `a FlowSpec discard matching the ${vector} spares the target's other traffic` }
         : { intent_type: 'blackhole', target_ip: victim, why: 'no narrow match describes this traffic; blackhole the target if it exceeds the uplink' },
     summary: `${vector} on ${victim}: ${c.packets} packets from ${sources.size} sources in the sample, ${Math.round(c.confidence * 100)} % of them matching.`,
   };

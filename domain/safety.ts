@@ -78,12 +78,12 @@ export function refuseTarget(target: Prefix, limits: PrefixLimits, allowlist: re
  */
 export function refuseFlowSource(source: Prefix, target: Prefix, allowlist: readonly AllowlistedPrefix[]): string | null {
   if (source.family !== target.family) {
-    return `match.source ${formatPrefix(source)} is IPv${source.family} but the target is IPv${target.family}`;
+    return `${formatPrefix(source)} is IPv${source.family} but the target is IPv${target.family}`;
   }
   for (const entry of allowlist) {
     if (prefixesOverlap(entry.prefix, source)) {
       const label = entry.label ? ` ("${entry.label}")` : '';
-      return `match.source ${formatPrefix(source)} overlaps allowlisted ${formatPrefix(entry.prefix)}${label}; allowlisted addresses are never blocked`;
+      return `${formatPrefix(source)} overlaps allowlisted ${formatPrefix(entry.prefix)}${label}; allowlisted addresses are never blocked`;
     }
   }
   return null;
@@ -97,5 +97,6 @@ export function refuseIntent(intent: MitigationIntent, limits: PrefixLimits, all
   const target = mustParsePrefix(intent.kind === 'blackhole' ? intent.prefix : intent.destination);
   const refused = refuseTarget(target, limits, allowlist);
   if (refused || intent.kind !== 'flowspec' || !intent.match.source) return refused;
-  return refuseFlowSource(mustParsePrefix(intent.match.source), target, allowlist);
+  const source = refuseFlowSource(mustParsePrefix(intent.match.source), target, allowlist);
+  return source && `match.source: ${source}`;
 }

@@ -118,7 +118,7 @@ describe('allowlist', () => {
     const id = res.body.entry.id;
     expectError(await a.call('POST', '/api/v1/allowlist', { ip_address: '198.51.100.10' }), 409, 'conflict');
 
-    const node = '5b0c6a8e-8f4e-4a43-9d0b-0c6c1f0f7f11';
+    const node = (await a.call('POST', '/api/v1/nodes', { name: 'allowlisted-node', ip: '203.0.113.199' })).body.node.uuid;
     const scoped = await a.call('POST', '/api/v1/allowlist', { ip_address: '2001:db8:10::/48', scope: 'node', node });
     expect(scoped.status).toBe(200);
     const forNode = await a.call('GET', `/api/v1/allowlist?node=${node}`);
@@ -288,7 +288,7 @@ describe('rules through a webhook adapter', () => {
       match: { protocol: 'udp', source_port: 53, packet_length: '512-65535' },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body.rule.match).toEqual({ protocols: [17], sourcePorts: [{ from: 53, to: 53 }], packetLengths: [{ from: 512, to: 65535 }] });
+    expect(res.body.rule.match).toEqual({ protocol: ['udp'], source_port: [53], packet_length: ['512-65535'] });
     expect(res.body.rule.action).toEqual({ type: 'discard' });
     const id = res.body.rule.id;
     await expect.poll(async () => (await a.call('GET', `/api/v1/mitigation/rules/${id}`)).body.rule.status, { timeout: 10_000, interval: 250 }).toBe('expired');

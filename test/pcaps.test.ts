@@ -205,7 +205,7 @@ describe('reading captures', () => {
       subtype: 'dns',
       total_packets: 1000,
       unique_sources: 4,
-      recommended_mitigation: { intent_type: 'flowspec', target_ip: VICTIM, match: { protocols: [17], sourcePorts: [{ from: 53, to: 53 }] } },
+      recommended_mitigation: { intent_type: 'flowspec', target_ip: VICTIM, match: { protocol: ['udp'], source_port: [53] }, action: { type: 'discard' } },
     });
     // Half the sample comes from KP's 175.45.176.0/22.
     expect(a.top_source_countries[0]).toBe('KP');

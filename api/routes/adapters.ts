@@ -1,13 +1,13 @@
 // Mitigation adapters: where rules are announced. Secrets are sealed on the way in and
 // never leave again.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { createAdapter, deleteAdapter, findAdapter, listAdapters, liveRuleIds, updateAdapter, type AdapterRow } from '../../db/adapters.js';
 import { DEFAULT_CAPABILITIES, isImplemented, notImplementedMessage, type AdapterConfig } from '../../domain/adapter-types.js';
 import { testAdapter } from '../../clients/adapter-test.js';
 import { withdrawRule } from '../../clients/rule.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { AdapterSchema, SaveAdapterBody } from '../schemas/adapters.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { adapterJson } from '../views/adapters.js';
@@ -19,14 +19,14 @@ async function loadAdapter(deps: AppDeps, workspaceId: number, id: number): Prom
   return row;
 }
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
   method: 'get',
   path: '/mitigation/adapters',
   summary: 'List adapters',
   responses: responses('Adapters', ok({ adapters: z.array(AdapterSchema) })),
 });
 
-const saveRoute = createRoute({
+const saveRoute = defineRoute({
   method: 'post',
   path: '/mitigation/adapters',
   summary: 'Create or update an adapter',
@@ -39,7 +39,7 @@ const saveRoute = createRoute({
   }),
 });
 
-const deleteRoute = createRoute({
+const deleteRoute = defineRoute({
   method: 'delete',
   path: '/mitigation/adapters/{id}',
   summary: 'Delete an adapter',
@@ -48,7 +48,7 @@ const deleteRoute = createRoute({
   responses: responses('Deleted', ok({ deleted: z.number().int(), withdrawn_rules: z.number().int() }), { ...WRITE_ERRORS, 404: 'not_found' }),
 });
 
-const testRoute = createRoute({
+const testRoute = defineRoute({
   method: 'post',
   path: '/mitigation/adapters/{id}/test',
   summary: 'Test adapter connectivity and authentication',

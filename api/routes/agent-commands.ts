@@ -1,15 +1,15 @@
 // Commands for agents: long poll, results. Delivering and answering commands completes
 // (or heartbeats) the activities that issued them (activities/node-command.ts).
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { completeCommand, heartbeatCommand } from '../../clients/node-command.js';
 import { claimCommands, commandForAgent, commandsIn, findNodeCommand, markAbandoned, recordCommandResult, redeliver, type CommandHandle } from '../../db/agent-commands.js';
 import { CommandPollQuery, CommandResultBody, PolledCommandSchema, type PolledCommand } from '../../domain/agent-protocol.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 
-const pollRoute = createRoute({
+const pollRoute = defineRoute({
   method: 'get',
   path: '/agent/commands',
   summary: 'Long-poll for pending commands',
@@ -18,7 +18,7 @@ const pollRoute = createRoute({
   responses: responses('Commands', ok({ commands: z.array(PolledCommandSchema) })),
 });
 
-const resultRoute = createRoute({
+const resultRoute = defineRoute({
   method: 'post',
   path: '/agent/commands/{id}/result',
   summary: 'Report a command’s outcome',

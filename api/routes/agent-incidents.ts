@@ -1,7 +1,6 @@
 // The escalation trigger: agents report attacks here (open, figures, resolve), and every
 // report reaches the incident's escalation workflow (clients/incident.ts), which decides
 // the tiers. The row is what users read; the workflow decides what happens next.
-import { createRoute } from '@hono/zod-openapi';
 import { endEscalation, triggerEscalation } from '../../clients/incident.js';
 import { loadTiers } from '../../db/escalation.js';
 import { findNodeIncident, openIncident, resolveIncident, updateIncidentFigures } from '../../db/incidents.js';
@@ -9,12 +8,12 @@ import { OpenIncidentBody, ResolveIncidentBody, UpdateIncidentBody } from '../..
 import { severityFor, tierFor } from '../../domain/escalation.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { ok } from '../schemas/common.js';
 import { IncidentRefParam, IncidentSchema } from '../schemas/incidents.js';
 import { incidentJson } from '../views/incidents.js';
 
-const openRoute = createRoute({
+const openRoute = defineRoute({
   method: 'post',
   path: '/agent/incidents',
   summary: 'Open an incident',
@@ -23,7 +22,7 @@ const openRoute = createRoute({
   responses: responses('The incident', ok({ incident: IncidentSchema }), WRITE_ERRORS),
 });
 
-const updateRoute = createRoute({
+const updateRoute = defineRoute({
   method: 'post',
   path: '/agent/incidents/{ref}/update',
   summary: 'Report an incident’s current figures',
@@ -31,7 +30,7 @@ const updateRoute = createRoute({
   responses: responses('The incident', ok({ incident: IncidentSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: already resolved' }),
 });
 
-const resolveRoute = createRoute({
+const resolveRoute = defineRoute({
   method: 'post',
   path: '/agent/incidents/{ref}/resolve',
   summary: 'Resolve an incident',

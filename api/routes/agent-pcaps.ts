@@ -1,18 +1,18 @@
 // Uploading an incident's capture from the agent: announce the file (size, SHA-256), then
 // send it in chunks at the offset the server stands at. Announcing the same file again
 // answers where the upload stands, so an agent that restarts resumes instead of starting over.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { findNodeIncident, recordIncidentEvent } from '../../db/incidents.js';
 import { appendChunk, createPcap, findNodeUpload, MAX_CHUNK_BYTES, MAX_PCAP_BYTES } from '../../db/pcaps.js';
 import { PcapChunkQuery, PcapUploadSchema, StartPcapUploadBody } from '../../domain/agent-protocol.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { IncidentRefParam } from '../schemas/incidents.js';
 import { pcapUploadJson } from '../views/pcaps.js';
 
-const startRoute = createRoute({
+const startRoute = defineRoute({
   method: 'post',
   path: '/agent/incidents/{ref}/pcaps',
   summary: 'Start (or resume) uploading an incident’s capture',
@@ -21,7 +21,7 @@ const startRoute = createRoute({
   responses: responses('The upload', ok({ pcap: PcapUploadSchema }), { ...WRITE_ERRORS, 404: 'not_found: no such incident for this node', 413: 'payload_too_large' }),
 });
 
-const chunkRoute = createRoute({
+const chunkRoute = defineRoute({
   method: 'put',
   path: '/agent/pcaps/{id}/data',
   summary: 'Upload the next chunk of a capture',

@@ -1,16 +1,16 @@
 // The agent protocol's reports and config (domain/agent-protocol.ts): heartbeats, metrics,
 // and the detection config the agent pulls. Authenticated by the node key.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { listAllowlist } from '../../db/allowlist.js';
 import { loadTiers } from '../../db/escalation.js';
 import { recordHeartbeat, storeMetrics } from '../../db/nodes.js';
 import { AgentConfigSchema, HeartbeatBody, MetricsBody } from '../../domain/agent-protocol.js';
 import type { AgentEnv } from '../context.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { ok } from '../schemas/common.js';
 import { agentConfigJson } from '../views/agent.js';
 
-const heartbeatRoute = createRoute({
+const heartbeatRoute = defineRoute({
   method: 'post',
   path: '/agent/heartbeat',
   summary: 'Agent heartbeat',
@@ -18,7 +18,7 @@ const heartbeatRoute = createRoute({
   responses: responses('Recorded', ok({ received_at: z.string() }), WRITE_ERRORS),
 });
 
-const configRoute = createRoute({
+const configRoute = defineRoute({
   method: 'get',
   path: '/agent/config',
   summary: 'The node’s detection configuration',
@@ -26,7 +26,7 @@ const configRoute = createRoute({
   responses: responses('Config', ok({ config: AgentConfigSchema })),
 });
 
-const metricsRoute = createRoute({
+const metricsRoute = defineRoute({
   method: 'post',
   path: '/agent/metrics',
   summary: 'Per-second traffic samples, batched',

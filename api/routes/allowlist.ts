@@ -1,9 +1,10 @@
 // The allowlist: addresses no automated path may ever block.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { addAllowlistEntry, listAllowlist, removeAllowlistEntry } from '../../db/allowlist.js';
+import { findNode } from '../../db/nodes.js';
 import { formatPrefix, mustParsePrefix } from '../../domain/prefix.js';
 import { ApiError } from '../errors.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { AllowlistEntrySchema, AllowlistQuery, CreateAllowlistBody } from '../schemas/allowlist.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { allowlistEntryJson } from '../views/allowlist.js';
@@ -16,7 +17,7 @@ function canonical(input: string): string {
   return input.includes('/') || prefix.length !== hostLength ? text : text.slice(0, text.lastIndexOf('/'));
 }
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
   method: 'get',
   path: '/allowlist',
   summary: 'List allowlist entries',
@@ -25,7 +26,7 @@ const listRoute = createRoute({
   responses: responses('Entries', ok({ entries: z.array(AllowlistEntrySchema) })),
 });
 
-const createEntryRoute = createRoute({
+const createEntryRoute = defineRoute({
   method: 'post',
   path: '/allowlist',
   summary: 'Add an allowlist entry',
@@ -33,7 +34,7 @@ const createEntryRoute = createRoute({
   responses: responses('The new entry', ok({ entry: AllowlistEntrySchema }), { ...WRITE_ERRORS, 409: 'conflict: already allowlisted' }),
 });
 
-const deleteRoute = createRoute({
+const deleteRoute = defineRoute({
   method: 'delete',
   path: '/allowlist/{id}',
   summary: 'Remove an allowlist entry',
@@ -50,6 +51,9 @@ export const allowlistRouter = router()
   .openapi(createEntryRoute, async (c) => {
     const body = c.req.valid('json');
     const ipAddress = canonical(body.ip_address);
+    if (body.node && !(await findNode(c.var.deps.db, c.var.workspace.id, body.node))) {
+      throw new ApiError('invalid_parameter', `node: no node ${body.node} in this workspace`);
+    }
     const row = await addAllowlistEntry(c.var.deps.db, c.var.workspace.id, { ipAddress, label: body.label ?? null, scope: body.scope, nodeUuid: body.node ?? null });
     if (!row) throw new ApiError('conflict', `${ipAddress} is already allowlisted with this scope`);
     return c.json({ ok: true as const, entry: allowlistEntryJson(row) }, 200);

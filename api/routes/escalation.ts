@@ -1,6 +1,6 @@
 // The escalation policy and per-host threshold overrides. The API speaks the reference's
 // flat "tier1_bps" keys; domain/escalation.ts keeps tiers as a list.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { findAdapter } from '../../db/adapters.js';
 import { deleteHostThreshold, listHostThresholds, loadPolicy, saveHostThreshold, savePolicy } from '../../db/escalation.js';
 import { knownCountries } from '../../db/geoip.js';
@@ -16,7 +16,7 @@ import {
 } from '../../domain/escalation.js';
 import { formatPrefix, mustParsePrefix } from '../../domain/prefix.js';
 import { ApiError } from '../errors.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { EscalationPolicySchema, SaveEscalationBody, SaveThresholdBody, ThresholdSchema } from '../schemas/escalation.js';
 import { policyJson, thresholdJson, type FlatThresholds } from '../views/escalation.js';
@@ -59,14 +59,14 @@ function merge(current: EscalationPolicy, body: z.infer<typeof SaveEscalationBod
   };
 }
 
-const getPolicyRoute = createRoute({
+const getPolicyRoute = defineRoute({
   method: 'get',
   path: '/mitigation/escalation',
   summary: 'Get the escalation policy',
   responses: responses('The policy', ok({ policy: EscalationPolicySchema })),
 });
 
-const savePolicyRoute = createRoute({
+const savePolicyRoute = defineRoute({
   method: 'post',
   path: '/mitigation/escalation',
   summary: 'Save the escalation policy',
@@ -75,14 +75,14 @@ const savePolicyRoute = createRoute({
   responses: responses('The saved policy', ok({ policy: EscalationPolicySchema }), { ...WRITE_ERRORS, 404: 'not_found: no such adapter' }),
 });
 
-const listThresholdsRoute = createRoute({
+const listThresholdsRoute = defineRoute({
   method: 'get',
   path: '/mitigation/thresholds',
   summary: 'List per-host thresholds',
   responses: responses('Overrides', ok({ thresholds: z.array(ThresholdSchema) })),
 });
 
-const saveThresholdRoute = createRoute({
+const saveThresholdRoute = defineRoute({
   method: 'post',
   path: '/mitigation/thresholds',
   summary: 'Create or update a per-host threshold',
@@ -91,7 +91,7 @@ const saveThresholdRoute = createRoute({
   responses: responses('The override', ok({ threshold: ThresholdSchema }), WRITE_ERRORS),
 });
 
-const deleteThresholdRoute = createRoute({
+const deleteThresholdRoute = defineRoute({
   method: 'delete',
   path: '/mitigation/thresholds/{id}',
   summary: 'Delete a per-host threshold',

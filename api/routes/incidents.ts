@@ -1,16 +1,16 @@
 // Incidents as users read them: filters, and each one's timeline with the rules it made.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { findIncident, incidentTimeline, listIncidents } from '../../db/incidents.js';
 import { listIncidentRules } from '../../db/rules.js';
 import { ApiError } from '../errors.js';
-import { responses, router } from '../openapi.js';
+import { defineRoute, responses, router } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { IncidentEventSchema, IncidentListQuery, IncidentSchema } from '../schemas/incidents.js';
 import { RuleSchema } from '../schemas/rules.js';
 import { incidentEventJson, incidentJson } from '../views/incidents.js';
 import { ruleJson } from '../views/rules.js';
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
   method: 'get',
   path: '/incidents',
   summary: 'List incidents',
@@ -19,7 +19,7 @@ const listRoute = createRoute({
   responses: responses('Incidents', ok({ incidents: z.array(IncidentSchema), total: z.number().int() })),
 });
 
-const getRoute = createRoute({
+const getRoute = defineRoute({
   method: 'get',
   path: '/incidents/{id}',
   summary: 'Get an incident with its timeline',

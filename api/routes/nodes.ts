@@ -1,16 +1,16 @@
 // Nodes: the protected hosts, each running an agent that authenticates with its node key.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { runNodeCommand } from '../../clients/node-command.js';
 import { findIncidentOfNode, openIncidentOf } from '../../db/incidents.js';
 import { createNode, deleteNode, findNode, listNodes, updateNode } from '../../db/nodes.js';
 import type { NodeCommand } from '../../domain/node-command.js';
 import { ApiError } from '../errors.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { ok } from '../schemas/common.js';
 import { CreateNodeBody, NodeCommandBody, NodeCommandOutcome, NodeListQuery, NodeSchema, NodeUuidParam, UpdateNodeBody } from '../schemas/nodes.js';
 import { nodeJson } from '../views/nodes.js';
 
-const createNodeRoute = createRoute({
+const createNodeRoute = defineRoute({
   method: 'post',
   path: '/nodes',
   summary: 'Register a node',
@@ -19,7 +19,7 @@ const createNodeRoute = createRoute({
   responses: responses('The node and its key', ok({ node: NodeSchema, api_key: z.string() }), { ...WRITE_ERRORS, 409: 'conflict: a node with this name exists' }),
 });
 
-const listNodesRoute = createRoute({
+const listNodesRoute = defineRoute({
   method: 'get',
   path: '/nodes',
   summary: 'List nodes',
@@ -27,7 +27,7 @@ const listNodesRoute = createRoute({
   responses: responses('Nodes', ok({ nodes: z.array(NodeSchema), total: z.number().int() })),
 });
 
-const getNodeRoute = createRoute({
+const getNodeRoute = defineRoute({
   method: 'get',
   path: '/nodes/{uuid}',
   summary: 'Get a node, with its last traffic figures, baseline and protocol mix',
@@ -35,7 +35,7 @@ const getNodeRoute = createRoute({
   responses: responses('The node', ok({ node: NodeSchema }), { 404: 'not_found' }),
 });
 
-const updateNodeRoute = createRoute({
+const updateNodeRoute = defineRoute({
   method: 'patch',
   path: '/nodes/{uuid}',
   summary: 'Update a node',
@@ -43,7 +43,7 @@ const updateNodeRoute = createRoute({
   responses: responses('The node', ok({ node: NodeSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: a node with this name exists' }),
 });
 
-const deleteNodeRoute = createRoute({
+const deleteNodeRoute = defineRoute({
   method: 'delete',
   path: '/nodes/{uuid}',
   summary: 'Delete a node',
@@ -53,7 +53,7 @@ const deleteNodeRoute = createRoute({
 });
 
 
-const commandRoute = createRoute({
+const commandRoute = defineRoute({
   method: 'post',
   path: '/nodes/{uuid}/commands',
   summary: 'Run a command on a node',

@@ -1,18 +1,18 @@
 // Captures as users read them: the list, parsed packets, the forensic analysis (computed
 // once, then kept), and the raw file for Wireshark.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { countriesOf } from '../../db/geoip.js';
 import { findPcap, listPcaps, readPcap, savePcapAnalysis } from '../../db/pcaps.js';
 import { analysePcap } from '../../domain/pcap-analysis.js';
 import { parsePcap } from '../../domain/pcap.js';
 import type { AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
-import { responses, router } from '../openapi.js';
+import { defineRoute, responses, router } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { AnalysisSchema, PacketSchema, Page, PcapListQuery, PcapSchema } from '../schemas/pcaps.js';
 import { packetJson, pcapJson } from '../views/pcaps.js';
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
   method: 'get',
   path: '/pcaps',
   summary: 'List captures',
@@ -21,7 +21,7 @@ const listRoute = createRoute({
   responses: responses('Captures', ok({ pcaps: z.array(PcapSchema), total: z.number().int() })),
 });
 
-const packetsRoute = createRoute({
+const packetsRoute = defineRoute({
   method: 'get',
   path: '/pcaps/{id}/packets',
   summary: 'Parsed packets of a capture',
@@ -29,7 +29,7 @@ const packetsRoute = createRoute({
   responses: responses('Packets', ok({ packets: z.array(PacketSchema), total: z.number().int() }), { 404: 'not_found', 409: 'conflict: still uploading' }),
 });
 
-const analysisRoute = createRoute({
+const analysisRoute = defineRoute({
   method: 'get',
   path: '/pcaps/{id}/analysis',
   summary: 'Forensic analysis of a capture',
@@ -38,7 +38,7 @@ const analysisRoute = createRoute({
   responses: responses('Analysis', ok({ analysis: AnalysisSchema }), { 404: 'not_found', 409: 'conflict: still uploading' }),
 });
 
-const downloadRoute = createRoute({
+const downloadRoute = defineRoute({
   method: 'get',
   path: '/pcaps/{id}/download',
   summary: 'Download the raw capture',

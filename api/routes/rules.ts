@@ -1,11 +1,11 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { startRule, withdrawRule } from '../../clients/rule.js';
 import { findRule, listEndedRules, listLiveRules, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
 import { FINAL_RULE_STATUSES } from '../../db/schema.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
-import { jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
+import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { CreateRuleBody, HistoryQuery, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
 import { ruleJson } from '../views/rules.js';
@@ -42,7 +42,7 @@ function refusalError(r: RuleRefusal): ApiError {
   return new ApiError('invalid_parameter', r.field ? `${r.field}: ${r.reason}` : r.reason);
 }
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
   method: 'get',
   path: '/mitigation/rules',
   summary: 'List active mitigation rules',
@@ -50,7 +50,7 @@ const listRoute = createRoute({
   responses: responses('Active rules', ok({ rules: z.array(RuleSchema) })),
 });
 
-const historyRoute = createRoute({
+const historyRoute = defineRoute({
   method: 'get',
   path: '/mitigation/rules/history',
   summary: 'Rule history',
@@ -59,7 +59,7 @@ const historyRoute = createRoute({
   responses: responses('Ended rules', ok({ rules: z.array(RuleSchema) })),
 });
 
-const getRoute = createRoute({
+const getRoute = defineRoute({
   method: 'get',
   path: '/mitigation/rules/{id}',
   summary: 'Get one rule',
@@ -67,7 +67,7 @@ const getRoute = createRoute({
   responses: responses('The rule', ok({ rule: RuleSchema }), { 404: 'not_found' }),
 });
 
-const createRuleRoute = createRoute({
+const createRuleRoute = defineRoute({
   method: 'post',
   path: '/mitigation/rules',
   summary: 'Create a BGP blackhole or FlowSpec rule',
@@ -84,7 +84,7 @@ const createRuleRoute = createRoute({
   }),
 });
 
-const withdrawRoute = createRoute({
+const withdrawRoute = defineRoute({
   method: 'post',
   path: '/mitigation/rules/{id}/withdraw',
   summary: 'Withdraw a rule',

@@ -2,12 +2,12 @@
 import { z } from '@hono/zod-openapi';
 import { ADAPTER_TYPES, INTENT_TYPES } from '../../domain/adapter-types.js';
 import { parseAddress } from '../../domain/prefix.js';
-import { Id, Timestamp } from './common.js';
+import { bodyId, Timestamp } from './common.js';
 
 const Community = z
   .string()
-  .regex(/^\d{1,5}:\d{1,5}$/, 'communities look like "65001:666"')
-  .refine((c) => c.split(':').every((n) => Number(n) <= 65535), 'both halves of a community must be 0-65535');
+  .regex(/^\d{1,5}:\d{1,5}$/, 'must look like "65001:666"')
+  .refine((c) => c.split(':').every((n) => Number(n) <= 65535), 'must have both halves within 0-65535');
 
 const HostPort = z
   .string()
@@ -16,21 +16,22 @@ const HostPort = z
     const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(v);
     const port = m ? Number(m[3]) : 0;
     if (!m || port < 1 || port > 65535 || (m[1] && parseAddress(m[1])?.family !== 6)) {
-      ctx.addIssue({ code: 'custom', message: 'endpoint must be host:port (IPv6 as [addr]:port), port 1-65535' });
+      ctx.addIssue({ code: 'custom', message: 'must be host:port (IPv6 as [addr]:port), port 1-65535' });
     }
   });
 
 const HttpUrl = z
   .string()
   .max(2000)
-  .refine((v) => {
+  .superRefine((v, ctx) => {
+    let u: URL;
     try {
-      const u = new URL(v);
-      return u.protocol === 'http:' || u.protocol === 'https:';
+      u = new URL(v);
     } catch {
-      return false;
+      return void ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
     }
-  }, 'endpoint must be an http:// or https:// URL');
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+  });
 
 /** Settings shared by the BGP speakers (ExaBGP, GoBGP, BIRD 2, FRR) and webhooks. */
 export const BgpAdapterConfig = z
@@ -39,12 +40,12 @@ export const BgpAdapterConfig = z
     communities: z.array(Community).max(16).optional().openapi({ description: 'added to every blackhole announcement', example: ['65001:666'] }),
     next_hop: z
       .string()
-      .refine((v) => parseAddress(v)?.family === 4 && !v.startsWith('127.'), 'next_hop must be an IPv4 address outside 127.0.0.0/8')
+      .refine((v) => parseAddress(v)?.family === 4 && !v.startsWith('127.'), 'must be an IPv4 address outside 127.0.0.0/8')
       .optional()
       .openapi({ description: 'IPv4 blackhole next hop (default 192.0.2.1)' }),
     next_hop_v6: z
       .string()
-      .refine((v) => parseAddress(v)?.family === 6 && v !== '::1', 'next_hop_v6 must be an IPv6 address other than ::1')
+      .refine((v) => parseAddress(v)?.family === 6 && v !== '::1', 'must be an IPv6 address other than ::1')
       .optional()
       .openapi({ description: 'IPv6 blackhole next hop (default 2001:db8::1)' }),
     max_prefix_v4: z.number().int().min(16).max(32).optional().openapi({ description: 'broadest IPv4 prefix allowed (default 24)' }),
@@ -56,7 +57,7 @@ export const BgpAdapterConfig = z
 /** Adapter types whose back end speaks BGP or takes our webhook events. */
 export const BGP_LIKE_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook'] as const;
 
-const EITHER = z.union([HttpUrl, HostPort], { error: 'endpoint must be an http(s) URL or host:port' });
+const EITHER = z.union([HttpUrl, HostPort], { error: 'must be an http(s) URL or host:port' });
 /** Speakers are reached at host:port (bridge or gRPC); HTTP back ends by URL. */
 const ENDPOINT_SCHEMA: Record<(typeof ADAPTER_TYPES)[number], z.ZodType<string>> = {
   exabgp: HostPort,
@@ -71,7 +72,7 @@ const ENDPOINT_SCHEMA: Record<(typeof ADAPTER_TYPES)[number], z.ZodType<string>>
 
 export const SaveAdapterBody = z
   .strictObject({
-    id: Id.optional().openapi({ description: 'update this adapter instead of creating one' }),
+    id: bodyId().optional().openapi({ description: 'update this adapter instead of creating one' }),
     adapter_type: z.enum(ADAPTER_TYPES).openapi({ example: 'exabgp' }),
     name: z.string().trim().min(1).max(100).openapi({ example: 'Core Router BGP' }),
     endpoint: z.string().min(1).max(2000).openapi({ description: 'URL or host:port', example: '10.0.0.1:5000' }),
@@ -89,10 +90,8 @@ export const SaveAdapterBody = z
     if (!endpoint.success) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: endpoint.error.issues[0]!.message });
     if ((BGP_LIKE_TYPES as readonly string[]).includes(body.adapter_type) && body.config !== undefined) {
       const r = BgpAdapterConfig.safeParse(body.config);
-      for (const issue of r.error?.issues ?? []) {
-        const keys = issue.code === 'unrecognized_keys' ? ` ${(issue as { keys: string[] }).keys.map((k) => `"${k}"`).join(', ')}` : '';
-        ctx.addIssue({ code: 'custom', path: ['config', ...issue.path.map(String)], message: issue.message + keys });
-      }
+      // The config's own issues, placed under config (so they read "config.next_hop ...").
+      for (const issue of r.error?.issues ?? []) ctx.addIssue({ ...issue, path: ['config', ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
     }
     if (body.adapter_type === 'frr' && body.capabilities?.includes('flowspec')) {
       ctx.addIssue({ code: 'custom', path: ['capabilities'], message: 'FRR cannot originate FlowSpec; use exabgp, gobgp or bird2' });

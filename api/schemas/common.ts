@@ -2,14 +2,29 @@
 // schemas validate every request AND generate the OpenAPI document, so the two cannot drift
 // apart. Objects are strict: an unknown field is a typo the caller wants to hear about.
 import { z } from '@hono/zod-openapi';
+import { INT4_MAX } from '../../db/client.js';
 
-export const Id = z.coerce
-  .number({ error: 'must be a positive integer id' })
-  .int('must be a positive integer id')
-  .positive('must be a positive integer id')
-  .max(Number.MAX_SAFE_INTEGER, 'must be a positive integer id');
+/** An id in a JSON body: a JSON number, positive, within its column's range (else 400 naming the field). */
+export const bodyId = (max: number = INT4_MAX) =>
+  z
+    .number()
+    .int('must be a positive integer id')
+    .positive('must be a positive integer id')
+    .max(max, `must be a positive integer id, at most ${max}`);
 
-export const IdParam = z.object({ id: Id.openapi({ param: { name: 'id', in: 'path' }, example: 42 }) });
+/**
+ * An id in a path: decimal digits only. A well-formed id beyond every row's range names no
+ * row, so it reads as a number the handlers answer 404 for (db/ finds nothing by it).
+ */
+const PathId = z
+  .string()
+  .regex(/^[1-9][0-9]*$/, 'must be a positive integer id')
+  .transform((v) => (v.length > 16 ? Number.POSITIVE_INFINITY : Number(v)));
+
+export const IdParam = z.object({ id: PathId.openapi({ param: { name: 'id', in: 'path' }, example: '42' }) });
+
+/** What an endpoint without query parameters takes: none (an unknown one is an error everywhere). */
+export const NoQuery = z.strictObject({});
 
 export const Timestamp = z.string().nullable().openapi({ example: '2026-05-12T14:30:00Z' });
 

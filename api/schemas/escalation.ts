@@ -1,16 +1,16 @@
 // The escalation policy (flat "tier1_bps" keys, as the reference has them) and per-host thresholds.
 import { z } from '@hono/zod-openapi';
-import { cidrOrIp } from '../../domain/agent-protocol.js';
+import { CidrOrIp } from '../../domain/wire.js';
 import { BASELINE_MODES, TIER_ACTIONS } from '../../domain/escalation.js';
 import { FIREWALL_SUITES } from '../../domain/firewall.js';
-import { Id, Timestamp } from './common.js';
+import { bodyId, Timestamp } from './common.js';
 
-const Rate = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be > 0`).max(1e15);
+const Rate = () => z.number().int('must be a whole number').positive('must be > 0').max(1e15);
 const TIER_KEYS = ['tier1', 'tier2', 'tier3'] as const;
 
 /** {"tier1_bps": 1000000, "tier1_pps": 50000, "tier2_bps": ...}: each tier triggers on either figure. */
 export const TierThresholdsSchema = z
-  .strictObject(Object.fromEntries(TIER_KEYS.flatMap((t) => [[`${t}_bps`, Rate(`${t}_bps`).optional()], [`${t}_pps`, Rate(`${t}_pps`).optional()]])) as Record<
+  .strictObject(Object.fromEntries(TIER_KEYS.flatMap((t) => [[`${t}_bps`, Rate().optional()], [`${t}_pps`, Rate().optional()]])) as Record<
     `${(typeof TIER_KEYS)[number]}_${'bps' | 'pps'}`,
     z.ZodOptional<z.ZodNumber>
   >)
@@ -29,19 +29,19 @@ export const TierThresholdsSchema = z
   })
   .openapi('TierThresholds', { example: { tier1_bps: 1_000_000_000, tier1_pps: 500_000, tier2_bps: 5_000_000_000 } });
 
-const TtlSeconds = z.number().int('ttl must be whole seconds').min(60, 'ttl must be at least 60 s').max(7 * 86400, 'ttl must be at most 7 days');
+const TtlSeconds = z.number().int('must be whole seconds').min(60, 'must be at least 60 s').max(7 * 86400, 'must be at most 7 days');
 
 export const GeoLockdownSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
     countries: z
-      .array(z.string().regex(/^[A-Z]{2}$/, 'countries are ISO 3166-1 alpha-2 codes such as "CN"'))
+      .array(z.string().regex(/^[A-Z]{2}$/, 'must be ISO 3166-1 alpha-2 codes such as "CN"'))
       .max(250)
       .default([]),
     action: z.enum(['flowspec', 'firewall']).default('flowspec'),
     suite: z.enum(FIREWALL_SUITES).default('nftables').openapi({ description: "the agent's firewall, for action firewall" }),
   })
-  .refine((g) => !g.enabled || g.countries.length > 0, { message: 'an enabled geo lockdown needs at least one country', path: ['countries'] });
+  .refine((g) => !g.enabled || g.countries.length > 0, { message: 'must name at least one country when geo lockdown is enabled', path: ['countries'] });
 
 export const SaveEscalationBody = z
   .strictObject({
@@ -54,7 +54,7 @@ export const SaveEscalationBody = z
       .strictObject({ tier1: z.enum(TIER_ACTIONS).optional(), tier2: z.enum(TIER_ACTIONS).optional(), tier3: z.enum(TIER_ACTIONS).optional() })
       .optional()
       .openapi({ description: 'what each tier does; default tier1 flowspec, tier2 blackhole, tier3 scrubbing' }),
-    adapter_id: Id.nullable().optional().openapi({ description: 'the adapter tiers announce through' }),
+    adapter_id: bodyId().nullable().optional().openapi({ description: 'the adapter tiers announce through' }),
     baseline_mode: z.enum(BASELINE_MODES).optional(),
     geo_lockdown: GeoLockdownSchema.optional(),
     dry_run: z.boolean().optional(),
@@ -78,7 +78,7 @@ export const EscalationPolicySchema = z
 
 export const SaveThresholdBody = z
   .strictObject({
-    target_ip: cidrOrIp('target_ip').openapi({ example: '203.0.113.10' }),
+    target_ip: CidrOrIp.meta({ example: '203.0.113.10' }),
     label: z.string().max(200).nullable().optional(),
     thresholds: TierThresholdsSchema.refine((t) => Object.keys(t).length > 0, 'give at least one tierN_bps or tierN_pps'),
   })

@@ -1,6 +1,7 @@
 // Incidents as users read them, and the agent's ref of one in agent paths.
 import { z } from '@hono/zod-openapi';
 import { IncidentRef } from '../../domain/agent-protocol.js';
+import { queryInt } from '../../domain/wire.js';
 import { ATTACK_FAMILIES } from '../../domain/attack.js';
 import { INCIDENT_STATUSES } from '../../db/schema.js';
 import { SEVERITIES } from '../../domain/escalation.js';
@@ -15,9 +16,9 @@ export const IncidentListQuery = z.strictObject({
   status: z.enum(INCIDENT_STATUSES).optional(),
   severity: z.enum(SEVERITIES).optional(),
   family: z.enum(ATTACK_FAMILIES).optional(),
-  since: z.iso.datetime({ offset: true, error: 'since must be an ISO 8601 timestamp' }).optional(),
-  limit: z.coerce.number().int().min(1, 'limit must be 1-500').max(500, 'limit must be 1-500').default(100),
-  offset: z.coerce.number().int().min(0, 'offset must be >= 0').default(0),
+  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' }).optional(),
+  limit: queryInt(1, 500).default(100),
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER).default(0),
 });
 
 export const IncidentSchema = z

@@ -1,10 +1,11 @@
 // Nodes (the protected hosts) and the commands users run on them.
 import { z } from '@hono/zod-openapi';
-import { Address, captureCommand, FIREWALL_COMMANDS, IfName, stopCaptureCommand } from '../../domain/agent-protocol.js';
+import { captureCommand, FIREWALL_COMMANDS, stopCaptureCommand } from '../../domain/agent-protocol.js';
+import { Address, IfName, queryInt } from '../../domain/wire.js';
 import { NODE_STATUSES } from '../../db/nodes.js';
-import { Id, Timestamp, Uuid } from './common.js';
+import { bodyId, Timestamp, Uuid } from './common.js';
 
-const NodeName = z.string().trim().min(1, 'name must not be empty').max(100);
+const NodeName = z.string().trim().min(1, 'must not be empty').max(100);
 
 export const CreateNodeBody = z
   .strictObject({
@@ -28,8 +29,8 @@ export const UpdateNodeBody = z
   .openapi('UpdateNode');
 
 export const NodeListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1, 'limit must be 1-500').max(500, 'limit must be 1-500').default(100),
-  offset: z.coerce.number().int().min(0, 'offset must be >= 0').default(0),
+  limit: queryInt(1, 500).default(100),
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER).default(0),
   status: z.enum(NODE_STATUSES).optional(),
 });
 
@@ -59,7 +60,7 @@ export const NodeCommandBody = z
   .discriminatedUnion('type', [
     ...FIREWALL_COMMANDS,
     captureCommand.omit({ incident_ref: true }).extend({
-      incident_id: Id.optional().openapi({ description: "upload the capture to this incident of the node's (GET /pcaps)" }),
+      incident_id: bodyId(Number.MAX_SAFE_INTEGER).optional().openapi({ description: "upload the capture to this incident of the node's (GET /pcaps)" }),
     }),
     stopCaptureCommand,
   ])

@@ -1,5 +1,6 @@
 // Captures as users read them: the list, its paging, parsed packets and the analysis.
 import { z } from '@hono/zod-openapi';
+import { queryInt } from '../../domain/wire.js';
 
 export const PcapSchema = z
   .object({
@@ -16,12 +17,12 @@ export const PcapSchema = z
   .openapi('Pcap');
 
 export const Page = (max: number, dflt: number) =>
-  z.object({
-    limit: z.coerce.number().int().min(1, `limit must be 1-${max}`).max(max, `limit must be 1-${max}`).default(dflt),
-    offset: z.coerce.number().int().min(0, 'offset must be 0 or more').default(0),
+  z.strictObject({
+    limit: queryInt(1, max).default(dflt),
+    offset: queryInt(0, Number.MAX_SAFE_INTEGER).default(0),
   });
 
-export const PcapListQuery = Page(100, 50).extend({ incident_id: z.coerce.number().int().positive().optional() });
+export const PcapListQuery = Page(100, 50).extend({ incident_id: queryInt(1, Number.MAX_SAFE_INTEGER).optional() });
 
 export const PacketSchema = z
   .object({

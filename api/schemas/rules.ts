@@ -1,17 +1,17 @@
 // Mitigation rules: the request (target, intent, FlowSpec match and action) and the rule as answered.
 import { z } from '@hono/zod-openapi';
 import { INTENT_TYPES } from '../../domain/adapter-types.js';
-import { cidrOrIp } from '../../domain/agent-protocol.js';
+import { CidrOrIp, queryInt } from '../../domain/wire.js';
 import { PROTOCOL_NUMBERS, type NumRange } from '../../domain/intent.js';
 import { RULE_STATUSES } from '../../db/schema.js';
-import { Id, Timestamp } from './common.js';
+import { bodyId, Timestamp } from './common.js';
 
 const PORT_MAX = 65535;
 
 /** 80, "1000-2000", or a list of those. */
 const RangeSpec = z.union([
   z.number().int().min(0).max(PORT_MAX),
-  z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'ranges look like 53 or "1000-2000"'),
+  z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'must look like 53 or "1000-2000"'),
 ]);
 
 function toRanges(v: z.infer<typeof RangeSpec> | Array<z.infer<typeof RangeSpec>>): NumRange[] {
@@ -28,8 +28,8 @@ const Ranges = (what: string) =>
     .transform(toRanges)
     .superRefine((ranges, ctx) => {
       for (const r of ranges) {
-        if (r.to > PORT_MAX || r.from > PORT_MAX) ctx.addIssue({ code: 'custom', message: `${what} values must be 0-${PORT_MAX}` });
-        else if (r.from > r.to) ctx.addIssue({ code: 'custom', message: `${what} range ${r.from}-${r.to} has its low end last` });
+        if (r.to > PORT_MAX || r.from > PORT_MAX) ctx.addIssue({ code: 'custom', message: `must be 0-${PORT_MAX}` });
+        else if (r.from > r.to) ctx.addIssue({ code: 'custom', message: `range ${r.from}-${r.to} has its low end last` });
       }
     })
     .openapi({ description: `${what}: a number, "low-high", or a list of those (0-${PORT_MAX})`, example: [53, '1000-2000'] });
@@ -46,7 +46,7 @@ export const FlowMatchSchema = z
       .transform((v) => (Array.isArray(v) ? v : [v]).map((p) => (typeof p === 'number' ? p : PROTOCOL_NUMBERS[p]!)))
       .optional()
       .openapi({ description: 'IP protocol name (tcp, udp, icmp, ...) or number 0-255, or a list', example: 'udp' }),
-    source: cidrOrIp('match.source').optional().openapi({ description: 'source prefix', example: '198.51.100.0/24' }),
+    source: CidrOrIp.optional().openapi({ description: 'source prefix', example: '198.51.100.0/24' }),
     source_port: Ranges('source_port').optional(),
     destination_port: Ranges('destination_port').optional(),
     packet_length: Ranges('packet_length').optional(),
@@ -76,9 +76,9 @@ export const FlowActionSchema = z
 
 export const CreateRuleBody = z
   .strictObject({
-    target_ip: cidrOrIp('target_ip').openapi({ description: 'IP address or prefix to mitigate', example: '203.0.113.50/32' }),
+    target_ip: CidrOrIp.meta({ description: 'IP address or prefix to mitigate', example: '203.0.113.50/32' }),
     intent_type: z.enum(INTENT_TYPES).openapi({ example: 'blackhole' }),
-    adapter_id: Id.openapi({ example: 1 }),
+    adapter_id: bodyId().openapi({ example: 1 }),
     ttl: z
       .number()
       .int()
@@ -117,5 +117,5 @@ export const RuleSchema = z
   .openapi('Rule');
 
 export const HistoryQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100).openapi({ description: '1-500', example: 100 }),
+  limit: queryInt(1, 500).default(100).openapi({ description: '1-500', example: '100' }),
 });

@@ -1,6 +1,7 @@
 // A rule as the API answers it (GET /mitigation/rules, an incident's rules).
 import type { z } from '@hono/zod-openapi';
 import type { RuleRow } from '../../db/rules.js';
+import { flowActionJson, flowMatchJson } from '../../domain/intent.js';
 import { ruleWorkflowId } from '../../workflows/rule.contract.js';
 import type { RuleSchema } from '../schemas/rules.js';
 import { iso } from './time.js';
@@ -16,8 +17,8 @@ export function ruleJson(r: RuleRow): z.infer<typeof RuleSchema> {
     ttl: r.ttl,
     reason: r.reason,
     status_reason: r.statusReason,
-    match: i.kind === 'flowspec' ? { ...i.match } : null,
-    action: i.kind === 'flowspec' ? { ...i.action } : null,
+    match: i.kind === 'flowspec' ? flowMatchJson(i.match) : null,
+    action: i.kind === 'flowspec' ? flowActionJson(i.action) : null,
     communities: i.kind === 'blackhole' ? i.communities : null,
     next_hop: i.kind === 'blackhole' ? i.nextHop : null,
     workflow_id: ruleWorkflowId(r.id),
