@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secrets.js';
+import type { TargetPolicy } from '../domain/http-targets.js';
 import { AdapterRegistry } from './adapters/index.js';
 import { createAdapterActivities } from './adapter-test.js';
 import { createIncidentActivities } from './incident.js';
@@ -9,8 +10,8 @@ import { createNodeCommandActivities } from './node-command.js';
 import { createRetentionActivities } from './retention.js';
 import { createRuleActivities } from './rule.js';
 
-export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; adapters?: AdapterRegistry }) {
-  const adapters = deps.adapters ?? new AdapterRegistry();
+export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; targets: TargetPolicy; adapters?: AdapterRegistry }) {
+  const adapters = deps.adapters ?? new AdapterRegistry(deps.targets);
   return {
     activities: {
       ...createRuleActivities({ ...deps, adapters }),

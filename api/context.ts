@@ -5,9 +5,12 @@ import type { SecretBox } from '../db/secrets.js';
 import type { nodes } from '../db/schema.js';
 import type { Workspace } from '../db/workspaces.js';
 import type { TemporalDeps } from '../clients/temporal.js';
+import type { TargetPolicy } from '../domain/http-targets.js';
 
 export interface AppDeps extends TemporalDeps {
   db: Db;
+  /** Where HTTP integrations may connect, checked when one is saved (again when it connects). */
+  targets: TargetPolicy;
   secrets: SecretBox;
   logger: Logger;
   /** Requests per minute per token when the workspace sets none. */

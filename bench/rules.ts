@@ -79,8 +79,8 @@ async function main() {
       const adapterId = adapter.body.adapter.id as number;
       const direct =
         type === 'exabgp'
-          ? createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000 })
-          : createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000 });
+          ? createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000, targets: { allowPrivate: true } })
+          : createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000, targets: { allowPrivate: true } });
       await runSpeakerOnly(type, direct, events);
       await direct.close();
       await runLatency(type, call, adapterId, events);

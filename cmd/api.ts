@@ -12,7 +12,7 @@ const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataD
 await db.migrate();
 const temporal = await connectTemporal(config.temporalAddress, config.temporalNamespace);
 await ensureRetentionSchedule({ temporal: temporal.client, taskQueue: config.taskQueue }, config.pcapRetentionDays, logger);
-const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets: createSecretBox(config.secretKey), logger }, config.port);
+const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets: createSecretBox(config.secretKey), logger, targets: config.targets }, config.port);
 logger.info({ port: http.port }, 'API listening');
 
 const stop = async () => {

@@ -3,6 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import type { TargetPolicy } from '../domain/http-targets.js';
 
 export interface Config {
   port: number;
@@ -17,6 +18,8 @@ export interface Config {
   secretKey: string;
   /** Captures older than this are deleted by the hourly `pcap-retention` schedule. */
   pcapRetentionDays: number;
+  /** Where HTTP integrations may connect: PRIVATE_HTTP_TARGETS=allow|deny (link-local never). */
+  targets: TargetPolicy;
 }
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -41,7 +44,14 @@ function secretKey(dataDir: string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-export function loadConfig(): Config {
+function targetsFromEnv(fallback: 'allow' | 'deny'): TargetPolicy {
+  const raw = process.env.PRIVATE_HTTP_TARGETS || fallback;
+  if (raw !== 'allow' && raw !== 'deny') throw new Error(`PRIVATE_HTTP_TARGETS must be allow or deny, got "${raw}"`);
+  return { allowPrivate: raw === 'allow' };
+}
+
+/** `privateTargets`: the default for PRIVATE_HTTP_TARGETS (all in one: allow; a cluster: deny). */
+export function loadConfig(privateTargets: 'allow' | 'deny' = 'allow'): Config {
   const dataDir = resolve(process.env.DATA_DIR || '.data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   return {
@@ -54,12 +64,14 @@ export function loadConfig(): Config {
     logLevel: process.env.LOG_LEVEL || 'info',
     secretKey: secretKey(dataDir),
     pcapRetentionDays: intFromEnv('PCAP_RETENTION_DAYS', 30, 1, 3650),
+    targets: targetsFromEnv(privateTargets),
   };
 }
 
 /** The production entry points share one cluster: both addresses must be given. */
 export function loadClusterConfig(entry: 'api' | 'worker'): Config & { temporalAddress: string; databaseUrl: string } {
-  const config = loadConfig();
+  // Several tenants' integrations run here: public targets only, unless the deployment says otherwise.
+  const config = loadConfig('deny');
   if (!config.temporalAddress || !config.databaseUrl) {
     console.error(`npm run ${entry} needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything on one machine)`);
     process.exit(2);

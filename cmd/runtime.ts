@@ -10,6 +10,7 @@ import { createApp } from '../api/app.js';
 import type { AppDeps } from '../api/context.js';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secrets.js';
+import type { TargetPolicy } from '../domain/http-targets.js';
 
 export const WORKFLOWS_PATH = join(dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
 
@@ -37,6 +38,7 @@ export async function startWorker(opts: {
   db: Db;
   secrets: SecretBox;
   logger: Logger;
+  targets: TargetPolicy;
   /** A pre-built bundle (tests build one per run); default: bundle workflows/ now. */
   workflowBundle?: WorkflowBundleOption;
 }): Promise<RunningWorker> {

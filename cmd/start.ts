@@ -48,12 +48,12 @@ async function main() {
     const token = await bootstrapDefaultWorkspace(db.db, config.dataDir);
 
     const secrets = createSecretBox(config.secretKey);
-    const worker = await startWorker({ address, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db: db.db, secrets, logger });
+    const worker = await startWorker({ address, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db: db.db, secrets, logger, targets: config.targets });
     stops.push(() => worker.shutdown());
     const temporal = await connectTemporal(address, config.temporalNamespace);
     stops.push(() => temporal.close());
     await ensureRetentionSchedule({ temporal: temporal.client, taskQueue: config.taskQueue }, config.pcapRetentionDays, logger);
-    const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets, logger }, config.port);
+    const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets, logger, targets: config.targets }, config.port);
     stops.push(() => http.close());
 
     const lines = [

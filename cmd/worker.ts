@@ -16,6 +16,7 @@ const worker = await startWorker({
   db: db.db,
   secrets: createSecretBox(config.secretKey),
   logger,
+  targets: config.targets,
 });
 logger.info({ taskQueue: config.taskQueue }, 'worker running');
 

@@ -20,6 +20,14 @@ export function notImplementedMessage(type: AdapterType): string {
   return `the ${type} adapter is stored but not implemented yet; use ${IMPLEMENTED_ADAPTER_TYPES.join(', ').replace(/, (?=[^,]*$)/, ' or ')}`;
 }
 
+/**
+ * Types whose endpoint is an HTTP API a tenant names (an appliance's or a cloud's, or the
+ * tenant's own receiver): the deployment's target policy applies (domain/http-targets.ts).
+ * BGP speakers' bridges live on the operator's own network, where private addresses are
+ * the rule; link-local is refused for every type.
+ */
+export const HTTP_INTEGRATION_TYPES: readonly AdapterType[] = ['webhook', 'cloudflare', 'radware', 'f5'];
+
 /** What an adapter announces when it is saved without `capabilities`. */
 export const DEFAULT_CAPABILITIES: Record<AdapterType, IntentType[]> = {
   exabgp: ['blackhole', 'flowspec'],

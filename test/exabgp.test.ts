@@ -13,8 +13,8 @@ let gobgp: MitigationAdapter;
 
 beforeAll(async () => {
   lab = await startBgpLab();
-  exabgp = createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000 });
-  gobgp = createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000 });
+  exabgp = createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000, targets: { allowPrivate: true } });
+  gobgp = createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000, targets: { allowPrivate: true } });
 });
 afterAll(async () => {
   await gobgp?.close();
@@ -28,7 +28,7 @@ describe('ExaBGP bridge', () => {
   it('refuses a wrong token', async () => {
     const res = await bridge('/health', {}, 'nope');
     expect(res.status).toBe(401);
-    const adapter = createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: 'nope', timeoutMs: 2000 });
+    const adapter = createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: 'nope', timeoutMs: 2000, targets: { allowPrivate: true } });
     await expect(adapter.test()).rejects.toMatchObject({ retryable: false });
   });
 

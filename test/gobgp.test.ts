@@ -20,7 +20,7 @@ let router: GobgpClient;
 
 beforeAll(async () => {
   lab = await startBgpLab();
-  gobgp = createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000 });
+  gobgp = createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000, targets: { allowPrivate: true } });
   router = createGobgpClient(lab.router.apiEndpoint);
 });
 afterAll(async () => {
@@ -234,7 +234,7 @@ describe('adapter contract', () => {
   });
 
   it('reports an unreachable speaker as a retryable AdapterError', async () => {
-    const dead = createGobgpAdapter({ endpoint: '127.0.0.1:1', authToken: null, timeoutMs: 2000 });
+    const dead = createGobgpAdapter({ endpoint: '127.0.0.1:1', authToken: null, timeoutMs: 2000, targets: { allowPrivate: true } });
     const err = await dead.announce({ kind: 'blackhole', prefix: '203.0.113.69/32', nextHop: '192.0.2.1', communities: ['65535:666'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AdapterError);
     expect(err).toMatchObject({ retryable: true });
@@ -249,7 +249,7 @@ describe('adapter contract', () => {
     const silent = createServer((s) => sockets.add(s));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
-    const slow = createGobgpAdapter({ endpoint: `127.0.0.1:${port}`, authToken: null, timeoutMs: 300 });
+    const slow = createGobgpAdapter({ endpoint: `127.0.0.1:${port}`, authToken: null, timeoutMs: 300, targets: { allowPrivate: true } });
     try {
       const t0 = performance.now();
       const err = await slow.test().catch((e: unknown) => e);

@@ -1,6 +1,7 @@
 // Builds the adapter implementation for a stored adapter row, and reuses it while the
 // row is unchanged (gRPC channels and HTTP keep-alive are worth keeping warm).
 import { isImplemented, notImplementedMessage, type AdapterType, type ImplementedAdapterType } from '../../domain/adapter-types.js';
+import type { TargetPolicy } from '../../domain/http-targets.js';
 import { createExabgpAdapter } from './exabgp.js';
 import { createGobgpAdapter } from './gobgp.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
@@ -25,6 +26,8 @@ export interface AdapterRow {
 export class AdapterRegistry {
   private readonly cache = new Map<number, { version: number; adapter: MitigationAdapter }>();
 
+  constructor(private readonly targets: TargetPolicy) {}
+
   /** `authToken` is the decrypted secret (only decrypted when the cache misses). */
   get(row: AdapterRow, authToken: () => string | null): MitigationAdapter {
     if (!isImplemented(row.adapterType)) throw new AdapterError(notImplementedMessage(row.adapterType), false);
@@ -37,6 +40,7 @@ export class AdapterRegistry {
       endpoint: row.endpoint,
       authToken: authToken(),
       timeoutMs: row.config.timeout_ms ?? DEFAULT_ADAPTER_TIMEOUT_MS,
+      targets: this.targets,
     });
     this.cache.set(row.id, { version, adapter });
     return adapter;

@@ -1,3 +1,4 @@
+import type { TargetPolicy } from '../../domain/http-targets.js';
 import type { MitigationIntent } from '../../domain/intent.js';
 
 /** The result of an adapter connectivity/auth check. */
@@ -43,4 +44,6 @@ export interface AdapterSettings {
   authToken: string | null;
   /** Per-call timeout. */
   timeoutMs: number;
+  /** Where HTTP integrations may connect (the deployment's setting). */
+  targets: TargetPolicy;
 }

@@ -2,6 +2,7 @@
 // with HMAC-SHA256 of the raw body so the receiver can tell it came from us.
 import { createHmac } from 'node:crypto';
 import type { MitigationIntent } from '../../domain/intent.js';
+import { postJson, TargetRefused } from '../http-client.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
 
 export const SIGNATURE_HEADER = 'X-Bulwark-Signature';
@@ -22,15 +23,15 @@ export function createWebhookAdapter(settings: AdapterSettings): MitigationAdapt
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'bulwark-webhook/1' };
     if (settings.authToken) headers[SIGNATURE_HEADER] = signBody(body, settings.authToken);
     const started = performance.now();
-    let res: Response;
+    let status: number;
     try {
-      res = await fetch(settings.endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(settings.timeoutMs) });
+      ({ status } = await postJson(settings.endpoint, body, headers, settings.timeoutMs, settings.targets));
     } catch (err) {
-      throw new AdapterError(`webhook ${settings.endpoint} unreachable: ${(err as Error).cause ?? (err as Error).message}`);
+      if (err instanceof TargetRefused || (err as { code?: string }).code === 'ETARGETREFUSED') throw new AdapterError(`webhook refused: ${(err as Error).message}`, false);
+      throw new AdapterError(`webhook ${settings.endpoint} unreachable: ${(err as Error).message}`);
     }
-    await res.body?.cancel();
     // Every non-2xx is retried: the receiver may be restarting or mid-deploy.
-    if (!res.ok) throw new AdapterError(`webhook ${settings.endpoint} answered HTTP ${res.status}`);
+    if (status < 200 || status > 299) throw new AdapterError(`webhook ${settings.endpoint} answered HTTP ${status}`);
     return performance.now() - started;
   }
   return {

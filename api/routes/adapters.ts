@@ -2,7 +2,8 @@
 // never leave again.
 import { z } from '@hono/zod-openapi';
 import { createAdapter, deleteAdapter, findAdapter, listAdapters, liveRuleIds, updateAdapter, type AdapterRow } from '../../db/adapters.js';
-import { DEFAULT_CAPABILITIES, isImplemented, notImplementedMessage, type AdapterConfig } from '../../domain/adapter-types.js';
+import { DEFAULT_CAPABILITIES, HTTP_INTEGRATION_TYPES, isImplemented, notImplementedMessage, type AdapterConfig } from '../../domain/adapter-types.js';
+import { refuseTargetUrl, type TargetPolicy } from '../../domain/http-targets.js';
 import { testAdapter } from '../../clients/adapter-test.js';
 import { withdrawRule } from '../../clients/rule.js';
 import type { AppDeps } from '../context.js';
@@ -12,6 +13,12 @@ import { AdapterSchema, SaveAdapterBody } from '../schemas/adapters.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { adapterJson } from '../views/adapters.js';
 
+
+/** BGP speakers' bridges sit on the operator's network: private is normal there (link-local is not). */
+const SPEAKER_TARGETS: TargetPolicy = { allowPrivate: true };
+
+/** The endpoint (a URL, or host:port) as a URL, for the target policy. */
+const endpointUrl = (endpoint: string) => new URL(endpoint.includes('://') ? endpoint : `tcp://${endpoint}`);
 
 async function loadAdapter(deps: AppDeps, workspaceId: number, id: number): Promise<AdapterRow> {
   const row = await findAdapter(deps.db, workspaceId, id);
@@ -68,6 +75,8 @@ export const adaptersRouter = router()
   .openapi(saveRoute, async (c) => {
     const deps = c.var.deps;
     const body = c.req.valid('json');
+    const refused = refuseTargetUrl(endpointUrl(body.endpoint), HTTP_INTEGRATION_TYPES.includes(body.adapter_type) ? deps.targets : SPEAKER_TARGETS);
+    if (refused) throw new ApiError('invalid_parameter', `endpoint: ${refused}`);
     const capabilities = body.capabilities ?? DEFAULT_CAPABILITIES[body.adapter_type];
     const values = {
       adapterType: body.adapter_type,

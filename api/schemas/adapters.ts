@@ -31,6 +31,8 @@ const HttpUrl = z
       return void ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+    // It would be stored and shown in every answer: secrets go in auth_token, sealed.
+    else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'must not carry credentials (user:password@); put the secret in auth_token' });
   });
 
 /** Settings shared by the BGP speakers (ExaBGP, GoBGP, BIRD 2, FRR) and webhooks. */

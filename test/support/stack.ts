@@ -34,14 +34,19 @@ export interface Stack {
 
 export type Caller = <T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
 
-export async function startStack(env: TestEnv, opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds' | 'agentRateLimit'> = {}): Promise<Stack> {
+export async function startStack(
+  env: TestEnv,
+  opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds' | 'agentRateLimit'> & { targets?: AppDeps['targets'] } = {},
+): Promise<Stack> {
+  // Loopback stands in for every provider and receiver here, as in the all-in-one default.
+  const targets = opts.targets ?? { allowPrivate: true };
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = await openDb({ databaseUrl: env.databaseUrl, dataDir: env.workDir });
   const secrets = createSecretBox('test-secret-key');
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const temporal = await connectTemporal(env.temporalAddress, 'default');
   const http = await startHttp(
-    { db: db.db, temporal: temporal.client, taskQueue, secrets, logger, ...opts },
+    { db: db.db, temporal: temporal.client, taskQueue, secrets, logger, ...opts, targets },
     0,
     '127.0.0.1',
   );
@@ -62,6 +67,7 @@ export async function startStack(env: TestEnv, opts: Pick<AppDeps, 'announceWait
         db: db.db,
         secrets,
         logger,
+        targets,
         workflowBundle: { codePath: env.workflowBundlePath },
       });
       return stack.worker;
