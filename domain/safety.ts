@@ -62,14 +62,24 @@ export function refuseTarget(target: Prefix, limits: PrefixLimits, allowlist: re
   for (const r of RESERVED) {
     if (prefixesOverlap(r.prefix, target)) return `${cidr} is in a reserved range: ${formatPrefix(r.prefix)}, ${r.name}`;
   }
-  for (const entry of allowlist) {
-    // Overlap, not containment: a /24 that includes one allowlisted /32 would still blackhole it.
-    if (prefixesOverlap(entry.prefix, target)) {
-      const label = entry.label ? ` ("${entry.label}")` : '';
-      return `${cidr} overlaps allowlisted ${formatPrefix(entry.prefix)}${label}; allowlisted addresses are never mitigated`;
-    }
-  }
-  return null;
+  return blocksTarget(target, allowlist);
+}
+
+/** The allowlist entry `prefix` overlaps (overlap, not containment: a /24 around an allowlisted /32 would still block it). */
+function overlapping(prefix: Prefix, allowlist: readonly AllowlistedPrefix[]): AllowlistedPrefix | null {
+  return allowlist.find((e) => prefixesOverlap(e.prefix, prefix)) ?? null;
+}
+
+const entryText = (e: AllowlistedPrefix) => `${formatPrefix(e.prefix)}${e.label ? ` ("${e.label}")` : ''}`;
+
+function blocksTarget(target: Prefix, allowlist: readonly AllowlistedPrefix[]): string | null {
+  const hit = overlapping(target, allowlist);
+  return hit && `${formatPrefix(target)} overlaps allowlisted ${entryText(hit)}; allowlisted addresses are never mitigated`;
+}
+
+function blocksSource(source: Prefix, allowlist: readonly AllowlistedPrefix[]): string | null {
+  const hit = overlapping(source, allowlist);
+  return hit && `${formatPrefix(source)} overlaps allowlisted ${entryText(hit)}; allowlisted addresses are never blocked`;
 }
 
 /**
@@ -80,13 +90,19 @@ export function refuseFlowSource(source: Prefix, target: Prefix, allowlist: read
   if (source.family !== target.family) {
     return `${formatPrefix(source)} is IPv${source.family} but the target is IPv${target.family}`;
   }
-  for (const entry of allowlist) {
-    if (prefixesOverlap(entry.prefix, source)) {
-      const label = entry.label ? ` ("${entry.label}")` : '';
-      return `${formatPrefix(source)} overlaps allowlisted ${formatPrefix(entry.prefix)}${label}; allowlisted addresses are never blocked`;
-    }
-  }
-  return null;
+  return blocksSource(source, allowlist);
+}
+
+/**
+ * Why an announced intent blocks an allowlisted address (its target, or the source a
+ * FlowSpec rule drops), or null: adding an entry withdraws the rules this names.
+ */
+export function allowlistConflict(intent: MitigationIntent, allowlist: readonly AllowlistedPrefix[]): string | null {
+  const target = mustParsePrefix(intent.kind === 'blackhole' ? intent.prefix : intent.destination);
+  const hit = blocksTarget(target, allowlist);
+  if (hit || intent.kind !== 'flowspec' || !intent.match.source) return hit;
+  const source = blocksSource(mustParsePrefix(intent.match.source), allowlist);
+  return source && `match.source: ${source}`;
 }
 
 /**

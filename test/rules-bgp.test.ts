@@ -167,3 +167,34 @@ describe('adapter safety', () => {
     expect(res.body.rule.status_reason).toMatch(/token/);
   });
 });
+
+describe('the allowlist wins over rules already announced', () => {
+  it('adding an entry withdraws the rules that cover it, target or FlowSpec source, and says so', async () => {
+    const adapterId = await createAdapter('gobgp');
+    const covering = await createRule({ target_ip: '203.0.113.48/32', intent_type: 'blackhole', adapter_id: adapterId });
+    const bySource = await createRule({ target_ip: '203.0.113.49', intent_type: 'flowspec', adapter_id: adapterId, match: { source: '198.51.100.64/26' } });
+    const other = await createRule({ target_ip: '203.0.113.47/32', intent_type: 'blackhole', adapter_id: adapterId });
+    await waitForRib(lab, 'ipv4', (rib) => has('203.0.113.48/32')(rib) && has('203.0.113.47/32')(rib), 5000);
+    await waitForRib(lab, 'ipv4-flowspec', hasFlow('203.0.113.49/32'), 5000);
+
+    const target = await call('POST', '/api/v1/allowlist', { ip_address: '203.0.113.48', label: 'customer edge' });
+    expect(target.status, JSON.stringify(target.body)).toBe(200);
+    expect(target.body.withdrawn_rules).toEqual([covering.id]);
+    // The answer comes once the route is gone.
+    expect((await routerRib(lab, 'ipv4')).some((e) => e.prefix === '203.0.113.48/32')).toBe(false);
+    const source = await call('POST', '/api/v1/allowlist', { ip_address: '198.51.100.70', label: 'monitoring' });
+    expect(source.body.withdrawn_rules).toEqual([bySource.id]);
+    expect((await routerRib(lab, 'ipv4-flowspec')).some((e) => e.prefix.includes('203.0.113.49/32'))).toBe(false);
+
+    for (const [id, why] of [[covering.id, 'customer edge'], [bySource.id, 'monitoring']] as const) {
+      const rule = (await call('GET', `/api/v1/mitigation/rules/${id}`)).body.rule;
+      expect(rule.status).toBe('withdrawn');
+      expect(rule.status_reason).toContain('allowlisted');
+      expect(rule.status_reason).toContain(why);
+    }
+    // The rule that covers nothing allowlisted stays announced.
+    expect((await call('GET', `/api/v1/mitigation/rules/${other.id}`)).body.rule.status).toBe('active');
+    expect((await routerRib(lab, 'ipv4')).some((e) => e.prefix === '203.0.113.47/32')).toBe(true);
+    await withdraw(other.id);
+  });
+});

@@ -1,7 +1,10 @@
 // The allowlist: addresses no automated path may ever block.
 import { z } from '@hono/zod-openapi';
 import { addAllowlistEntry, listAllowlist, removeAllowlistEntry } from '../../db/allowlist.js';
+import { withdrawRule } from '../../clients/rule.js';
 import { findNode } from '../../db/nodes.js';
+import { listLiveRules } from '../../db/rules.js';
+import { allowlistConflict } from '../../domain/safety.js';
 import { formatPrefix, mustParsePrefix } from '../../domain/prefix.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
@@ -31,7 +34,10 @@ const createEntryRoute = defineRoute({
   path: '/allowlist',
   summary: 'Add an allowlist entry',
   request: jsonBody(CreateAllowlistBody),
-  responses: responses('The new entry', ok({ entry: AllowlistEntrySchema }), { ...WRITE_ERRORS, 409: 'conflict: already allowlisted' }),
+  responses: responses('The new entry, and the live rules it made withdraw (gone when this answers)', ok({ entry: AllowlistEntrySchema, withdrawn_rules: z.array(z.number().int()) }), {
+    ...WRITE_ERRORS,
+    409: 'conflict: already allowlisted',
+  }),
 });
 
 const deleteRoute = defineRoute({
@@ -56,7 +62,15 @@ export const allowlistRouter = router()
     }
     const row = await addAllowlistEntry(c.var.deps.db, c.var.workspace.id, { ipAddress, label: body.label ?? null, scope: body.scope, nodeUuid: body.node ?? null });
     if (!row) throw new ApiError('conflict', `${ipAddress} is already allowlisted with this scope`);
-    return c.json({ ok: true as const, entry: allowlistEntryJson(row) }, 200);
+    // What is announced already must yield too: withdraw every live rule the entry now covers
+    // (node-scoped entries count at the routers, db/allowlist.ts), and answer once they are gone.
+    const entry = { prefix: mustParsePrefix(row.ipAddress), label: row.label };
+    const covered = (await listLiveRules(c.var.deps.db, c.var.workspace.id))
+      .filter((r) => r.status !== 'withdrawing')
+      .map((r) => ({ id: r.id, conflict: allowlistConflict(r.intent, [entry]) }))
+      .filter((r): r is { id: number; conflict: string } => r.conflict !== null);
+    await Promise.all(covered.map((r) => withdrawRule(c.var.deps, r.id, `allowlist entry ${row.id} added: ${r.conflict}`)));
+    return c.json({ ok: true as const, entry: allowlistEntryJson(row), withdrawn_rules: covered.map((r) => r.id) }, 200);
   })
   .openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');
