@@ -1,11 +1,12 @@
 // Authentication (deploy tokens), per-token and per-node-key rate limiting and the subscription gate.
-import { and, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { deployTokens, nodeRateLimitWindows, rateLimitWindows, workspaces } from '../db/schema.js';
+import { countRequest, dropWindowsBefore, type RateSubject } from '../db/rate-limits.js';
+import { deployTokens, workspaces } from '../db/schema.js';
 import { hashToken, TOKEN_PATTERN, type Workspace } from '../db/workspaces.js';
 import { ApiError } from './errors.js';
-import type { AgentEnv, AppEnv } from './context.js';
+import type { AgentEnv, AppDeps, AppEnv } from './context.js';
 
 export const DEFAULT_RATE_LIMIT = 1000;
 /** Heartbeats, metrics, polls, incident messages and capture chunks use a fraction of it. */
@@ -42,70 +43,47 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /**
- * Fixed one-minute windows counted in PostgreSQL, so every API instance shares one
- * budget per caller. X-RateLimit-* headers go on every answer, errors included.
- * `count` adds this request to the caller's window and answers the window's total;
- * `dropOlder` forgets the caller's earlier windows.
+ * A sliding one-minute window, shared by every API instance (the counts live in
+ * PostgreSQL): this minute's count plus the previous minute's, weighted by how much of it
+ * the last 60 seconds still cover. A burst across a minute boundary is therefore counted
+ * against one budget, not two. Refused requests count too. X-RateLimit-* headers go on every
+ * answer, errors included.
  */
-async function limitPerMinute(
-  c: Context,
-  limit: number,
-  count: (windowStart: Date) => Promise<number>,
-  dropOlder: (windowStart: Date) => Promise<unknown>,
-  who: string,
-): Promise<void> {
-  const now = Date.now();
-  const windowStart = new Date(now - (now % WINDOW_MS));
-  const n = await count(windowStart);
-  const resetAt = windowStart.getTime() + WINDOW_MS;
+async function limitPerMinute(c: Context, deps: AppDeps, limit: number, who: RateSubject, what: string): Promise<void> {
+  const { db, clock } = deps;
+  const now = clock?.() ?? Date.now();
+  const windowStart = now - (now % WINDOW_MS);
+  const { current, previous } = await countRequest(db, who, new Date(windowStart), new Date(windowStart - WINDOW_MS));
+  if (current === 1) await dropWindowsBefore(db, who, new Date(windowStart - WINDOW_MS));
+  const elapsed = (now - windowStart) / WINDOW_MS;
+  const used = previous * (1 - elapsed) + current;
   c.header('X-RateLimit-Limit', String(limit));
-  c.header('X-RateLimit-Remaining', String(Math.max(0, limit - n)));
-  c.header('X-RateLimit-Reset', String(Math.ceil(resetAt / 1000)));
-  if (n === 1) await dropOlder(windowStart);
-  if (n > limit) {
-    c.header('Retry-After', String(Math.max(1, Math.ceil((resetAt - now) / 1000))));
-    throw new ApiError('rate_limited', `rate limit of ${limit} requests per minute per ${who} exceeded; retry after the window resets`);
+  c.header('X-RateLimit-Remaining', String(Math.max(0, Math.floor(limit - used))));
+  c.header('X-RateLimit-Reset', String(Math.ceil((windowStart + WINDOW_MS) / 1000)));
+  if (used > limit) {
+    c.header('Retry-After', String(Math.max(1, Math.ceil(msUntilBelow(limit, previous, current, now - windowStart) / 1000))));
+    throw new ApiError('rate_limited', `rate limit of ${limit} requests per minute per ${what} exceeded; retry after the seconds Retry-After says`);
   }
 }
 
+/** How long until the window's count (with no more requests) drops to where one more fits. */
+function msUntilBelow(limit: number, previous: number, current: number, intoWindow: number): number {
+  const room = limit - 1;
+  // Within this minute: previous * (1 - t / W) + current <= room.
+  if (current <= room && previous > 0) return Math.max(0, (1 - (room - current) / previous) * WINDOW_MS - intoWindow);
+  // Next minute, this one becoming the previous: current * (1 - t / W) <= room.
+  return WINDOW_MS - intoWindow + Math.max(0, 1 - room / current) * WINDOW_MS;
+}
+
 export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  const { db, defaultRateLimit } = c.var.deps;
-  const tokenId = c.var.tokenId;
-  await limitPerMinute(
-    c,
-    c.var.workspace.rateLimitPerMinute ?? defaultRateLimit ?? DEFAULT_RATE_LIMIT,
-    async (windowStart) => {
-      const [row] = await db
-        .insert(rateLimitWindows)
-        .values({ tokenId, windowStart, count: 1 })
-        .onConflictDoUpdate({ target: [rateLimitWindows.tokenId, rateLimitWindows.windowStart], set: { count: sql`${rateLimitWindows.count} + 1` } })
-        .returning({ count: rateLimitWindows.count });
-      return row!.count;
-    },
-    (windowStart) => db.delete(rateLimitWindows).where(and(eq(rateLimitWindows.tokenId, tokenId), lt(rateLimitWindows.windowStart, windowStart))),
-    'token',
-  );
+  const { defaultRateLimit } = c.var.deps;
+  await limitPerMinute(c, c.var.deps, c.var.workspace.rateLimitPerMinute ?? defaultRateLimit ?? DEFAULT_RATE_LIMIT, { kind: 'token', id: c.var.tokenId }, 'token');
   await next();
 });
 
 /** The agent endpoints' budget, per node key: a runaway or stolen key cannot flood the API. */
 export const rateLimitNode = createMiddleware<AgentEnv>(async (c, next) => {
-  const { db, agentRateLimit } = c.var.deps;
-  const nodeId = c.var.node.id;
-  await limitPerMinute(
-    c,
-    agentRateLimit ?? DEFAULT_AGENT_RATE_LIMIT,
-    async (windowStart) => {
-      const [row] = await db
-        .insert(nodeRateLimitWindows)
-        .values({ nodeId, windowStart, count: 1 })
-        .onConflictDoUpdate({ target: [nodeRateLimitWindows.nodeId, nodeRateLimitWindows.windowStart], set: { count: sql`${nodeRateLimitWindows.count} + 1` } })
-        .returning({ count: nodeRateLimitWindows.count });
-      return row!.count;
-    },
-    (windowStart) => db.delete(nodeRateLimitWindows).where(and(eq(nodeRateLimitWindows.nodeId, nodeId), lt(nodeRateLimitWindows.windowStart, windowStart))),
-    'node key',
-  );
+  await limitPerMinute(c, c.var.deps, c.var.deps.agentRateLimit ?? DEFAULT_AGENT_RATE_LIMIT, { kind: 'node', id: c.var.node.id }, 'node key');
   await next();
 });
 

@@ -13,6 +13,8 @@ export interface AppDeps extends TemporalDeps {
   targets: TargetPolicy;
   secrets: SecretBox;
   logger: Logger;
+  /** Epoch ms now; tests set it to cross a minute boundary on purpose. */
+  clock?: () => number;
   /** Requests per minute per token when the workspace sets none. */
   defaultRateLimit?: number;
   /** Requests per minute per node key on the agent endpoints (default 600). */

@@ -97,6 +97,31 @@ describe('rate limiting', () => {
     expect(other.status).toBe(200);
     expect(other.headers.get('x-ratelimit-limit')).toBe('1000');
   });
+
+  it('slides: a burst across a minute boundary is one budget, not two', async () => {
+    const minute = 60_000;
+    let now = Math.ceil(Date.now() / minute) * minute + 10 * minute;
+    const clocked = await startStack(inject('env'), { clock: () => now });
+    try {
+      const t = await clocked.tenant({ rateLimit: 10 });
+      now -= 1000; // the last second of a minute
+      for (let i = 0; i < 10; i++) expect((await t.call('GET', '/api/v1/allowlist')).status).toBe(200);
+      now += 2000; // the first second of the next
+      const after = [];
+      for (let i = 0; i < 10; i++) after.push((await t.call('GET', '/api/v1/allowlist')).status);
+      // A fixed window would let all ten through (twenty in two seconds).
+      expect(after.filter((s) => s === 429).length).toBeGreaterThanOrEqual(9);
+      const over = await t.call('GET', '/api/v1/allowlist');
+      const wait = Number(over.headers.get('retry-after'));
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(120);
+      // Once Retry-After has passed, there is room again.
+      now += wait * 1000;
+      expect((await t.call('GET', '/api/v1/allowlist')).status).toBe(200);
+    } finally {
+      await clocked.stop();
+    }
+  });
 });
 
 describe('subscriptions', () => {
