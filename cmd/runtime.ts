@@ -54,6 +54,8 @@ export async function startWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities,
+    // On SIGINT/SIGTERM the worker stops polling and lets running activities finish.
+    shutdownGraceTime: '10s',
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   const running = worker.run();

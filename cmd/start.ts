@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { openDb } from '../db/client.js';
 import { createSecretBox } from '../db/secrets.js';
+import { serveAdminSocket } from './admin-socket.js';
 import { bootstrapDefaultWorkspace } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp, startWorker } from './runtime.js';
@@ -18,7 +19,8 @@ async function main() {
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
   const shutdown = async (code: number) => {
-    if (stopping) return;
+    // A second Ctrl-C while stopping: the operator wants out now.
+    if (stopping) process.exit(130);
     stopping = true;
     logger.info('shutting down');
     for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));
@@ -46,6 +48,11 @@ async function main() {
     stops.push(() => db.close());
     await db.migrate();
     const token = await bootstrapDefaultWorkspace(db.db, config.dataDir);
+    if (!config.databaseUrl) {
+      // This process owns the embedded database: `npm run admin` reaches it through here.
+      const admin = await serveAdminSocket(db.db, config.dataDir, logger);
+      stops.push(() => admin.close());
+    }
 
     const secrets = createSecretBox(config.secretKey);
     const worker = await startWorker({ address, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db: db.db, secrets, logger, targets: config.targets });

@@ -1,6 +1,6 @@
 // One database handle for the API, the worker and the admin CLI: PostgreSQL through
 // postres.js when DATABASE_URL is set, else an embedded PGlite under the data directory.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -50,14 +50,48 @@ export async function openDb(opts: { databaseUrl?: string; dataDir: string; maxC
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const dir = join(opts.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
+  const unlock = lockDataDir(opts.dataDir);
   const client = new PGlite(dir);
   const db = drizzle(client, { schema });
   return {
     db: db as unknown as Db,
     description: `embedded PGlite (${dir})`,
     migrate: () => migrate(db, { migrationsFolder: MIGRATIONS_DIR }),
-    close: () => client.close(),
+    close: () => client.close().finally(unlock),
   };
+}
+
+/**
+ * One process at a time on an embedded database: a second PGlite on the same directory
+ * would lose its writes. The lock file names the holder; one whose process is gone is stale.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'pglite.lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => {
+        if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (holder !== process.pid && isAlive(holder)) {
+        throw new Error(`the embedded database in ${dataDir} is in use by process ${holder} (npm start?); stop it first, or use npm run admin, which talks to it`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The largest id of a 32-bit serial column (adapters, allowlist entries, thresholds, nodes, workspaces). */

@@ -57,3 +57,10 @@ export async function revokeTokens(db: Db, prefix: string): Promise<number> {
   }
   return matching.length;
 }
+
+/** The workspace's own requests-per-minute limit; null: the platform default. */
+export async function setRateLimit(db: Db, name: string, perMinute: number | null): Promise<Workspace> {
+  const [row] = await db.update(workspaces).set({ rateLimitPerMinute: perMinute }).where(eq(workspaces.name, name)).returning();
+  if (!row) throw new Error(`no workspace named "${name}"`);
+  return row;
+}
