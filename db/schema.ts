@@ -195,7 +195,7 @@ export const nodes = pgTable(
     /** What the agent last said of its traffic; "offline" is derived from last_seen_at. */
     trafficState: text('traffic_state').$type<NodeTrafficState>().notNull().default('normal'),
     lastSeenAt: ts('last_seen_at'),
-    lastPps: integer('last_pps'),
+    lastPps: bigint('last_pps', { mode: 'number' }),
     lastBps: bigint('last_bps', { mode: 'number' }),
     protocolMix: jsonb('protocol_mix').$type<Record<string, number>>(),
     baseline: jsonb('baseline').$type<Record<string, unknown>>(),
@@ -212,7 +212,7 @@ export const nodeMetrics = pgTable(
   {
     nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
     at: ts('at').notNull(),
-    pps: integer('pps').notNull(),
+    pps: bigint('pps', { mode: 'number' }).notNull(),
     bps: bigint('bps', { mode: 'number' }).notNull(),
     protocolMix: jsonb('protocol_mix').$type<Record<string, number>>(),
   },

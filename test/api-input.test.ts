@@ -257,3 +257,14 @@ describe('still 404 for another workspace’s ids in range', () => {
     expectError(await b.call('DELETE', `/api/v1/allowlist/${allowId}`), 404, 'not_found');
   });
 });
+
+describe('figures beyond 32 bits, where the protocol allows them', () => {
+  it('stores a metric sample and a heartbeat of 2^31 pps and more (found by the fuzzer as a 500)', async () => {
+    const node = await a.call('POST', '/api/v1/nodes', { name: 'big-figures', ip: '203.0.113.7' });
+    const agent = (path: string, body: unknown) => request(stack.baseUrl, 'POST', `/api/v1/agent${path}`, body, { authorization: `Bearer ${node.body.api_key}` });
+    const metrics = await agent('/metrics', { samples: [{ at: new Date().toISOString(), pps: 2 ** 31, bps: 2 ** 40 }] });
+    expect(metrics.status, JSON.stringify(metrics.body)).toBe(200);
+    expect((await agent('/heartbeat', { pps: 3e9, bps: 4e12 })).status).toBe(200);
+    expect((await a.call('GET', `/api/v1/nodes/${node.body.node.uuid}`)).body.node).toMatchObject({ last_pps: 3e9, last_bps: 4e12 });
+  });
+});
