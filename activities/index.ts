@@ -7,6 +7,7 @@ import { AdapterRegistry } from './adapters/index.js';
 import { createAdapterActivities } from './adapter-test.js';
 import { createIncidentActivities } from './incident.js';
 import { createNodeCommandActivities } from './node-command.js';
+import { createReconcileActivities } from './reconcile.js';
 import { createRetentionActivities } from './retention.js';
 import { createRuleActivities } from './rule.js';
 
@@ -19,6 +20,7 @@ export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Log
       ...createIncidentActivities(deps),
       ...createNodeCommandActivities(deps),
       ...createRetentionActivities(deps),
+      ...createReconcileActivities({ ...deps, adapters }),
     },
     adapters,
   };

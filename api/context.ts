@@ -13,6 +13,8 @@ export interface AppDeps extends TemporalDeps {
   targets: TargetPolicy;
   secrets: SecretBox;
   logger: Logger;
+  /** How often each adapter's speaker is compared with its rules (default 5 s). */
+  reconcileIntervalSeconds?: number;
   /** Epoch ms now; tests set it to cross a minute boundary on purpose. */
   clock?: () => number;
   /** Requests per minute per token when the workspace sets none. */

@@ -4,15 +4,22 @@ import { openDb } from '../db/client.js';
 import { createSecretBox } from '../db/secrets.js';
 import { loadClusterConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp } from './runtime.js';
+import { ensureReconcileSchedules } from '../clients/reconcile.js';
 import { ensureRetentionSchedule } from '../clients/retention.js';
+import { reconciledAdapterIds } from '../db/adapters.js';
 
 const config = loadClusterConfig('api');
 const logger = createLogger(config.logLevel);
 const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
 await db.migrate();
 const temporal = await connectTemporal(config.temporalAddress, config.temporalNamespace);
-await ensureRetentionSchedule({ temporal: temporal.client, taskQueue: config.taskQueue }, config.pcapRetentionDays, logger);
-const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets: createSecretBox(config.secretKey), logger, targets: config.targets }, config.port);
+const t = { temporal: temporal.client, taskQueue: config.taskQueue };
+await ensureRetentionSchedule(t, config.pcapRetentionDays, logger);
+await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
+const http = await startHttp(
+  { db: db.db, ...t, secrets: createSecretBox(config.secretKey), logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds },
+  config.port,
+);
 logger.info({ port: http.port }, 'API listening');
 
 const stop = async () => {

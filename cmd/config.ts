@@ -20,6 +20,8 @@ export interface Config {
   pcapRetentionDays: number;
   /** Where HTTP integrations may connect: PRIVATE_HTTP_TARGETS=allow|deny (link-local never). */
   targets: TargetPolicy;
+  /** How often each speaker is compared with the rules. */
+  reconcileIntervalSeconds: number;
 }
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -65,6 +67,7 @@ export function loadConfig(privateTargets: 'allow' | 'deny' = 'allow'): Config {
     secretKey: secretKey(dataDir),
     pcapRetentionDays: intFromEnv('PCAP_RETENTION_DAYS', 30, 1, 3650),
     targets: targetsFromEnv(privateTargets),
+    reconcileIntervalSeconds: intFromEnv('RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
   };
 }
 

@@ -8,7 +8,9 @@ import { serveAdminSocket } from './admin-socket.js';
 import { bootstrapDefaultWorkspace } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp, startWorker } from './runtime.js';
+import { ensureReconcileSchedules } from '../clients/reconcile.js';
 import { ensureRetentionSchedule } from '../clients/retention.js';
+import { reconciledAdapterIds } from '../db/adapters.js';
 import { startDevServer, type DevServer } from './temporal-dev.js';
 
 const UI_PORT = 8233;
@@ -59,8 +61,10 @@ async function main() {
     stops.push(() => worker.shutdown());
     const temporal = await connectTemporal(address, config.temporalNamespace);
     stops.push(() => temporal.close());
-    await ensureRetentionSchedule({ temporal: temporal.client, taskQueue: config.taskQueue }, config.pcapRetentionDays, logger);
-    const http = await startHttp({ db: db.db, temporal: temporal.client, taskQueue: config.taskQueue, secrets, logger, targets: config.targets }, config.port);
+    const t = { temporal: temporal.client, taskQueue: config.taskQueue };
+    await ensureRetentionSchedule(t, config.pcapRetentionDays, logger);
+    await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
+    const http = await startHttp({ db: db.db, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds }, config.port);
     stops.push(() => http.close());
 
     const lines = [

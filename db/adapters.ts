@@ -1,8 +1,9 @@
 // Mitigation adapters: the live (not deleted) ones of a workspace, the rules they hold,
 // and saving them (the secret arrives sealed, db/secrets.ts).
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { INT4_MAX, isRowId, type Db } from './client.js';
-import { LIVE_RULE_STATUSES, mitigationAdapters, mitigationRules } from './schema.js';
+import { RECONCILED_ADAPTER_TYPES } from '../domain/adapter-types.js';
+import { LIVE_RULE_STATUSES, mitigationAdapters, mitigationRules, routeRepairs } from './schema.js';
 
 export type AdapterRow = typeof mitigationAdapters.$inferSelect;
 
@@ -14,6 +15,15 @@ export async function findAdapter(db: Db, workspaceId: number, id: number): Prom
     .from(mitigationAdapters)
     .where(and(eq(mitigationAdapters.id, id), eq(mitigationAdapters.workspaceId, workspaceId), isNull(mitigationAdapters.deletedAt)));
   return row ?? null;
+}
+
+/** Every live adapter a reconciler watches (their schedules are made at start-up). */
+export async function reconciledAdapterIds(db: Db): Promise<number[]> {
+  const rows = await db
+    .select({ id: mitigationAdapters.id })
+    .from(mitigationAdapters)
+    .where(and(inArray(mitigationAdapters.adapterType, [...RECONCILED_ADAPTER_TYPES]), isNull(mitigationAdapters.deletedAt)));
+  return rows.map((r) => r.id);
 }
 
 /** The rules whose routes the adapter holds now (or is announcing or withdrawing). */
@@ -41,6 +51,23 @@ export async function listAdapters(db: Db, workspaceId: number): Promise<Array<{
   ]);
   const live = new Map(counts.map((c) => [c.adapterId, c.n]));
   return adapters.map((adapter) => ({ adapter, live: live.get(adapter.id) ?? 0 }));
+}
+
+export type RepairRow = Pick<typeof routeRepairs.$inferSelect, 'at' | 'kind' | 'ruleId' | 'routeKey'>;
+
+/** What the reconciler last repaired at each adapter's speaker, newest first (a few each). */
+export async function recentRepairs(db: Db, adapterIds: readonly number[], perAdapter = 5): Promise<Map<number, RepairRow[]>> {
+  const lists = await Promise.all(
+    adapterIds.map((id) =>
+      db
+        .select({ at: routeRepairs.at, kind: routeRepairs.kind, ruleId: routeRepairs.ruleId, routeKey: routeRepairs.routeKey })
+        .from(routeRepairs)
+        .where(eq(routeRepairs.adapterId, id))
+        .orderBy(desc(routeRepairs.id))
+        .limit(perAdapter),
+    ),
+  );
+  return new Map(adapterIds.map((id, i) => [id, lists[i]!]));
 }
 
 type AdapterValues = Pick<AdapterRow, 'adapterType' | 'name' | 'endpoint' | 'config' | 'capabilities'>;

@@ -9,7 +9,7 @@ import { routeKey, type MitigationIntent } from '../domain/intent.js';
 import { findAdapter, type AdapterRow } from './adapters.js';
 import { loadAllowlist } from './allowlist.js';
 import { isRowId, type Db } from './client.js';
-import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationRules } from './schema.js';
+import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationRules, routeRepairs, type RepairKind } from './schema.js';
 
 export type RuleRow = typeof mitigationRules.$inferSelect;
 
@@ -102,6 +102,11 @@ export async function listEndedRules(db: Db, workspaceId: number, limit: number)
 /** The rules an incident's escalation requested, oldest first. */
 export async function listIncidentRules(db: Db, incidentId: number): Promise<RuleRow[]> {
   return db.select().from(mitigationRules).where(eq(mitigationRules.incidentId, incidentId)).orderBy(asc(mitigationRules.id));
+}
+
+/** What the reconciler repaired of the rule's route, oldest first. */
+export async function listRuleRepairs(db: Db, ruleId: number): Promise<Array<{ at: Date; kind: RepairKind }>> {
+  return db.select({ at: routeRepairs.at, kind: routeRepairs.kind }).from(routeRepairs).where(eq(routeRepairs.ruleId, ruleId)).orderBy(asc(routeRepairs.id));
 }
 
 /** The rule's row, in its workspace. */

@@ -83,6 +83,9 @@ export const mitigationAdapters = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
     /** Soft delete: rule history keeps pointing at the adapter it used. */
     deletedAt: ts('deleted_at'),
+    /** The reconciler's last look at the speaker (activities/reconcile.ts), and what went wrong then. */
+    reconciledAt: ts('reconciled_at'),
+    reconcileError: text('reconcile_error'),
   },
   (t) => [index('mitigation_adapters_ws_idx').on(t.workspaceId)],
 );
@@ -128,6 +131,27 @@ export const mitigationRules = pgTable(
       .where(sql`${t.status} in ('pending', 'active', 'withdrawing')`),
     check('mitigation_rules_ttl_check', sql`${t.ttl} >= 0`),
   ],
+);
+
+export const REPAIR_KINDS = ['reannounced', 'withdrew_stray'] as const;
+export type RepairKind = (typeof REPAIR_KINDS)[number];
+
+/**
+ * What the reconciler fixed at a speaker: a live rule's route that was missing (announced
+ * again), or a route no live rule holds (withdrawn): named by the ended rule that
+ * announced it, or by none when no rule of this adapter ever did.
+ */
+export const routeRepairs = pgTable(
+  'route_repairs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    adapterId: integer('adapter_id').notNull().references(() => mitigationAdapters.id),
+    ruleId: bigint('rule_id', { mode: 'number' }).references(() => mitigationRules.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<RepairKind>().notNull(),
+    routeKey: text('route_key').notNull(),
+    at: ts('at').notNull().defaultNow(),
+  },
+  (t) => [index('route_repairs_rule_idx').on(t.ruleId, t.id), index('route_repairs_adapter_idx').on(t.adapterId, t.id)],
 );
 
 export const ALLOWLIST_SCOPES = ['workspace', 'node'] as const;

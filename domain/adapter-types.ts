@@ -28,6 +28,9 @@ export function notImplementedMessage(type: AdapterType): string {
  */
 export const HTTP_INTEGRATION_TYPES: readonly AdapterType[] = ['webhook', 'cloudflare', 'radware', 'f5'];
 
+/** Types whose back end can say what it announces, so a reconciler keeps it equal to the rules. */
+export const RECONCILED_ADAPTER_TYPES: readonly AdapterType[] = ['exabgp', 'gobgp'];
+
 /** What an adapter announces when it is saved without `capabilities`. */
 export const DEFAULT_CAPABILITIES: Record<AdapterType, IntentType[]> = {
   exabgp: ['blackhole', 'flowspec'],

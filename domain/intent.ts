@@ -77,8 +77,15 @@ export function isIPv6Cidr(cidr: Cidr): boolean {
  */
 export function routeKey(intent: MitigationIntent): string {
   if (intent.kind === 'blackhole') return `blackhole ${intent.prefix}`;
-  return `flowspec ${intent.destination} ${JSON.stringify(intent.match)}`;
+  // Components in one order (the one buildIntent writes them in), so an intent read back
+  // from a speaker keys like the one that was announced.
+  const m = intent.match;
+  const canonical: FlowMatch = {};
+  for (const k of FLOW_MATCH_KEYS) if (m[k] !== undefined) (canonical as Record<string, unknown>)[k] = m[k];
+  return `flowspec ${intent.destination} ${JSON.stringify(canonical)}`;
 }
+
+const FLOW_MATCH_KEYS = ['protocols', 'source', 'sourcePorts', 'destinationPorts', 'packetLengths', 'tcpFlags', 'fragments'] as const satisfies ReadonlyArray<keyof FlowMatch>;
 
 const PROTOCOL_NAMES = new Map(Object.entries(PROTOCOL_NUMBERS).map(([name, n]) => [n, name]));
 const rangesJson = (list: NumRange[]) => list.map((r) => (r.from === r.to ? r.from : `${r.from}-${r.to}`));

@@ -1,7 +1,8 @@
 // Workflow code must stay deterministic: histories recorded from earlier versions
 // (test/histories/*.history.pb) must replay against the current code. A change that breaks
 // replay breaks every rule in flight during a deploy.
-// Record new fixtures with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts
+// Record new fixtures with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts (and
+// test/reconcile.test.ts, which records the reconcile workflow against the BGP lab)
 // Fixtures are binary protobuf: the SDK's JSON history conversion does not load under vitest.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -4,3 +4,4 @@ export { adapterTestWorkflow } from './adapter-test.js';
 export { incidentWorkflow } from './incident.js';
 export { nodeCommandWorkflow } from './node-command.js';
 export { pcapRetentionWorkflow } from './retention.js';
+export { reconcileWorkflow } from './reconcile.js';

@@ -1,8 +1,9 @@
 // Mitigation adapters: where rules are announced. Secrets are sealed on the way in and
 // never leave again.
 import { z } from '@hono/zod-openapi';
-import { createAdapter, deleteAdapter, findAdapter, listAdapters, liveRuleIds, updateAdapter, type AdapterRow } from '../../db/adapters.js';
-import { DEFAULT_CAPABILITIES, HTTP_INTEGRATION_TYPES, isImplemented, notImplementedMessage, type AdapterConfig } from '../../domain/adapter-types.js';
+import { createAdapter, deleteAdapter, findAdapter, listAdapters, liveRuleIds, recentRepairs, updateAdapter, type AdapterRow } from '../../db/adapters.js';
+import { deleteReconcileSchedule, DEFAULT_RECONCILE_SECONDS, ensureReconcileSchedule } from '../../clients/reconcile.js';
+import { DEFAULT_CAPABILITIES, HTTP_INTEGRATION_TYPES, isImplemented, notImplementedMessage, RECONCILED_ADAPTER_TYPES, type AdapterConfig } from '../../domain/adapter-types.js';
 import { refuseTargetUrl, type TargetPolicy } from '../../domain/http-targets.js';
 import { testAdapter } from '../../clients/adapter-test.js';
 import { withdrawRule } from '../../clients/rule.js';
@@ -19,6 +20,12 @@ const SPEAKER_TARGETS: TargetPolicy = { allowPrivate: true };
 
 /** The endpoint (a URL, or host:port) as a URL, for the target policy. */
 const endpointUrl = (endpoint: string) => new URL(endpoint.includes('://') ? endpoint : `tcp://${endpoint}`);
+
+/** A back end that can say what it announces is compared with the rules every few seconds. */
+async function keepReconciled(deps: AppDeps, adapter: AdapterRow): Promise<void> {
+  if (RECONCILED_ADAPTER_TYPES.includes(adapter.adapterType)) await ensureReconcileSchedule(deps, adapter.id, deps.reconcileIntervalSeconds ?? DEFAULT_RECONCILE_SECONDS);
+  else await deleteReconcileSchedule(deps, adapter.id);
+}
 
 async function loadAdapter(deps: AppDeps, workspaceId: number, id: number): Promise<AdapterRow> {
   const row = await findAdapter(deps.db, workspaceId, id);
@@ -70,7 +77,8 @@ const testRoute = defineRoute({
 export const adaptersRouter = router()
   .openapi(listRoute, async (c) => {
     const rows = await listAdapters(c.var.deps.db, c.var.workspace.id);
-    return c.json({ ok: true as const, adapters: rows.map((r) => adapterJson(r.adapter, r.live)) }, 200);
+    const repairs = await recentRepairs(c.var.deps.db, rows.map((r) => r.adapter.id));
+    return c.json({ ok: true as const, adapters: rows.map((r) => adapterJson(r.adapter, r.live, repairs.get(r.adapter.id)!)) }, 200);
   })
   .openapi(saveRoute, async (c) => {
     const deps = c.var.deps;
@@ -90,7 +98,8 @@ export const adaptersRouter = router()
 
     if (body.id === undefined) {
       const row = await createAdapter(deps.db, c.var.workspace.id, values, token ?? null);
-      return c.json({ ok: true as const, adapter: adapterJson(row, 0) }, 200);
+      await keepReconciled(deps, row);
+      return c.json({ ok: true as const, adapter: adapterJson(row, 0, []) }, 200);
     }
 
     const current = await loadAdapter(deps, c.var.workspace.id, body.id);
@@ -100,7 +109,9 @@ export const adaptersRouter = router()
       throw new ApiError('conflict', `adapter ${current.id} has ${live.length} live rule(s); withdraw them before changing its type or endpoint`);
     }
     const row = await updateAdapter(deps.db, current.id, values, token);
-    return c.json({ ok: true as const, adapter: adapterJson(row, live.length) }, 200);
+    await keepReconciled(deps, row);
+    const repairs = await recentRepairs(deps.db, [row.id]);
+    return c.json({ ok: true as const, adapter: adapterJson(row, live.length, repairs.get(row.id)!) }, 200);
   })
   .openapi(deleteRoute, async (c) => {
     const deps = c.var.deps;
@@ -108,6 +119,7 @@ export const adaptersRouter = router()
     const live = await liveRuleIds(deps.db, adapter.id);
     await Promise.all(live.map((id) => withdrawRule(deps, id, `adapter ${adapter.id} deleted`)));
     await deleteAdapter(deps.db, adapter.id);
+    await deleteReconcileSchedule(deps, adapter.id);
     return c.json({ ok: true as const, deleted: adapter.id, withdrawn_rules: live.length }, 200);
   })
   .openapi(testRoute, async (c) => {

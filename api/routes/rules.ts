@@ -1,13 +1,13 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
 import { z } from '@hono/zod-openapi';
 import { startRule, withdrawRule } from '../../clients/rule.js';
-import { findRule, listEndedRules, listLiveRules, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
+import { findRule, listEndedRules, listLiveRules, listRuleRepairs, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
 import { FINAL_RULE_STATUSES } from '../../db/schema.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
-import { CreateRuleBody, HistoryQuery, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
+import { CreateRuleBody, HistoryQuery, RuleRepairSchema, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
 import { ruleJson } from '../views/rules.js';
 
 async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise<RuleRow> {
@@ -64,7 +64,7 @@ const getRoute = defineRoute({
   path: '/mitigation/rules/{id}',
   summary: 'Get one rule',
   request: { params: IdParam },
-  responses: responses('The rule', ok({ rule: RuleSchema }), { 404: 'not_found' }),
+  responses: responses('The rule, and what the reconciler repaired of its route', ok({ rule: RuleSchema, repairs: z.array(RuleRepairSchema) }), { 404: 'not_found' }),
 });
 
 const createRuleRoute = defineRoute({
@@ -109,7 +109,8 @@ export const rulesRouter = router()
   })
   .openapi(getRoute, async (c) => {
     const row = await loadRule(c.var.deps, c.var.workspace.id, c.req.valid('param').id);
-    return c.json({ ok: true as const, rule: ruleJson(row) }, 200);
+    const repairs = await listRuleRepairs(c.var.deps.db, row.id);
+    return c.json({ ok: true as const, rule: ruleJson(row), repairs: repairs.map((r) => ({ at: r.at.toISOString(), kind: r.kind })) }, 200);
   })
   .openapi(createRuleRoute, async (c) => {
     const deps = c.var.deps;

@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { ADAPTER_TYPES, INTENT_TYPES } from '../../domain/adapter-types.js';
 import { parseAddress } from '../../domain/prefix.js';
+import { REPAIR_KINDS } from '../../db/schema.js';
 import { bodyId, Timestamp } from './common.js';
 
 const Community = z
@@ -112,6 +113,18 @@ export const AdapterSchema = z
     config: z.record(z.string(), z.unknown()),
     capabilities: z.array(z.enum(INTENT_TYPES)),
     active_rules: z.number().int(),
+    last_reconciled_at: Timestamp.openapi({ description: 'when the reconciler last compared the speaker with the rules (exabgp, gobgp)' }),
+    reconcile_error: z.string().nullable().openapi({ description: 'what went wrong then, if anything' }),
+    recent_repairs: z
+      .array(
+        z.object({
+          at: z.string(),
+          kind: z.enum(REPAIR_KINDS),
+          rule_id: z.number().int().nullable().openapi({ description: 'the rule whose route it was; null for a route no rule of this adapter announced' }),
+          route: z.string(),
+        }),
+      )
+      .openapi({ description: "the reconciler's last repairs at this speaker, newest first" }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })

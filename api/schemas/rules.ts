@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { INTENT_TYPES } from '../../domain/adapter-types.js';
 import { CidrOrIp, queryInt } from '../../domain/wire.js';
 import { PROTOCOL_NUMBERS, type NumRange } from '../../domain/intent.js';
-import { RULE_STATUSES } from '../../db/schema.js';
+import { REPAIR_KINDS, RULE_STATUSES } from '../../db/schema.js';
 import { bodyId, Timestamp } from './common.js';
 
 const PORT_MAX = 65535;
@@ -115,6 +115,13 @@ export const RuleSchema = z
     ended_at: Timestamp,
   })
   .openapi('Rule');
+
+export const RuleRepairSchema = z
+  .object({
+    at: z.string(),
+    kind: z.enum(REPAIR_KINDS).openapi({ description: 'reannounced: the route was missing at the speaker; withdrew_stray: it was still there after the rule ended' }),
+  })
+  .openapi('RuleRepair');
 
 export const HistoryQuery = z.strictObject({
   limit: queryInt(1, 500).default(100).openapi({ description: '1-500', example: '100' }),

@@ -129,7 +129,7 @@ neighbor 127.0.0.2 {
 `;
 }
 
-export async function startBgpLab(opts: { logDir?: string } = {}): Promise<BgpLabInfo & { stop(): Promise<void> }> {
+export async function startBgpLab(opts: { logDir?: string } = {}) {
   for (const bin of ['ip', 'gobgpd', 'gobgp', 'exabgp']) {
     try {
       sh('sh', ['-c', `command -v ${bin}`]);
@@ -170,22 +170,34 @@ export async function startBgpLab(opts: { logDir?: string } = {}): Promise<BgpLa
   writeFileSync(join(logDir, 'exabgp.conf'), exabgpConfig());
   const token = randomBytes(16).toString('hex');
 
-  const daemon = (name: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+  const specs = new Map<Daemon, { args: string[]; env: NodeJS.ProcessEnv }>([
+    ['router', { args: ['gobgpd', '-f', join(logDir, 'router.toml'), '-p', '--api-hosts', `127.0.0.2:50051,${labAddr}:50051`, '--pprof-disable', '-l', 'warn'], env: {} }],
+    ['speaker', { args: ['gobgpd', '-f', join(logDir, 'speaker.toml'), '-p', '--api-hosts', `${labAddr}:50052`, '--pprof-disable', '-l', 'warn'], env: {} }],
+    [
+      'exabgp',
+      {
+        args: ['exabgp', join(logDir, 'exabgp.conf')],
+        env: {
+          'exabgp.daemon.user': 'root',
+          'exabgp.daemon.drop': 'false',
+          'exabgp.api.cli': 'false',
+          'exabgp.log.destination': join(logDir, 'exabgp-internal.log'),
+          EXABGP_BRIDGE_LISTEN: `${labAddr}:5000`,
+          EXABGP_BRIDGE_TOKEN: token,
+        },
+      },
+    ],
+  ]);
+  const running = new Map<Daemon, ChildProcess>();
+  const daemon = (name: Daemon) => {
+    const { args, env } = specs.get(name)!;
     const out = openSync(join(logDir, `${name}.log`), 'a');
     const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', out, out], detached: true, env: { ...process.env, ...env } });
     children.push(child);
+    running.set(name, child);
     return child;
   };
-  daemon('router', ['gobgpd', '-f', join(logDir, 'router.toml'), '-p', '--api-hosts', `127.0.0.2:50051,${labAddr}:50051`, '--pprof-disable', '-l', 'warn']);
-  daemon('speaker', ['gobgpd', '-f', join(logDir, 'speaker.toml'), '-p', '--api-hosts', `${labAddr}:50052`, '--pprof-disable', '-l', 'warn']);
-  daemon('exabgp', ['exabgp', join(logDir, 'exabgp.conf')], {
-    'exabgp.daemon.user': 'root',
-    'exabgp.daemon.drop': 'false',
-    'exabgp.api.cli': 'false',
-    'exabgp.log.destination': join(logDir, 'exabgp-internal.log'),
-    EXABGP_BRIDGE_LISTEN: `${labAddr}:5000`,
-    EXABGP_BRIDGE_TOKEN: token,
-  });
+  for (const name of specs.keys()) daemon(name);
 
   const info: BgpLabInfo = {
     ns,
@@ -195,41 +207,69 @@ export async function startBgpLab(opts: { logDir?: string } = {}): Promise<BgpLa
     logDir,
   };
 
-  const deadline = Date.now() + 30_000;
-  let last = '';
-  for (;;) {
-    try {
-      const peers = JSON.parse(sh('ip', ['netns', 'exec', ns, 'gobgp', '-u', '127.0.0.2', 'neighbor', '-j'])) as Array<{
-        state: { neighbor_address: string; session_state: number };
-      }>;
-      // session_state 6 = ESTABLISHED
-      const up = peers.filter((p) => p.state.session_state === 6).map((p) => p.state.neighbor_address);
-      const health = await fetch(`http://${labAddr}:5000/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1000) })
-        .then((r) => r.ok)
-        .catch(() => false);
-      last = `established: [${up.join(', ')}], bridge healthy: ${health}`;
-      if (up.length === 2 && health) break;
-    } catch (err) {
-      last = (err as Error).message;
+  /** Until both speakers have a session with the router and the bridge answers. */
+  async function waitUp(ms: number) {
+    const deadline = Date.now() + ms;
+    let last = '';
+    for (;;) {
+      try {
+        const peers = JSON.parse(sh('ip', ['netns', 'exec', ns, 'gobgp', '-u', '127.0.0.2', 'neighbor', '-j'])) as Array<{
+          state: { neighbor_address: string; session_state: number };
+        }>;
+        // session_state 6 = ESTABLISHED
+        const up = peers.filter((p) => p.state.session_state === 6).map((p) => p.state.neighbor_address);
+        const health = await fetch(`http://${labAddr}:5000/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1000) })
+          .then((r) => r.ok)
+          .catch(() => false);
+        last = `established: [${up.join(', ')}], bridge healthy: ${health}`;
+        if (up.length === 2 && health) return;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      if (Date.now() > deadline) {
+        const tails = ['router', 'speaker', 'exabgp']
+          .map((d) => `--- ${d}.log ---\n${readFileSync(join(logDir, `${d}.log`), 'utf8').split('\n').slice(-15).join('\n')}`)
+          .join('\n');
+        throw new Error(`BGP lab did not come up in ${ms / 1000} s (${last})\n${tails}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
     }
-    if (Date.now() > deadline) {
-      const tails = ['router', 'speaker', 'exabgp']
-        .map((d) => `--- ${d}.log ---\n${readFileSync(join(logDir, `${d}.log`), 'utf8').split('\n').slice(-15).join('\n')}`)
-        .join('\n');
-      cleanup();
-      throw new Error(`BGP lab did not come up in 30 s (${last})\n${tails}`);
+  }
+  try {
+    await waitUp(30_000);
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+
+  /** Kills a speaker at once (its routes leave the router with its session). */
+  async function kill(name: 'speaker' | 'exabgp') {
+    const child = running.get(name)!;
+    if (child.exitCode === null && child.pid) {
+      const exited = new Promise((r) => child.once('exit', r));
+      process.kill(-child.pid, 'SIGKILL');
+      await exited;
     }
-    await new Promise((r) => setTimeout(r, 200));
   }
 
   return {
     ...info,
+    kill,
+    /** Starts a killed speaker again and waits until its session is up. */
+    async revive(name: 'speaker' | 'exabgp') {
+      daemon(name);
+      await waitUp(30_000);
+    },
     async stop() {
       cleanup();
       process.removeListener('exit', cleanup);
     },
   };
 }
+
+type Daemon = 'router' | 'speaker' | 'exabgp';
+
+export type BgpLab = Awaited<ReturnType<typeof startBgpLab>>;
 
 const COMMUNITY = (n: number) => `${Math.floor(n / 65536)}:${n % 65536}`;
 

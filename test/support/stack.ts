@@ -36,7 +36,7 @@ export type Caller = <T = any>(method: string, path: string, body?: unknown, hea
 
 export async function startStack(
   env: TestEnv,
-  opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds' | 'agentRateLimit' | 'clock'> & { targets?: AppDeps['targets'] } = {},
+  opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds' | 'agentRateLimit' | 'clock' | 'reconcileIntervalSeconds'> & { targets?: AppDeps['targets'] } = {},
 ): Promise<Stack> {
   // Loopback stands in for every provider and receiver here, as in the all-in-one default.
   const targets = opts.targets ?? { allowPrivate: true };
@@ -86,6 +86,10 @@ export async function startStack(
     },
     async stop() {
       await http.close();
+      // The reconcile schedules this stack's API made would fire at a task queue nobody polls.
+      for await (const s of temporal.client.schedule.list()) {
+        if (s.scheduleId.startsWith(`reconcile:${taskQueue}:`)) await temporal.client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+      }
       await stack.stopWorker();
       await temporal.close();
       await db.close();

@@ -1,0 +1,140 @@
+// Reconciliation: what a speaker announces must equal what the rules say, both ways. A live
+// rule whose route is missing (the speaker restarted, a session reset) is announced again;
+// a route no live rule holds (a withdrawal lost in a crash, a route injected by hand) is
+// withdrawn. Rules of every adapter driving the same speaker count (tenants may share one).
+// Each repair is recorded on its rule, or on the adapter when no rule announced the route.
+import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationAdapters, mitigationRules, routeRepairs, type RepairKind } from '../db/schema.js';
+import type { SecretBox } from '../db/secrets.js';
+import { routeKey, type MitigationIntent } from '../domain/intent.js';
+import { ORPHAN_AFTER_SECONDS, type ReconcileOutcome } from '../workflows/reconcile.contract.js';
+import type { AdapterRegistry } from './adapters/index.js';
+import type { MitigationAdapter } from './adapters/types.js';
+
+type RuleRow = typeof mitigationRules.$inferSelect;
+type AdapterRow = typeof mitigationAdapters.$inferSelect;
+
+export function createReconcileActivities({ db, secrets, adapters, logger }: { db: Db; secrets: SecretBox; adapters: AdapterRegistry; logger: Logger }) {
+  const ruleStatus = async (id: number) => (await db.select({ status: mitigationRules.status }).from(mitigationRules).where(eq(mitigationRules.id, id)))[0]?.status;
+
+  /** Live rules holding one of `keys` on any adapter that drives the same speaker. */
+  async function liveOnSpeaker(adapter: AdapterRow, keys: string[]): Promise<RuleRow[]> {
+    if (keys.length === 0) return [];
+    const rows = await db
+      .select({ rule: mitigationRules })
+      .from(mitigationRules)
+      .innerJoin(mitigationAdapters, eq(mitigationAdapters.id, mitigationRules.adapterId))
+      .where(
+        and(
+          eq(mitigationAdapters.adapterType, adapter.adapterType),
+          eq(mitigationAdapters.endpoint, adapter.endpoint),
+          inArray(mitigationRules.routeKey, keys),
+          inArray(mitigationRules.status, [...LIVE_RULE_STATUSES]),
+        ),
+      );
+    return rows.map((r) => r.rule);
+  }
+
+  async function record(adapterId: number, ruleId: number | null, kind: RepairKind, key: string) {
+    await db.insert(routeRepairs).values({ adapterId, ruleId, kind, routeKey: key });
+    logger.warn({ adapterId, ruleId, kind, route: key }, 'route repaired');
+  }
+
+  return {
+    async reconcileAdapter(adapterId: number): Promise<ReconcileOutcome> {
+      const [adapter] = await db.select().from(mitigationAdapters).where(eq(mitigationAdapters.id, adapterId));
+      if (!adapter || adapter.deletedAt) return { kind: 'skipped', reason: `adapter ${adapterId} no longer exists` };
+      let impl: MitigationAdapter;
+      try {
+        impl = adapters.get(adapter, () => (adapter.authTokenEnc ? secrets.open(adapter.authTokenEnc) : null));
+      } catch (err) {
+        return { kind: 'skipped', reason: (err as Error).message };
+      }
+      if (!impl.list) return { kind: 'skipped', reason: `a ${adapter.adapterType} back end cannot say what it announces` };
+
+      const done = (error: string | null) =>
+        db.update(mitigationAdapters).set({ reconciledAt: sql`now()`, reconcileError: error }).where(eq(mitigationAdapters.id, adapterId));
+      let listed: MitigationIntent[];
+      try {
+        listed = await impl.list();
+      } catch (err) {
+        await done((err as Error).message);
+        return { kind: 'unreachable', error: (err as Error).message };
+      }
+      const have = new Map(listed.map((i) => [routeKey(i), i]));
+      const errors: string[] = [];
+      const attempt = async (what: string, fn: () => Promise<void>) => {
+        try {
+          await fn();
+          return true;
+        } catch (err) {
+          errors.push(`${what}: ${(err as Error).message}`);
+          return false;
+        }
+      };
+
+      // Missing: read after the listing, so a rule announced meanwhile is announced twice
+      // (harmless), never forgotten. A rule past its TTL is its workflow's to withdraw.
+      const want = await db
+        .select()
+        .from(mitigationRules)
+        .where(and(eq(mitigationRules.adapterId, adapterId), eq(mitigationRules.status, 'active'), or(isNull(mitigationRules.expiresAt), gt(mitigationRules.expiresAt, sql`now()`))));
+      const reannounced: number[] = [];
+      for (const rule of want) {
+        if (have.has(rule.routeKey)) continue;
+        if (!(await attempt(`announce rule ${rule.id}`, () => impl.announce(rule.intent)))) continue;
+        // It may have ended while we announced: then its route goes again, at once.
+        if ((await ruleStatus(rule.id)) !== 'active') await attempt(`withdraw rule ${rule.id}`, () => impl.withdraw(rule.intent));
+        else {
+          reannounced.push(rule.id);
+          await record(adapterId, rule.id, 'reannounced', rule.routeKey);
+        }
+      }
+
+      // Strays: routes no live rule on this speaker holds. The speaker is Bulwark's (DESIGN:
+      // every announced route belongs to a rule row), so a blackhole nobody owns is dropped
+      // traffic nobody will ever withdraw: it goes, recorded on the ended rule that announced
+      // it, or on the adapter alone when none did.
+      const wanted = new Set(want.map((r) => r.routeKey));
+      const candidates = [...have.keys()].filter((k) => !wanted.has(k));
+      const held = new Set((await liveOnSpeaker(adapter, candidates)).map((r) => r.routeKey));
+      const ended =
+        candidates.length === 0
+          ? []
+          : await db
+              .select()
+              .from(mitigationRules)
+              .where(and(eq(mitigationRules.adapterId, adapterId), inArray(mitigationRules.routeKey, candidates), inArray(mitigationRules.status, [...FINAL_RULE_STATUSES])))
+              .orderBy(desc(mitigationRules.id));
+      const lastEnded = new Map<string, RuleRow>();
+      for (const r of ended) if (!lastEnded.has(r.routeKey)) lastEnded.set(r.routeKey, r);
+      const withdrawn: number[] = [];
+      let unowned = 0;
+      for (const key of candidates) {
+        if (held.has(key)) continue;
+        const rule = lastEnded.get(key);
+        if (!(await attempt(`withdraw stray ${key}`, () => impl.withdraw(have.get(key)!)))) continue;
+        if (rule) withdrawn.push(rule.id);
+        else unowned++;
+        await record(adapterId, rule?.id ?? null, 'withdrew_stray', key);
+        // A rule that took the route meanwhile keeps it.
+        for (const live of await liveOnSpeaker(adapter, [key])) await attempt(`announce rule ${live.id}`, () => impl.announce(live.intent));
+      }
+
+      // Rows the API inserted but whose workflow it never started (it died, or Temporal was
+      // down): the workflow asks the rule's workflow to start, which is a no-op for one
+      // that is running.
+      const orphans = await db
+        .select({ ruleId: mitigationRules.id, ttlSeconds: mitigationRules.ttl })
+        .from(mitigationRules)
+        .where(and(eq(mitigationRules.adapterId, adapterId), eq(mitigationRules.status, 'pending'), lt(mitigationRules.createdAt, sql`now() - make_interval(secs => ${ORPHAN_AFTER_SECONDS})`)));
+
+      await done(errors.length > 0 ? errors.join('; ') : null);
+      return { kind: 'reconciled', listed: listed.length, reannounced, withdrawn, unowned, errors, orphans };
+    },
+  };
+}
+
+export type ReconcileActivities = ReturnType<typeof createReconcileActivities>;
