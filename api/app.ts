@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { authenticate, rateLimit, rateLimitNode, requireSubscriptionForWrites } from './auth.js';
 import type { AgentEnv, AppDeps, AppEnv } from './context.js';
+import { isBackendOutage } from './outage.js';
 import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
 import { renderReferencePage } from './reference-page.js';
 import { adaptersRouter } from './routes/adapters.js';
@@ -108,6 +109,11 @@ export function createApp(deps: AppDeps) {
       if (err.status === 400) return sendError(c, 'invalid_json', `request body is not valid JSON: ${err.message}`);
       if (err.status === 413) return sendError(c, 'payload_too_large', err.message);
       if (err.status === 415) return sendError(c, 'unsupported_media_type', 'send the body as application/json');
+    }
+    if (isBackendOutage(err)) {
+      deps.logger.warn({ err, method: c.req.method, path: c.req.path }, 'a back end is unavailable');
+      c.header('Retry-After', '5');
+      return sendError(c, 'unavailable', 'a back end (database or workflow service) is unavailable; try again shortly');
     }
     deps.logger.error({ err, method: c.req.method, path: c.req.path }, 'unhandled API error');
     return sendError(c, 'internal_error', 'an internal error occurred; it has been logged');
