@@ -29,6 +29,8 @@ export interface DevServer {
   address: string;
   uiUrl: string | null;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would (the chaos run; state persists only with `dbFile`). */
+  kill(): Promise<void>;
 }
 
 export async function startDevServer(opts: {
@@ -79,6 +81,11 @@ export async function startDevServer(opts: {
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
