@@ -42,7 +42,10 @@ describe('ids', () => {
     ['GET', '/api/v1/incidents/9007199254740993'],
     ['GET', '/api/v1/pcaps/4294967296/analysis'],
   ])('%s %s: an id beyond the column’s range is no row’s: 404', async (method, path) => {
-    expectError(await a.call(method, path), 404, 'not_found');
+    const res = await a.call(method, path);
+    expectError(res, 404, 'not_found');
+    // Named as it was written, not as a float ("Infinity", "9223372036854776000").
+    expect(res.body.error.message).toContain(path.match(/\d{6,}/)![0]);
   });
 
   it.each([

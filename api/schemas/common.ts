@@ -3,6 +3,7 @@
 // apart. Objects are strict: an unknown field is a typo the caller wants to hear about.
 import { z } from '@hono/zod-openapi';
 import { INT4_MAX } from '../../db/client.js';
+import { ApiError } from '../errors.js';
 
 /** An id in a JSON body: a JSON number, positive, within its column's range (else 400 naming the field). */
 export const bodyId = (max: number = INT4_MAX) =>
@@ -14,12 +15,17 @@ export const bodyId = (max: number = INT4_MAX) =>
 
 /**
  * An id in a path: decimal digits only. A well-formed id beyond every row's range names no
- * row, so it reads as a number the handlers answer 404 for (db/ finds nothing by it).
+ * row: 404 at once, naming the id as it was written (handlers answer 404 for ids within
+ * the range that no row of the workspace has, db/ finding nothing by them).
  */
 const PathId = z
   .string()
   .regex(/^[1-9][0-9]*$/, 'must be a positive integer id')
-  .transform((v) => (v.length > 16 ? Number.POSITIVE_INFINITY : Number(v)));
+  .transform((v) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n)) throw new ApiError('not_found', `nothing has id ${v}`);
+    return n;
+  });
 
 export const IdParam = z.object({ id: PathId.openapi({ param: { name: 'id', in: 'path' }, example: '42' }) });
 
