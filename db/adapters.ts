@@ -80,12 +80,21 @@ export async function createAdapter(db: Db, workspaceId: number, values: Adapter
   return row!;
 }
 
-/** `authTokenEnc` undefined: keep the stored secret; null: clear it. */
-export async function updateAdapter(db: Db, id: number, values: AdapterValues, authTokenEnc: string | null | undefined): Promise<AdapterRow> {
+/**
+ * `authTokenEnc` undefined: keep the stored secret; null: clear it. A new type or endpoint
+ * is another back end: what the reconciler last saw of the old one no longer applies.
+ */
+export async function updateAdapter(db: Db, current: AdapterRow, values: AdapterValues, authTokenEnc: string | null | undefined): Promise<AdapterRow> {
+  const moved = current.adapterType !== values.adapterType || current.endpoint !== values.endpoint;
   const [row] = await db
     .update(mitigationAdapters)
-    .set({ ...values, ...(authTokenEnc !== undefined ? { authTokenEnc } : {}), updatedAt: sql`now()` })
-    .where(eq(mitigationAdapters.id, id))
+    .set({
+      ...values,
+      ...(authTokenEnc !== undefined ? { authTokenEnc } : {}),
+      ...(moved ? { reconciledAt: null, reconcileError: null } : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(eq(mitigationAdapters.id, current.id))
     .returning();
   return row!;
 }

@@ -170,3 +170,18 @@ describe('a rule row whose workflow never started', () => {
     await expect.poll(async () => (await call('GET', `/api/v1/mitigation/rules/${id}`)).body.rule.status, { timeout: 10_000 }).toBe('expired');
   }, 60_000);
 });
+
+describe('an adapter the reconciler cannot reach', () => {
+  it('says so, and forgets it once the adapter points at another back end', async () => {
+    const created = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'gobgp', name: 'nobody home', endpoint: '127.0.0.1:9' });
+    const id = created.body.adapter.id as number;
+    const find = async () => (await call('GET', '/api/v1/mitigation/adapters')).body.adapters.find((a: { id: number }) => a.id === id);
+    await expect.poll(async () => (await find()).reconcile_error, { timeout: 15_000 }).toMatch(/127\.0\.0\.1:9/);
+    const moved = await call('POST', '/api/v1/mitigation/adapters', { id, adapter_type: 'webhook', name: 'now a webhook', endpoint: 'http://127.0.0.1:9/hook' });
+    expect(moved.body.adapter).toMatchObject({ last_reconciled_at: null, reconcile_error: null });
+    // No schedule watches a webhook: it stays so.
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(await find()).toMatchObject({ last_reconciled_at: null, reconcile_error: null });
+    await call('DELETE', `/api/v1/mitigation/adapters/${id}`);
+  }, 40_000);
+});

@@ -108,7 +108,7 @@ export const adaptersRouter = router()
     if (live.length > 0 && (current.adapterType !== values.adapterType || current.endpoint !== values.endpoint)) {
       throw new ApiError('conflict', `adapter ${current.id} has ${live.length} live rule(s); withdraw them before changing its type or endpoint`);
     }
-    const row = await updateAdapter(deps.db, current.id, values, token);
+    const row = await updateAdapter(deps.db, current, values, token);
     await keepReconciled(deps, row);
     const repairs = await recentRepairs(deps.db, [row.id]);
     return c.json({ ok: true as const, adapter: adapterJson(row, live.length, repairs.get(row.id)!) }, 200);
