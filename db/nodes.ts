@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { HeartbeatBody, MetricsBody } from '../domain/agent-protocol.js';
 import { isUniqueViolation, type Db } from './client.js';
 import { hashToken } from './workspaces.js';
-import { nodeMetrics, nodes } from './schema.js';
+import { nodeMetrics, nodes, nodeSecurityEvents, type NodeSecurityEventKind } from './schema.js';
 
 /** A node that has not been heard from for this long is offline. */
 export const OFFLINE_AFTER_SECONDS = 60;
@@ -64,7 +64,7 @@ type NodeWithStatus = { node: NodeRow; status: NodeStatus };
 export async function createNode(
   db: Db,
   workspaceId: number,
-  n: Pick<NodeRow, 'name' | 'ip' | 'location' | 'os' | 'interface'>,
+  n: Pick<NodeRow, 'name' | 'ip' | 'location' | 'os' | 'interface'> & Partial<Pick<NodeRow, 'prefixes'>>,
 ): Promise<{ node: NodeRow; key: string } | null> {
   const { key, hash } = newNodeKey();
   const [node] = await db
@@ -97,7 +97,7 @@ export async function updateNode(
   db: Db,
   workspaceId: number,
   uuid: string,
-  changes: Partial<Pick<NodeRow, 'name' | 'ip' | 'location' | 'os' | 'interface'>>,
+  changes: Partial<Pick<NodeRow, 'name' | 'ip' | 'prefixes' | 'location' | 'os' | 'interface'>>,
 ): Promise<NodeWithStatus | 'name_taken' | null> {
   let row: NodeRow | undefined;
   try {
@@ -122,4 +122,19 @@ export async function deleteNode(db: Db, workspaceId: number, uuid: string): Pro
     .where(and(eq(nodes.uuid, uuid), eq(nodes.workspaceId, workspaceId)))
     .returning({ uuid: nodes.uuid });
   return rows.length > 0;
+}
+
+/** Something the node's key was used for and refused (shown on GET /nodes/{uuid}). */
+export async function recordSecurityEvent(db: Db, nodeId: number, kind: NodeSecurityEventKind, message: string): Promise<void> {
+  await db.insert(nodeSecurityEvents).values({ nodeId, kind, message });
+}
+
+/** The node's latest security events, newest first. */
+export async function recentSecurityEvents(db: Db, nodeId: number, limit = 20) {
+  return db
+    .select({ at: nodeSecurityEvents.at, kind: nodeSecurityEvents.kind, message: nodeSecurityEvents.message })
+    .from(nodeSecurityEvents)
+    .where(eq(nodeSecurityEvents.nodeId, nodeId))
+    .orderBy(desc(nodeSecurityEvents.id))
+    .limit(limit);
 }

@@ -211,6 +211,8 @@ export const nodes = pgTable(
     workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     ip: text('ip').notNull(),
+    /** More addresses the node protects (CIDRs the user assigned): its agent may report attacks on these and on `ip`, nothing else. */
+    prefixes: jsonb('prefixes').$type<string[]>().notNull().default([]),
     location: text('location'),
     os: text('os'),
     interface: text('interface'),
@@ -228,6 +230,24 @@ export const nodes = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [index('nodes_ws_idx').on(t.workspaceId), uniqueIndex('nodes_ws_name_idx').on(t.workspaceId, t.name)],
+);
+
+export const NODE_SECURITY_EVENT_KINDS = ['target_refused'] as const;
+export type NodeSecurityEventKind = (typeof NODE_SECURITY_EVENT_KINDS)[number];
+
+/** What a node's key was used to attempt and was refused: a stolen key or a broken agent. */
+export const nodeSecurityEvents = pgTable(
+  'node_security_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    nodeId: integer('node_id')
+      .notNull()
+      .references(() => nodes.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<NodeSecurityEventKind>().notNull(),
+    message: text('message').notNull(),
+    at: ts('at').notNull().defaultNow(),
+  },
+  (t) => [index('node_security_events_node_idx').on(t.nodeId, t.id)],
 );
 
 /** Per-second traffic samples, batched by the agent. */

@@ -102,7 +102,7 @@ export function wireClassification(c: Classification): WireClassification {
 export const OpenIncidentBody = z
   .strictObject({
     ref: IncidentRef.meta({ description: 'the agent’s id for this attack; opening again with it finds the same incident' }),
-    target_ip: Address.optional().meta({ description: 'the attacked address; default: the node’s ip' }),
+    target_ip: Address.optional().meta({ description: 'the attacked address: the node’s ip (the default) or one within the prefixes assigned to the node' }),
     started_at: z.iso.datetime({ offset: true }),
     pps: Pps,
     bps: Bps,

@@ -6,6 +6,8 @@ import { loadTiers } from '../../db/escalation.js';
 import { findNodeIncident, openIncident, resolveIncident, updateIncidentFigures } from '../../db/incidents.js';
 import { OpenIncidentBody, ResolveIncidentBody, UpdateIncidentBody } from '../../domain/agent-protocol.js';
 import { severityFor, tierFor } from '../../domain/escalation.js';
+import { refuseNodeTarget } from '../../domain/node-targets.js';
+import { recordSecurityEvent } from '../../db/nodes.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
@@ -19,7 +21,7 @@ const openRoute = defineRoute({
   summary: 'Open an incident',
   description: 'Idempotent by `ref`. Starts the incident’s escalation workflow.',
   request: jsonBody(OpenIncidentBody),
-  responses: responses('The incident', ok({ incident: IncidentSchema }), WRITE_ERRORS),
+  responses: responses('The incident', ok({ incident: IncidentSchema }), { ...WRITE_ERRORS, 403: 'forbidden: the target is not this node’s address nor within its assigned prefixes' }),
 });
 
 const updateRoute = defineRoute({
@@ -52,6 +54,11 @@ export const agentIncidentsRouter = router<AgentEnv>()
     const node = c.var.node;
     const b = c.req.valid('json');
     const targetIp = b.target_ip ?? node.ip;
+    const refused = refuseNodeTarget(targetIp, node);
+    if (refused) {
+      await recordSecurityEvent(db, node.id, 'target_refused', `an incident for ${targetIp} was refused: ${refused}`);
+      throw new ApiError('forbidden', `target_ip: ${refused}`);
+    }
     const figures = { pps: b.pps, bps: b.bps };
     // The severity of the first report, so the answer shows it; the workflow raises it as tiers climb.
     const { tiers } = await loadTiers(db, node.workspaceId, targetIp);

@@ -2,12 +2,12 @@
 import { z } from '@hono/zod-openapi';
 import { runNodeCommand } from '../../clients/node-command.js';
 import { findIncidentOfNode, openIncidentOf } from '../../db/incidents.js';
-import { createNode, deleteNode, findNode, listNodes, updateNode } from '../../db/nodes.js';
+import { createNode, deleteNode, findNode, listNodes, recentSecurityEvents, updateNode } from '../../db/nodes.js';
 import type { NodeCommand } from '../../domain/node-command.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { ok } from '../schemas/common.js';
-import { CreateNodeBody, NodeCommandBody, NodeCommandOutcome, NodeListQuery, NodeSchema, NodeUuidParam, UpdateNodeBody } from '../schemas/nodes.js';
+import { CreateNodeBody, NodeCommandBody, NodeCommandOutcome, NodeListQuery, NodeSchema, NodeSecurityEventSchema, NodeUuidParam, UpdateNodeBody } from '../schemas/nodes.js';
 import { nodeJson } from '../views/nodes.js';
 
 const createNodeRoute = defineRoute({
@@ -31,8 +31,9 @@ const getNodeRoute = defineRoute({
   method: 'get',
   path: '/nodes/{uuid}',
   summary: 'Get a node, with its last traffic figures, baseline and protocol mix',
+  description: 'With the latest security events: what its key was used to attempt and was refused (a stolen key, or a broken agent).',
   request: { params: NodeUuidParam },
-  responses: responses('The node', ok({ node: NodeSchema }), { 404: 'not_found' }),
+  responses: responses('The node', ok({ node: NodeSchema, security_events: z.array(NodeSecurityEventSchema) }), { 404: 'not_found' }),
 });
 
 const updateNodeRoute = defineRoute({
@@ -70,6 +71,7 @@ export const nodesRouter = router()
     const created = await createNode(c.var.deps.db, c.var.workspace.id, {
       name: body.name,
       ip: body.ip,
+      prefixes: body.prefixes ?? [],
       location: body.location ?? null,
       os: body.os ?? null,
       interface: body.interface ?? null,
@@ -85,7 +87,8 @@ export const nodesRouter = router()
     const { uuid } = c.req.valid('param');
     const row = await findNode(c.var.deps.db, c.var.workspace.id, uuid);
     if (!row) throw new ApiError('not_found', `node ${uuid} not found`);
-    return c.json({ ok: true as const, node: nodeJson(row.node, row.status) }, 200);
+    const events = await recentSecurityEvents(c.var.deps.db, row.node.id);
+    return c.json({ ok: true as const, node: nodeJson(row.node, row.status), security_events: events.map((e) => ({ ...e, at: e.at.toISOString() })) }, 200);
   })
   .openapi(updateNodeRoute, async (c) => {
     const { uuid } = c.req.valid('param');

@@ -3,14 +3,34 @@ import { z } from '@hono/zod-openapi';
 import { captureCommand, FIREWALL_COMMANDS, stopCaptureCommand } from '../../domain/agent-protocol.js';
 import { Address, IfName, queryInt } from '../../domain/wire.js';
 import { NODE_STATUSES } from '../../db/nodes.js';
+import { NODE_SECURITY_EVENT_KINDS } from '../../db/schema.js';
+import { MAX_NODE_PREFIXES, refuseNodePrefix } from '../../domain/node-targets.js';
 import { bodyId, Timestamp, Uuid } from './common.js';
 
 const NodeName = z.string().trim().min(1, 'must not be empty').max(100);
+
+const NodePrefixes = z
+  .array(
+    z
+      .string()
+      .max(64)
+      .superRefine((v, ctx) => {
+        const refused = refuseNodePrefix(v);
+        if (refused) ctx.addIssue({ code: 'custom', message: refused });
+      }),
+  )
+  .max(MAX_NODE_PREFIXES, `must hold at most ${MAX_NODE_PREFIXES} prefixes`)
+  .transform((list) => [...new Set(list)])
+  .openapi({
+    description: "more addresses the node protects, as CIDRs: its agent may report attacks on these and on `ip` only (anything else is refused and recorded as a security event)",
+    example: ['203.0.113.0/28'],
+  });
 
 export const CreateNodeBody = z
   .strictObject({
     name: NodeName.openapi({ example: 'game-fra-01' }),
     ip: Address,
+    prefixes: NodePrefixes.optional(),
     location: z.string().max(100).nullable().optional().openapi({ example: 'Frankfurt' }),
     os: z.string().max(100).nullable().optional().openapi({ example: 'Debian 12' }),
     interface: IfName.nullable().optional().openapi({ description: 'interface the agent watches; default: the busiest physical one', example: 'eth0' }),
@@ -21,6 +41,7 @@ export const UpdateNodeBody = z
   .strictObject({
     name: NodeName.optional(),
     ip: Address.optional(),
+    prefixes: NodePrefixes.optional(),
     location: z.string().max(100).nullable().optional(),
     os: z.string().max(100).nullable().optional(),
     interface: IfName.nullable().optional(),
@@ -41,6 +62,7 @@ export const NodeSchema = z
     uuid: z.string(),
     name: z.string(),
     ip: z.string(),
+    prefixes: z.array(z.string()),
     location: z.string().nullable(),
     os: z.string().nullable(),
     interface: z.string().nullable(),
@@ -56,6 +78,10 @@ export const NodeSchema = z
   .openapi('Node');
 
 /** A command as users send it: a capture names one of the node's incidents by id. */
+export const NodeSecurityEventSchema = z
+  .object({ at: z.string(), kind: z.enum(NODE_SECURITY_EVENT_KINDS), message: z.string() })
+  .openapi('NodeSecurityEvent');
+
 export const NodeCommandBody = z
   .discriminatedUnion('type', [
     ...FIREWALL_COMMANDS,

@@ -9,6 +9,7 @@ export function nodeJson(n: NodeRow, status: NodeStatus): z.infer<typeof NodeSch
     uuid: n.uuid,
     name: n.name,
     ip: n.ip,
+    prefixes: n.prefixes,
     location: n.location,
     os: n.os,
     interface: n.interface,

@@ -1,0 +1,77 @@
+// The agent protocol against a hostile or broken agent: a node key is a credential on a host
+// exposed to the internet. Each case here was accepted before (issue: harden the agent
+// protocol), and each is refused now without a 5xx and without side effects.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { expectError } from './support/expect-error.js';
+import { request, startStack, type Caller, type Stack } from './support/stack.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+
+let stack: Stack;
+let hooks: WebhookReceiver;
+let user: { call: Caller };
+
+beforeAll(async () => {
+  stack = await startStack(inject('env'));
+  hooks = await startWebhookReceiver();
+  user = await stack.tenant();
+  // Tier 1 at 1,000 pps: a FlowSpec discard through the webhook, as in the report.
+  const hook = await user.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'h', endpoint: hooks.url, auth_token: 's' });
+  await user.call('POST', '/api/v1/mitigation/escalation', { thresholds: { tier1_pps: 1000 }, adapter_id: hook.body.adapter.id, hold_down_seconds: 0 });
+});
+afterAll(async () => {
+  await stack?.stop();
+  await hooks?.close();
+});
+
+async function node(name: string, ip: string, prefixes?: string[]) {
+  const res = await user.call('POST', '/api/v1/nodes', { name, ip, ...(prefixes ? { prefixes } : {}) });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  const key = res.body.api_key as string;
+  return {
+    uuid: res.body.node.uuid as string,
+    agent: (method: string, path: string, body?: unknown) => request(stack.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: `Bearer ${key}` }),
+  };
+}
+
+const open = (ref: string, extra: Record<string, unknown> = {}) => ({ ref, started_at: new Date().toISOString(), pps: 50_000, bps: 4e8, ...extra });
+
+describe('what a node may report attacks on', () => {
+  it('refuses a target that is not the node’s, records it on the node, and announces nothing', async () => {
+    const a = await node('victim-a', '203.0.113.10');
+    await node('victim-b', '203.0.113.20');
+    for (const target of ['1.1.1.1', '203.0.113.20', '203.0.113.11']) {
+      expectError(await a.agent('POST', '/incidents', open(`r-${target}`, { target_ip: target })), 403, 'forbidden', target);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(hooks.received).toEqual([]);
+    expect((await user.call('GET', '/api/v1/incidents')).body.incidents).toEqual([]);
+    const shown = await user.call('GET', `/api/v1/nodes/${a.uuid}`);
+    expect(shown.body.security_events.map((e: { kind: string }) => e.kind)).toEqual(['target_refused', 'target_refused', 'target_refused']);
+    expect(shown.body.security_events[2].message).toContain('1.1.1.1');
+  });
+
+  it('takes the node’s own address and addresses within the prefixes assigned to it', async () => {
+    const n = await node('edge-p', '203.0.113.30', ['198.51.100.0/28']);
+    const own = await n.agent('POST', '/incidents', open('own'));
+    expect(own.status, JSON.stringify(own.body)).toBe(200);
+    expect(own.body.incident.target_ip).toBe('203.0.113.30');
+    expect((await n.agent('POST', '/incidents', open('in-prefix', { target_ip: '198.51.100.9' }))).status).toBe(200);
+    expectError(await n.agent('POST', '/incidents', open('outside', { target_ip: '198.51.100.16' })), 403, 'forbidden');
+    // Assigned later, through the nodes API.
+    const patched = await user.call('PATCH', `/api/v1/nodes/${n.uuid}`, { prefixes: ['198.51.100.0/28', '198.51.100.16/28'] });
+    expect(patched.body.node.prefixes).toEqual(['198.51.100.0/28', '198.51.100.16/28']);
+    expect((await n.agent('POST', '/incidents', open('outside-now-in', { target_ip: '198.51.100.16' }))).status).toBe(200);
+    for (const ref of ['own', 'in-prefix', 'outside-now-in']) await n.agent('POST', `/incidents/${ref}/resolve`, {});
+  });
+
+  it.each([
+    ['0.0.0.0/0', ['0.0.0.0/0'], 'broader'],
+    ['an IPv4 /7', ['10.0.0.0/7'], 'broader'],
+    ['an IPv6 /15', ['2000::/15'], 'broader'],
+    ['host bits', ['203.0.113.5/24'], 'host bits'],
+    ['not a prefix', ['nope'], 'prefixes'],
+    ['65 prefixes', Array.from({ length: 65 }, (_, i) => `198.51.${i}.0/24`), 'at most 64'],
+  ])('refuses assigning %s', async (_label, prefixes, mention) => {
+    expectError(await user.call('POST', '/api/v1/nodes', { name: `bad-${Math.random()}`, ip: '203.0.113.40', prefixes }), 400, 'invalid_parameter', mention);
+  });
+});
