@@ -1,6 +1,7 @@
 // The incident family's way in, and so the trigger of escalation: every agent report
 // reaches the incident's workflow by signal-with-start, so a retried open finds the
 // running workflow, and a workflow that is gone is started again from the row.
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { incidentWorkflowId, metricsSignal, resolvedSignal, type Figures, type IncidentWorkflowInput } from '../workflows/incident.contract.js';
 import { incidentWorkflow } from '../workflows/incident.js';
 import type { TemporalDeps } from './temporal.js';
@@ -16,7 +17,19 @@ export async function triggerEscalation(t: TemporalDeps, incidentId: number, fig
   await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: metricsSignal, signalArgs: [figures] });
 }
 
-/** The attack ended: the workflow steps down after the policy's hold-down. */
-export async function endEscalation(t: TemporalDeps, incidentId: number): Promise<void> {
-  await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: resolvedSignal });
+/**
+ * The attack ended: the workflow steps down after the policy's hold-down. `startIfGone`:
+ * for an incident resolved just now, a workflow that is gone is started to step down from
+ * the row; for one resolved before, a repeated resolve only reaches a workflow still running.
+ */
+export async function endEscalation(t: TemporalDeps, incidentId: number, startIfGone: boolean): Promise<void> {
+  if (startIfGone) {
+    await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: resolvedSignal });
+    return;
+  }
+  try {
+    await t.temporal.workflow.getHandle(incidentWorkflowId(incidentId)).signal(resolvedSignal);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
 }

@@ -73,8 +73,10 @@ export async function requestRules(db: Db, req: RuleRequest): Promise<RuleReques
     let inserted = await insertRule(db, req, adapter.id, intent);
     if (!inserted.ok && !inserted.live) inserted = await insertRule(db, req, adapter.id, intent);
     if (inserted.ok) rules.push(inserted.rule);
-    // Our own first attempt made it: hand it back so the caller starts its workflow.
-    else if (req.incidentId !== undefined && inserted.live?.incidentId === req.incidentId && inserted.live.status === 'pending') rules.push(inserted.live);
+    // The incident's own: its first attempt made it (pending: the caller starts its
+    // workflow), or an earlier run of its workflow did (active: the caller adopts it, so
+    // it is withdrawn when the incident steps down).
+    else if (req.incidentId !== undefined && inserted.live?.incidentId === req.incidentId && inserted.live.status !== 'withdrawing') rules.push(inserted.live);
     else if (inserted.live) conflicts.push(inserted.live);
   }
   return { outcome: 'requested', adapter, rules, conflicts };

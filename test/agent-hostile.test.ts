@@ -1,6 +1,11 @@
 // The agent protocol against a hostile or broken agent: a node key is a credential on a host
 // exposed to the internet. Each case here was accepted before (issue: harden the agent
 // protocol), and each is refused now without a 5xx and without side effects.
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectError } from './support/expect-error.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
@@ -73,5 +78,65 @@ describe('what a node may report attacks on', () => {
     ['65 prefixes', Array.from({ length: 65 }, (_, i) => `198.51.${i}.0/24`), 'at most 64'],
   ])('refuses assigning %s', async (_label, prefixes, mention) => {
     expectError(await user.call('POST', '/api/v1/nodes', { name: `bad-${Math.random()}`, ip: '203.0.113.40', prefixes }), 400, 'invalid_parameter', mention);
+  });
+});
+
+describe('an incident’s life by its ref', () => {
+  const incidentOf = async (id: number) => (await user.call('GET', `/api/v1/incidents/${id}`)).body;
+  const events = (body: { timeline: Array<{ kind: string }> }, kind: string) => body.timeline.filter((e) => e.kind === kind).length;
+
+  it('a resolved ref stays resolved: opening it again is refused and announces nothing', async () => {
+    const n = await node('reopen', '203.0.113.50');
+    const opened = await n.agent('POST', '/incidents', open('r1'));
+    const id = opened.body.incident.id as number;
+    await expect.poll(async () => (await incidentOf(id)).incident.tier, { timeout: 10_000 }).toBe(1);
+    await n.agent('POST', '/incidents/r1/resolve', {});
+    const handle = stack.temporal.workflow.getHandle(`incident:${id}`);
+    await handle.result();
+    const announced = hooks.received.filter((h) => h.body.event === 'announce').length;
+
+    expectError(await n.agent('POST', '/incidents', open('r1')), 409, 'conflict', 'new ref');
+    // A second resolve is fine, and reaches nothing that runs.
+    expect((await n.agent('POST', '/incidents/r1/resolve', {})).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(hooks.received.filter((h) => h.body.event === 'announce').length).toBe(announced);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect((await incidentOf(id)).incident).toMatchObject({ status: 'resolved', tier: 0 });
+  });
+
+  it('a repeated open answers the incident as it stands and feeds the workflow nothing new', async () => {
+    const n = await node('dup', '203.0.113.51');
+    const first = await n.agent('POST', '/incidents', open('d1', { pps: 500, bps: 4000 }));
+    const again = await n.agent('POST', '/incidents', open('d1', { pps: 900_000, bps: 7e9 }));
+    expect(again.body.incident).toMatchObject({ id: first.body.incident.id, current_pps: 500, current_bps: 4000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const body = await incidentOf(first.body.incident.id);
+    expect(body.incident.tier).toBe(0);
+    expect(JSON.stringify(body.timeline)).not.toContain('900000');
+    await n.agent('POST', '/incidents/d1/resolve', {});
+  });
+
+  it('keeps every timeline entry when an incident’s workflow is started again', async () => {
+    const n = await node('restart', '203.0.113.52');
+    const opened = await n.agent('POST', '/incidents', open('w1'));
+    const id = opened.body.incident.id as number;
+    await expect.poll(async () => events(await incidentOf(id), 'tier_changed'), { timeout: 10_000 }).toBe(1);
+    // Gone (terminated by an operator, say): the next report starts it again from the row.
+    await stack.temporal.workflow.getHandle(`incident:${id}`).terminate('test');
+    await n.agent('POST', '/incidents/w1/update', { pps: 60_000, bps: 5e8 });
+    await expect.poll(async () => events(await incidentOf(id), 'tier_changed'), { timeout: 10_000 }).toBe(2);
+    // The new run adopted the rule the first one announced, so it withdraws it at the end.
+    const body = await incidentOf(id);
+    expect(body.rules.map((r: { id: number }) => r.id)).toHaveLength(1);
+    await n.agent('POST', '/incidents/w1/resolve', {});
+    await expect.poll(async () => (await incidentOf(id)).rules[0].status, { timeout: 10_000 }).toBe('withdrawn');
+    // Kept as a replay fixture: the workflow adopting a rule an earlier run started.
+    const run = stack.temporal.workflow.getHandle(`incident:${id}`);
+    await run.result();
+    const history = await run.fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('env').workflowBundlePath } }, history, run.workflowId);
+    if (process.env.RECORD_HISTORIES) {
+      writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'histories', 'incident-adopted-rule.history.pb'), temporal.api.history.v1.History.encode(history).finish());
+    }
   });
 });

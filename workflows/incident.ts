@@ -58,7 +58,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   });
   setHandler(incidentStateQuery, () => state);
 
-  const key = (what: string) => `${what}:${++state.seq}`;
+  // Timeline entries are idempotent per key: unique across continue-as-new (seq carries on)
+  // and across a workflow started again for the same incident (another first run id).
+  const key = (what: string) => `${workflowInfo().firstExecutionRunId}:${what}:${++state.seq}`;
   /** Commands to the node still in flight; their outcomes go on the timeline before the end. */
   const commands: Array<Promise<void>> = [];
   let plan: EscalationPlan = await acts.loadEscalationPlan(input.incidentId);
@@ -104,12 +106,18 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   return state;
 
   async function startRule(rule: RuleToStart, level: TierLevel) {
-    await startChild(ruleWorkflow, {
-      workflowId: ruleWorkflowId(rule.ruleId),
-      args: [{ ruleId: rule.ruleId, ttlSeconds: rule.ttlSeconds }],
-      // The rule keeps its own TTL if this workflow is ever terminated.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-    });
+    try {
+      await startChild(ruleWorkflow, {
+        workflowId: ruleWorkflowId(rule.ruleId),
+        args: [{ ruleId: rule.ruleId, ttlSeconds: rule.ttlSeconds }],
+        // The rule keeps its own TTL if this workflow is ever terminated.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (err) {
+      // An earlier run of this incident started it (this run began anew): adopt it.
+      // (The error class is @temporalio/common's, which workflow code does not import.)
+      if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+    }
     state.rules.push({ ruleId: rule.ruleId, level });
   }
 

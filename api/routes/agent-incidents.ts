@@ -19,9 +19,11 @@ const openRoute = defineRoute({
   method: 'post',
   path: '/agent/incidents',
   summary: 'Open an incident',
-  description: 'Idempotent by `ref`. Starts the incident’s escalation workflow.',
+  description:
+    'Idempotent by `ref`: a repeated open answers the incident as it stands (figures go through /update). Starts the incident’s escalation workflow. ' +
+    'A resolved ref stays resolved (409): a new attack is a new ref.',
   request: jsonBody(OpenIncidentBody),
-  responses: responses('The incident', ok({ incident: IncidentSchema }), { ...WRITE_ERRORS, 403: 'forbidden: the target is not this node’s address nor within its assigned prefixes' }),
+  responses: responses('The incident', ok({ incident: IncidentSchema }), { ...WRITE_ERRORS, 403: 'forbidden: the target is not this node’s address nor within its assigned prefixes', 409: 'conflict: this ref was resolved' }),
 });
 
 const updateRoute = defineRoute({
@@ -62,7 +64,7 @@ export const agentIncidentsRouter = router<AgentEnv>()
     const figures = { pps: b.pps, bps: b.bps };
     // The severity of the first report, so the answer shows it; the workflow raises it as tiers climb.
     const { tiers } = await loadTiers(db, node.workspaceId, targetIp);
-    const { incident } = await openIncident(db, node, {
+    const { incident, opened } = await openIncident(db, node, {
       ref: b.ref,
       targetIp,
       startedAt: new Date(b.started_at),
@@ -70,7 +72,12 @@ export const agentIncidentsRouter = router<AgentEnv>()
       severity: severityFor(tierFor(tiers, figures)),
       classification: b.classification ?? null,
     });
-    await triggerEscalation(c.var.deps, incident.id, figures);
+    // A resolved ref stays resolved: its rules were withdrawn, and a new attack is a new ref.
+    if (incident.status === 'resolved') throw new ApiError('conflict', `incident ${b.ref} was resolved; report a new attack under a new ref`);
+    // A repeated open is a retry: the row as it stands is the one truth, and the workflow
+    // (started again if the first attempt never reached it) gets the row's figures, not
+    // the repeat's; new figures go through /update.
+    await triggerEscalation(c.var.deps, incident.id, opened ? figures : { pps: incident.currentPps, bps: incident.currentBps });
     return c.json({ ok: true as const, incident: incidentJson(incident, node.uuid) }, 200);
   })
   .openapi(updateRoute, async (c) => {
@@ -87,8 +94,12 @@ export const agentIncidentsRouter = router<AgentEnv>()
     const { ref } = c.req.valid('param');
     const b = c.req.valid('json') ?? {};
     const current = await nodeIncident(c.var, ref);
-    if (current.status === 'resolved') return c.json({ ok: true as const, incident: incidentJson(current, c.var.node.uuid) }, 200);
+    if (current.status === 'resolved') {
+      // Already resolved: still make sure a workflow that runs on hears it.
+      await endEscalation(c.var.deps, current.id, false);
+      return c.json({ ok: true as const, incident: incidentJson(current, c.var.node.uuid) }, 200);
+    }
     const row = await resolveIncident(c.var.deps.db, current, b.ended_at ? new Date(b.ended_at) : null);
-    await endEscalation(c.var.deps, current.id);
+    await endEscalation(c.var.deps, current.id, true);
     return c.json({ ok: true as const, incident: incidentJson(row, c.var.node.uuid) }, 200);
   });
