@@ -3,6 +3,7 @@
 // percentiles stay within one bin (~9 %). Old data fades: a bucket's counts halve when it
 // holds more than a week of seconds. Persisted as JSON, written atomically.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { BaselineSummary } from '../domain/agent-protocol.js';
 
 const BINS_PER_DOUBLING = 8;
 const MAX_DOUBLINGS = 50; // 2^50: beyond any link's pps or bps
@@ -63,7 +64,7 @@ export class Baseline {
   }
 
   /** The hour's figures; thresholds null until it has enough data. */
-  summary(atMs: number): { hour: number; samples: number; ready: boolean; pps: Record<'p50' | 'p95' | 'p99', number>; bps: Record<'p50' | 'p95' | 'p99', number>; threshold: { pps: number; bps: number } | null } {
+  summary(atMs: number): BaselineSummary {
     const hour = new Date(atMs).getUTCHours();
     const b = this.buckets[hour]!;
     const ps = (h: number[]) => ({ p50: percentile(h, b.n, 0.5), p95: percentile(h, b.n, 0.95), p99: percentile(h, b.n, 0.99) });

@@ -2,7 +2,7 @@
 // its events into the agent protocol: an incident opens at once with what the counters
 // say, and is refined when the capture's classification is ready; per-second metrics and
 // heartbeats go out in the background; commands are long-polled and run.
-import { wireClassification, type AgentConfig, type DeliveredCommand, type MetricSample, type NodeCommandResult } from '../domain/agent-protocol.js';
+import { wireClassification, type AgentConfig, type BaselineSummary, type DeliveredCommand, type MetricSample, type NodeCommandResult } from '../domain/agent-protocol.js';
 import type { AttackFamily, Classification } from '../domain/attack.js';
 import type { AgentApiClient } from './api-client.js';
 
@@ -29,7 +29,7 @@ export interface RunnerParts {
   classify(victim: string, config: AgentConfig, ref: string): Promise<Classification | null>;
   runCommand(command: DeliveredCommand): Promise<NodeCommandResult>;
   /** Learns normal traffic, one second at a time (never during an attack). */
-  baseline?: { add(atMs: number, pps: number, bps: number): void; summary(atMs: number): Record<string, unknown> };
+  baseline?: { add(atMs: number, pps: number, bps: number): void; summary(atMs: number): BaselineSummary };
   log(level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
 }
 

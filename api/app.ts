@@ -2,6 +2,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { bodyLimit } from 'hono/body-limit';
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { authenticate, rateLimit, rateLimitNode, requireSubscriptionForWrites } from './auth.js';
 import type { AgentEnv, AppDeps, AppEnv } from './context.js';
@@ -86,6 +87,9 @@ export function createApp(deps: AppDeps) {
   agent.use('/agent/*', authenticateNode, rateLimitNode, requireSubscriptionForWrites);
   // Typed as plain routers: the app needs their routes, not the union of their schemas' types.
   for (const r of [agentRouter, agentIncidentsRouter, agentCommandsRouter, agentPcapsRouter] as OpenAPIHono<AgentEnv>[]) agent.route('/', r);
+  // An agent path no route serves ends here, answered as any unrouted request: a node key
+  // must not fall through to the deploy-token routes and hear its key is unknown.
+  agent.all('/agent/*', (c) => unrouted(c));
   api.route('/', agent);
 
   const authed = new OpenAPIHono<AppEnv>();
@@ -96,12 +100,13 @@ export function createApp(deps: AppDeps) {
 
   // A path some route serves, asked with another method: 405 with the methods it takes.
   const served = app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: routePattern(r.path) }));
-  app.notFound((c) => {
+  function unrouted(c: Context) {
     const allow = METHOD_ORDER.filter((m) => served.some((r) => r.method === m && r.path.test(c.req.path)));
     if (allow.length === 0) return sendError(c, 'not_found', `no endpoint ${c.req.method} ${c.req.path}`);
     c.header('Allow', allow.join(', '));
     return sendError(c, 'method_not_allowed', `${c.req.path} takes ${allow.join(', ')}, not ${c.req.method}`);
-  });
+  }
+  app.notFound(unrouted);
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.extra), ERROR_STATUS[err.code]);
     if (err instanceof HTTPException) {

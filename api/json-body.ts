@@ -1,18 +1,26 @@
 // Checks every JSON body (and query string) gets before its route's schema: an empty body
 // is no body (so `curl -X POST -H 'Content-Type: application/json' .../withdraw` works), and
-// no string anywhere may hold a NUL character (PostgreSQL cannot store one in text).
+// no string or field name anywhere may hold a NUL character or an unpaired UTF-16
+// surrogate ("\ud800"): PostgreSQL stores neither, in text or in jsonb.
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from './errors.js';
 
 const JSON_TYPE = /^application\/(.+\+)?json\b/i;
 const NUL = '\u0000';
 
-/** The first place in `value` holding a NUL, as the message that names it; null when none. */
-export function findNul(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return value.includes(NUL) ? `${path || 'body'} must not contain NUL characters` : null;
+/** Read by code points, a surrogate pair is one character: only an unpaired half is a "surrogate" (Cs). */
+const LONE_SURROGATE = /\p{Cs}/u;
+const badText = (s: string) => (s.includes(NUL) ? 'must not contain NUL characters' : LONE_SURROGATE.test(s) ? 'must be valid Unicode (it holds an unpaired surrogate)' : null);
+
+/** The first string or field name in `value` that cannot be stored, as the message that names it; null when none. */
+export function findBadText(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') {
+    const bad = badText(value);
+    return bad ? `${path || 'body'} ${bad}` : null;
+  }
   if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) {
-      const found = findNul(v, path ? `${path}.${i}` : String(i));
+      const found = findBadText(v, path ? `${path}.${i}` : String(i));
       if (found) return found;
     }
     return null;
@@ -20,8 +28,9 @@ export function findNul(value: unknown, path = ''): string | null {
   if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       const at = path ? `${path}.${k}` : k;
-      if (k.includes(NUL)) return `field name ${JSON.stringify(at)} must not contain NUL characters`;
-      const found = findNul(v, at);
+      const bad = badText(k);
+      if (bad) return `field name ${JSON.stringify(at)} ${bad}`;
+      const found = findBadText(v, at);
       if (found) return found;
     }
   }
@@ -29,7 +38,7 @@ export function findNul(value: unknown, path = ''): string | null {
 }
 
 export const checkJsonInput = createMiddleware(async (c, next) => {
-  const query = findNul(c.req.query());
+  const query = findBadText(c.req.query());
   if (query) throw new ApiError('invalid_parameter', query);
   if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) return next();
   const text = await c.req.text();
@@ -46,7 +55,7 @@ export const checkJsonInput = createMiddleware(async (c, next) => {
   } catch {
     return next(); // the route's validator answers invalid_json
   }
-  const nul = findNul(parsed);
-  if (nul) throw new ApiError('invalid_parameter', nul);
+  const bad = findBadText(parsed);
+  if (bad) throw new ApiError('invalid_parameter', bad);
   await next();
 });

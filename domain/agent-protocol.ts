@@ -11,7 +11,36 @@ import { Address, CidrOrIp, IfName, queryInt } from './wire.js';
 // ---------- pieces ----------
 
 const Share = z.number().min(0).max(1);
-export const ProtocolMixSchema = z.strictObject({ tcp: Share, udp: Share, icmp: Share, other: Share }).partial();
+export const ProtocolMixSchema = z
+  .strictObject({ tcp: Share, udp: Share, icmp: Share, other: Share })
+  .partial()
+  // Shares of one whole (a little slack for rounding).
+  .refine((m) => Object.values(m).reduce((a, b) => a + (b ?? 0), 0) <= 1.001, 'must have shares that add up to at most 1');
+
+/** How far from the server's clock a reported time may be: a clock years off, or a hostile agent, must not write year 1 or 9999. */
+export const REPORT_WINDOW = { pastDays: 7, futureMinutes: 10 } as const;
+
+/** A time the agent reports: ISO 8601, within REPORT_WINDOW of now. */
+export const ReportedTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' }).refine((v) => {
+  const t = Date.parse(v);
+  const now = Date.now();
+  return t >= now - REPORT_WINDOW.pastDays * 86_400_000 && t <= now + REPORT_WINDOW.futureMinutes * 60_000;
+}, `must be within the last ${REPORT_WINDOW.pastDays} days and at most ${REPORT_WINDOW.futureMinutes} minutes ahead of the server's clock`);
+
+const Percentiles = z.strictObject({ p50: z.number().min(0), p95: z.number().min(0), p99: z.number().min(0) });
+
+/** The agent's dynamic baseline for the current hour (agent/baseline.ts summary()). */
+export const BaselineSummarySchema = z
+  .strictObject({
+    hour: z.number().int().min(0).max(23),
+    samples: z.number().int().min(0),
+    ready: z.boolean(),
+    pps: Percentiles,
+    bps: Percentiles,
+    threshold: z.strictObject({ pps: z.number().min(0), bps: z.number().min(0) }).nullable(),
+  })
+  .meta({ id: 'AgentBaseline' });
+export type BaselineSummary = z.infer<typeof BaselineSummarySchema>;
 const Pps = z.number().int().min(0).max(1e12);
 const Bps = z.number().int().min(0).max(1e15);
 
@@ -32,7 +61,7 @@ export const HeartbeatBody = z
     pps: Pps.optional(),
     bps: Bps.optional(),
     protocol_mix: ProtocolMixSchema.optional(),
-    baseline: z.record(z.string(), z.unknown()).optional(),
+    baseline: BaselineSummarySchema.optional(),
   })
   .meta({ id: 'AgentHeartbeat' });
 export type Heartbeat = z.input<typeof HeartbeatBody>;
@@ -51,7 +80,7 @@ export const AgentConfigSchema = z
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
 const MetricSampleSchema = z.strictObject({
-  at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' }),
+  at: ReportedTime,
   pps: Pps,
   bps: Bps,
   protocol_mix: ProtocolMixSchema.optional(),
@@ -103,7 +132,7 @@ export const OpenIncidentBody = z
   .strictObject({
     ref: IncidentRef.meta({ description: 'the agent’s id for this attack; opening again with it finds the same incident' }),
     target_ip: Address.optional().meta({ description: 'the attacked address: the node’s ip (the default) or one within the prefixes assigned to the node' }),
-    started_at: z.iso.datetime({ offset: true }),
+    started_at: ReportedTime,
     pps: Pps,
     bps: Bps,
     classification: ClassificationSchema.optional(),
@@ -116,7 +145,9 @@ export const UpdateIncidentBody = z
   .meta({ id: 'AgentUpdateIncident' });
 export type UpdateIncident = z.input<typeof UpdateIncidentBody>;
 
-export const ResolveIncidentBody = z.strictObject({ ended_at: z.iso.datetime({ offset: true }).optional() }).meta({ id: 'AgentResolveIncident' });
+export const ResolveIncidentBody = z
+  .strictObject({ ended_at: ReportedTime.optional().meta({ description: 'default: now; not before the incident’s started_at' }) })
+  .meta({ id: 'AgentResolveIncident' });
 export type ResolveIncident = z.input<typeof ResolveIncidentBody>;
 
 // ---------- captures ----------
@@ -125,7 +156,7 @@ export const StartPcapUploadBody = z
   .strictObject({
     size_bytes: z.number().int().min(24, 'must be at least a pcap header (24 bytes)'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters'),
-    captured_at: z.iso.datetime({ offset: true }),
+    captured_at: ReportedTime,
   })
   .meta({ id: 'StartPcapUpload' });
 export type StartPcapUpload = z.input<typeof StartPcapUploadBody>;

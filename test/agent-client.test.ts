@@ -80,7 +80,7 @@ describe('agent API client', () => {
     const client = new AgentApiClient({ baseUrl: proxyUrl, nodeKey: node.key, maxQueued: 5, backoffMs: 50 });
     outage = true;
     client.openIncident({ ref: 'c2', started_at: new Date().toISOString(), pps: 5000, bps: 4e7 });
-    const at = (s: number) => new Date(Date.parse('2026-11-24T12:00:00Z') + s * 1000).toISOString();
+    const at = (s: number) => new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000 + s * 1000).toISOString();
     for (let s = 0; s < 8; s++) client.metrics([{ at: at(s), pps: s, bps: s }]);
     expect(client.queued).toBe(5);
     expect(client.dropped).toBe(4);

@@ -140,3 +140,48 @@ describe('an incident’s life by its ref', () => {
     }
   });
 });
+
+describe('what an agent may send', () => {
+  const baseline = { hour: 3, samples: 600, ready: true, pps: { p50: 100, p95: 180, p99: 200 }, bps: { p50: 8e5, p95: 1.4e6, p99: 1.6e6 }, threshold: { pps: 600, bps: 4.8e6 } };
+
+  it.each([
+    ['a lone surrogate in agent_version', '/heartbeat', { agent_version: 'a\ud800b' }, 'agent_version'],
+    ['a lone surrogate in a field name', '/heartbeat', { ['x\udc00']: 1 }, 'field name'],
+    ['a lone surrogate in a subtype', '/incidents', open('s1', { classification: { family: 'udp_flood', subtype: '\ud83d' } }), 'classification.subtype'],
+    ['a lone surrogate in a size histogram key', '/incidents', open('s2', { classification: { family: 'udp_flood', size_histogram: { ['\ud800']: 1 } } }), 'classification.size_histogram'],
+    ['a protocol mix adding up to 3.6', '/heartbeat', { protocol_mix: { tcp: 0.9, udp: 0.9, icmp: 0.9, other: 0.9 } }, 'add up to at most 1'],
+    ['a free-form baseline', '/heartbeat', { baseline: { junk: 'x'.repeat(60_000) } }, 'baseline'],
+    ['a metric from year 1', '/metrics', { samples: [{ at: '0001-01-01T00:00:00Z', pps: 1, bps: 1 }] }, 'samples.0.at'],
+    ['a metric from 9999', '/metrics', { samples: [{ at: '9999-12-31T00:00:00Z', pps: 1, bps: 1 }] }, 'samples.0.at'],
+    ['an attack that started in year 1', '/incidents', open('s3', { started_at: '0001-01-01T00:00:00Z' }), 'started_at'],
+    ['a capture from 2099', '/incidents/none/pcaps', { size_bytes: 100, sha256: 'a'.repeat(64), captured_at: '2099-01-01T00:00:00Z' }, 'captured_at'],
+  ])('refuses %s (400, naming it)', async (_label, path, body, mention) => {
+    const n = await node(`send-${Math.random()}`, '203.0.113.60');
+    expectError(await n.agent('POST', path, body), 400, 'invalid_parameter', mention);
+  });
+
+  it('takes the baseline the agent reports, and shows it on the node', async () => {
+    const n = await node('with-baseline', '203.0.113.61');
+    expect((await n.agent('POST', '/heartbeat', { baseline })).status).toBe(200);
+    expect((await user.call('GET', `/api/v1/nodes/${n.uuid}`)).body.node.baseline).toEqual(baseline);
+  });
+
+  it('refuses an end before the start, and a year-1 end that would read back as 2001', async () => {
+    const n = await node('ends', '203.0.113.62');
+    const startedAt = new Date(Date.now() - 60_000).toISOString();
+    await n.agent('POST', '/incidents', open('e1', { started_at: startedAt, pps: 10, bps: 10 }));
+    expectError(await n.agent('POST', '/incidents/e1/resolve', { ended_at: new Date(Date.now() - 120_000).toISOString() }), 400, 'invalid_parameter', "started_at");
+    expectError(await n.agent('POST', '/incidents/e1/resolve', { ended_at: '0001-01-01T00:00:00Z' }), 400, 'invalid_parameter', 'ended_at');
+    const resolved = await n.agent('POST', '/incidents/e1/resolve', { ended_at: new Date().toISOString() });
+    expect(resolved.status).toBe(200);
+  });
+
+  it('answers a node key on an agent path that does not exist with 404, and a wrong method with 405', async () => {
+    const n = await node('paths', '203.0.113.63');
+    expectError(await n.agent('GET', '/nonexistent'), 404, 'not_found');
+    expectError(await n.agent('POST', '/incidents/x/nothing', {}), 404, 'not_found');
+    const wrong = await n.agent('GET', '/heartbeat');
+    expectError(wrong, 405, 'method_not_allowed');
+    expect(wrong.headers.get('allow')).toBe('POST');
+  });
+});

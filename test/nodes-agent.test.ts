@@ -123,7 +123,7 @@ describe('agent protocol', () => {
   });
 
   it('stores metric batches and updates the node’s last figures', async () => {
-    const t0 = Date.parse('2026-11-24T10:00:00Z');
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 120_000;
     const samples = Array.from({ length: 60 }, (_, i) => ({ at: new Date(t0 + i * 1000).toISOString(), pps: 1000 + i, bps: 8e5 + i, protocol_mix: { udp: 0.5, tcp: 0.5 } }));
     const res = await agentCall(key)('POST', '/api/v1/agent/metrics', { samples });
     expect(res.body).toEqual({ ok: true, stored: 60 });
@@ -135,15 +135,16 @@ describe('agent protocol', () => {
 
   it('refuses bad agent input with the field named', async () => {
     const call = agentCall(key);
+    const now = new Date().toISOString();
     expectError(await call('POST', '/api/v1/agent/metrics', { samples: [] }), 400, 'invalid_parameter', 'samples');
     expectError(await call('POST', '/api/v1/agent/metrics', { samples: [{ at: 'yesterday', pps: 1, bps: 1 }] }), 400, 'invalid_parameter', 'at');
-    expectError(await call('POST', '/api/v1/agent/metrics', { samples: [{ at: '2026-11-24T10:00:00Z', pps: -1, bps: 1 }] }), 400, 'invalid_parameter', 'pps');
-    const many = Array.from({ length: 601 }, () => ({ at: '2026-11-24T10:00:00Z', pps: 1, bps: 1 }));
+    expectError(await call('POST', '/api/v1/agent/metrics', { samples: [{ at: now, pps: -1, bps: 1 }] }), 400, 'invalid_parameter', 'pps');
+    const many = Array.from({ length: 601 }, () => ({ at: now, pps: 1, bps: 1 }));
     expectError(await call('POST', '/api/v1/agent/metrics', { samples: many }), 400, 'invalid_parameter', '600');
     expectError(await call('POST', '/api/v1/agent/heartbeat', { traffic_state: 'panic' }), 400, 'invalid_parameter', 'traffic_state');
     expectError(await call('POST', '/api/v1/agent/heartbeat', { protocol_mix: { udp: 2 } }), 400, 'invalid_parameter', 'protocol_mix');
-    expectError(await call('POST', '/api/v1/agent/incidents', { ref: 'a b', started_at: '2026-11-24T10:00:00Z', pps: 1, bps: 1 }), 400, 'invalid_parameter', 'ref');
-    expectError(await call('POST', '/api/v1/agent/incidents', { ref: 'x', started_at: '2026-11-24T10:00:00Z', pps: 1, bps: 1, classification: { family: 'alien' } }), 400, 'invalid_parameter', 'family');
+    expectError(await call('POST', '/api/v1/agent/incidents', { ref: 'a b', started_at: now, pps: 1, bps: 1 }), 400, 'invalid_parameter', 'ref');
+    expectError(await call('POST', '/api/v1/agent/incidents', { ref: 'x', started_at: now, pps: 1, bps: 1, classification: { family: 'alien' } }), 400, 'invalid_parameter', 'family');
     expectError(await call('POST', '/api/v1/agent/incidents/nope/update', { pps: 1, bps: 1 }), 404, 'not_found');
   });
 

@@ -99,7 +99,9 @@ export const agentIncidentsRouter = router<AgentEnv>()
       await endEscalation(c.var.deps, current.id, false);
       return c.json({ ok: true as const, incident: incidentJson(current, c.var.node.uuid) }, 200);
     }
-    const row = await resolveIncident(c.var.deps.db, current, b.ended_at ? new Date(b.ended_at) : null);
+    const endedAt = b.ended_at ? new Date(b.ended_at) : null;
+    if (endedAt && endedAt < current.startedAt) throw new ApiError('invalid_parameter', `ended_at: must not be before the incident's started_at (${current.startedAt.toISOString()})`);
+    const row = await resolveIncident(c.var.deps.db, current, endedAt);
     await endEscalation(c.var.deps, current.id, true);
     return c.json({ ok: true as const, incident: incidentJson(row, c.var.node.uuid) }, 200);
   });
