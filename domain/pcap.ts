@@ -27,21 +27,50 @@ export const TCP = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG:
 
 const LINK = { ETHERNET: 1, RAW: 101, SLL: 113, SLL2: 276 } as const;
 
-export function parsePcap(buf: Buffer): { linkType: number; packets: Packet[] } {
-  if (buf.length < 24) throw new Error('not a pcap file: shorter than its header');
+/** A file that is not a pcap this code reads (the reason says why). */
+export class PcapFormatError extends Error {
+  override name = 'PcapFormatError';
+}
+
+interface PcapHeader {
+  le: boolean;
+  nanos: boolean;
+  linkType: number;
+}
+
+/**
+ * The 24-byte global header of a classic pcap file (tcpdump -w), checked: magic number,
+ * version 2.x, a link type this parser decodes. Throws PcapFormatError.
+ */
+export function readPcapHeader(buf: Buffer): PcapHeader {
+  if (buf.length < 24) throw new PcapFormatError('not a pcap file: shorter than its 24-byte header');
   const magicLE = buf.readUInt32LE(0);
   let le: boolean;
   let nanos: boolean;
   if (magicLE === 0xa1b2c3d4 || magicLE === 0xa1b23c4d) [le, nanos] = [true, magicLE === 0xa1b23c4d];
   else if (buf.readUInt32BE(0) === 0xa1b2c3d4 || buf.readUInt32BE(0) === 0xa1b23c4d) [le, nanos] = [false, buf.readUInt32BE(0) === 0xa1b23c4d];
-  else throw new Error('not a pcap file: unknown magic number (pcapng is not supported; use tcpdump -w)');
+  else if (magicLE === 0x0a0d0d0a) throw new PcapFormatError('not a classic pcap file: pcapng is not supported (use tcpdump -w)');
+  else throw new PcapFormatError('not a pcap file: unknown magic number');
+  const major = le ? buf.readUInt16LE(4) : buf.readUInt16BE(4);
+  if (major !== 2) throw new PcapFormatError(`not a pcap file this reads: version ${major}, expected 2`);
+  const linkType = (le ? buf.readUInt32LE(20) : buf.readUInt32BE(20)) & 0x0fffffff;
+  if (!(Object.values(LINK) as number[]).includes(linkType)) throw new PcapFormatError(`link type ${linkType} is not one this reads (Ethernet, raw IP, Linux cooked v1/v2)`);
+  return { le, nanos, linkType };
+}
+
+/** Every packet of a classic pcap file. Throws PcapFormatError, and only that, for a file it cannot read. */
+export function parsePcap(buf: Buffer): { linkType: number; packets: Packet[] } {
+  const { le, nanos, linkType } = readPcapHeader(buf);
   const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const linkType = u32(20) & 0x0fffffff;
   const packets: Packet[] = [];
   for (let off = 24; off + 16 <= buf.length; ) {
     const incl = u32(off + 8);
     const data = buf.subarray(off + 16, Math.min(buf.length, off + 16 + incl));
-    packets.push(decode(data, linkType, u32(off) * 1000 + u32(off + 4) / (nanos ? 1e6 : 1e3), u32(off + 12)));
+    try {
+      packets.push(decode(data, linkType, u32(off) * 1000 + u32(off + 4) / (nanos ? 1e6 : 1e3), u32(off + 12)));
+    } catch (err) {
+      throw new PcapFormatError(`packet ${packets.length + 1} at byte ${off} cannot be decoded: ${(err as Error).message}`);
+    }
     off += 16 + incl;
   }
   return { linkType, packets };

@@ -1,7 +1,12 @@
 // The agent protocol against a hostile or broken agent: a node key is a credential on a host
 // exposed to the internet. Each case here was accepted before (issue: harden the agent
 // protocol), and each is refused now without a 5xx and without side effects.
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { eq } from 'drizzle-orm';
+import { appendChunk, createPcap } from '../db/pcaps.js';
+import { incidents } from '../db/schema.js';
+import { pcapFile } from './support/packets.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
@@ -34,6 +39,7 @@ async function node(name: string, ip: string, prefixes?: string[]) {
   const key = res.body.api_key as string;
   return {
     uuid: res.body.node.uuid as string,
+    key: `Bearer ${key}`,
     agent: (method: string, path: string, body?: unknown) => request(stack.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: `Bearer ${key}` }),
   };
 }
@@ -183,5 +189,39 @@ describe('what an agent may send', () => {
     const wrong = await n.agent('GET', '/heartbeat');
     expectError(wrong, 405, 'method_not_allowed');
     expect(wrong.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('captures that are not captures', () => {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const put = (n: Awaited<ReturnType<typeof node>>, id: number, data: Buffer) =>
+    fetch(`${stack.baseUrl}/api/v1/agent/pcaps/${id}/data?offset=0`, { method: 'PUT', headers: { authorization: n.key, 'content-type': 'application/octet-stream' }, body: new Uint8Array(data) }).then(
+      async (r) => ({ status: r.status, body: await r.json(), headers: r.headers }),
+    );
+
+  it.each([
+    ['text', Buffer.from('this is not a capture, only some text that goes on for a while')],
+    ['pcapng', Buffer.concat([Buffer.from([0x0a, 0x0d, 0x0d, 0x0a]), Buffer.alloc(60)])],
+    ['a pcap of an unknown link type', pcapFile([]).fill(0xff, 20, 24)],
+  ])('refuses %s at the first chunk (422), storing nothing', async (_label, bytes) => {
+    const n = await node(`cap-${Math.random()}`, '203.0.113.70');
+    const incident = (await n.agent('POST', '/incidents', open('c1'))).body.incident;
+    const started = await n.agent('POST', '/incidents/c1/pcaps', { size_bytes: bytes.length, sha256: sha(bytes), captured_at: new Date().toISOString() });
+    const res = await put(n, started.body.pcap.id, bytes);
+    expectError(res, 422, 'unprocessable', 'pcap');
+    const listed = (await user.call('GET', `/api/v1/pcaps?incident_id=${incident.id}`)).body.pcaps;
+    expect(listed).toMatchObject([{ id: started.body.pcap.id, status: 'uploading', received_bytes: 0 }]);
+  });
+
+  it('answers 422 with the reason for a stored file that cannot be read', async () => {
+    // As uploads made before the header check left them.
+    const n = await node('legacy', '203.0.113.71');
+    const incident = (await n.agent('POST', '/incidents', open('l1'))).body.incident;
+    const junk = Buffer.from('junk junk junk junk junk junk junk');
+    const [ws] = await stack.db.db.select().from(incidents).where(eq(incidents.id, incident.id));
+    const row = await createPcap(stack.db.db, { workspaceId: ws!.workspaceId, nodeId: ws!.nodeId, incidentId: incident.id, sha256: sha(junk), sizeBytes: junk.length, capturedAt: new Date() });
+    expect((await appendChunk(stack.db.db, row.id, 0, junk)).ok).toBe(true);
+    expectError(await user.call('GET', `/api/v1/pcaps/${row.id}/packets`), 422, 'unprocessable', 'magic number');
+    expectError(await user.call('GET', `/api/v1/pcaps/${row.id}/analysis`), 422, 'unprocessable', 'magic number');
   });
 });

@@ -5,6 +5,7 @@ import { z } from '@hono/zod-openapi';
 import { findNodeIncident, recordIncidentEvent } from '../../db/incidents.js';
 import { appendChunk, createPcap, findNodeUpload, MAX_CHUNK_BYTES, MAX_PCAP_BYTES } from '../../db/pcaps.js';
 import { PcapChunkQuery, PcapUploadSchema, StartPcapUploadBody } from '../../domain/agent-protocol.js';
+import { PcapFormatError, readPcapHeader } from '../../domain/pcap.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
@@ -37,6 +38,7 @@ const chunkRoute = defineRoute({
     409: 'conflict: wrong offset, more bytes than declared, or a checksum mismatch; received_bytes says where to go on',
     413: 'payload_too_large',
     415: 'unsupported_media_type',
+    422: 'unprocessable: the first chunk does not begin with a pcap header this reads',
   }),
 });
 
@@ -71,6 +73,15 @@ export const agentPcapsRouter = router<AgentEnv>()
     if (!own) throw new ApiError('not_found', `upload ${id} not found for this node`);
     const data = Buffer.from(await c.req.arrayBuffer());
     if (data.length === 0) throw new ApiError('invalid_parameter', 'body: a chunk holds at least one byte');
+    // Refuse what is not a capture before storing a byte of it, not when someone reads it.
+    if (offset === 0) {
+      try {
+        readPcapHeader(data);
+      } catch (err) {
+        if (err instanceof PcapFormatError) throw new ApiError('unprocessable', `body: ${err.message}; the first chunk must begin with the pcap header`);
+        throw err;
+      }
+    }
     const res = await appendChunk(db, id, offset, data);
     if (!res.ok) throw new ApiError('conflict', res.message, { received_bytes: res.receivedBytes });
     if (res.row.status === 'complete') {

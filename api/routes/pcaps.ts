@@ -4,7 +4,7 @@ import { z } from '@hono/zod-openapi';
 import { countriesOf } from '../../db/geoip.js';
 import { findPcap, listPcaps, readPcap, savePcapAnalysis } from '../../db/pcaps.js';
 import { analysePcap } from '../../domain/pcap-analysis.js';
-import { parsePcap } from '../../domain/pcap.js';
+import { parsePcap, PcapFormatError } from '../../domain/pcap.js';
 import type { AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, responses, router } from '../openapi.js';
@@ -35,7 +35,7 @@ const analysisRoute = defineRoute({
   summary: 'Forensic analysis of a capture',
   description: 'Attack vector, sources (and their countries), ports, sizes and the recommended mitigation; computed on first request, then cached.',
   request: { params: IdParam },
-  responses: responses('Analysis', ok({ analysis: AnalysisSchema }), { 404: 'not_found', 409: 'conflict: still uploading' }),
+  responses: responses('Analysis', ok({ analysis: AnalysisSchema }), { 404: 'not_found', 409: 'conflict: still uploading', 422: 'unprocessable: the file cannot be read as a capture' }),
 });
 
 const downloadRoute = defineRoute({
@@ -49,6 +49,16 @@ const downloadRoute = defineRoute({
   },
 });
 
+/** The capture's packets, or 422 saying why the file cannot be read (uploads made before the header check). */
+function readable(data: Buffer) {
+  try {
+    return parsePcap(data);
+  } catch (err) {
+    if (err instanceof PcapFormatError) throw new ApiError('unprocessable', `the capture cannot be read: ${err.message}`);
+    throw err;
+  }
+}
+
 export const pcapsRouter = router()
   .openapi(listRoute, async (c) => {
     const { rows, total } = await listPcaps(c.var.deps.db, c.var.workspace.id, c.req.valid('query'));
@@ -57,14 +67,14 @@ export const pcapsRouter = router()
   .openapi(packetsRoute, async (c) => {
     const row = await completePcap(c.var, c.req.valid('param').id);
     const q = c.req.valid('query');
-    const { packets } = parsePcap(await readPcap(c.var.deps.db, row.pcap.id));
+    const { packets } = readable(await readPcap(c.var.deps.db, row.pcap.id));
     return c.json({ ok: true as const, packets: packets.slice(q.offset, q.offset + q.limit).map((p, i) => packetJson(p, q.offset + i)), total: packets.length }, 200);
   })
   .openapi(analysisRoute, async (c) => {
     const { db } = c.var.deps;
     const row = await completePcap(c.var, c.req.valid('param').id);
     if (row.pcap.analysis) return c.json({ ok: true as const, analysis: row.pcap.analysis }, 200);
-    const analysis = analysePcap(parsePcap(await readPcap(db, row.pcap.id)).packets, row.target, countriesOf);
+    const analysis = analysePcap(readable(await readPcap(db, row.pcap.id)).packets, row.target, countriesOf);
     await savePcapAnalysis(db, row.pcap.id, analysis);
     return c.json({ ok: true as const, analysis }, 200);
   })
