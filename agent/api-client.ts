@@ -40,6 +40,15 @@ export interface ApiClientOptions {
   backoffMs?: number;
   maxBackoffMs?: number;
   onError?: (err: Error, attempt: number) => void;
+  /**
+   * Times the API may answer one message with an error of its own (500, 501) before the
+   * message is set aside: one message the server cannot take must not hold up the ones
+   * behind it (an incident open behind a bad heartbeat). An outage (no answer, 502-504,
+   * 429) is waited out instead: those messages are still wanted.
+   */
+  maxServerErrors?: number;
+  /** Called with each message set aside (main.ts appends it to a local file, and logs it). */
+  onDeadLetter?: (message: { method: string; path: string; body: unknown }, err: Error) => void;
 }
 
 export class AgentApiClient {
@@ -52,6 +61,8 @@ export class AgentApiClient {
   dropped = 0;
   /** Messages the API refused as invalid (4xx other than 408/429): never retried. */
   rejected = 0;
+  /** Messages set aside after maxServerErrors answers of 500/501. */
+  deadLettered = 0;
 
   constructor(private readonly opts: ApiClientOptions) {}
 
@@ -144,20 +155,30 @@ export class AgentApiClient {
 
   private async drain(): Promise<void> {
     let attempt = 0;
+    let serverErrors = 0;
     while (this.queue.length > 0 && !this.stopped) {
       const m = this.queue[0]!;
-      try {
-        if (m.kind === 'heartbeat') await this.send('POST', '/api/v1/agent/heartbeat', m.body);
-        else if (m.kind === 'metrics') await this.send('POST', '/api/v1/agent/metrics', m.body);
-        else await this.send('POST', m.path, m.body);
+      const [method, path] = ['POST', m.kind === 'heartbeat' ? '/api/v1/agent/heartbeat' : m.kind === 'metrics' ? '/api/v1/agent/metrics' : m.path] as const;
+      const next = () => {
         this.queue.shift();
         attempt = 0;
+        serverErrors = 0;
+      };
+      try {
+        await this.send(method, path, m.body);
+        next();
       } catch (err) {
         const e = err as ApiClientError | Error;
         this.opts.onError?.(e, attempt);
         if (e instanceof ApiClientError && isPermanent(e.status)) {
-          this.queue.shift();
+          next();
           this.rejected++;
+          continue;
+        }
+        if (e instanceof ApiClientError && (e.status === 500 || e.status === 501) && ++serverErrors >= (this.opts.maxServerErrors ?? 5)) {
+          next();
+          this.deadLettered++;
+          this.opts.onDeadLetter?.({ method, path, body: m.body }, e);
           continue;
         }
         const retryAfterMs = e instanceof RetryAfter ? e.ms : 0;

@@ -64,7 +64,7 @@ export class Baseline {
   }
 
   /** The hour's figures; thresholds null until it has enough data. */
-  summary(atMs: number): BaselineSummary {
+  summary(atMs: number): Omit<BaselineSummary, 'mode'> {
     const hour = new Date(atMs).getUTCHours();
     const b = this.buckets[hour]!;
     const ps = (h: number[]) => ({ p50: percentile(h, b.n, 0.5), p95: percentile(h, b.n, 0.95), p99: percentile(h, b.n, 0.99) });

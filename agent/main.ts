@@ -1,7 +1,7 @@
 // The host agent: `node --import tsx agent/main.ts --api https://bulwark.example --key <node key>`
 // (or --config /etc/bulwark/agent.json with the same keys). See agent/bulwark-agent.service.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -62,7 +62,19 @@ const apiUrl = opt('api') ?? fail('--api is required');
 const nodeKey = opt('key') ?? opt('token') ?? fail('--key is required (the api_key POST /nodes answered)');
 if (!/^[0-9a-f]{64}$/i.test(nodeKey)) fail('the node key is 64 hexadecimal characters');
 const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { agent: 'bulwark' } });
-const api = new AgentApiClient({ baseUrl: apiUrl, nodeKey, onError: (err, attempt) => attempt % 10 === 0 && log.warn({ err: err.message, attempt }, 'API unreachable; retrying') });
+const stateDir = opt('state-dir') ?? '/var/lib/bulwark-agent';
+mkdirSync(stateDir, { recursive: true });
+/** Messages the API kept failing on, set aside so the ones behind them go on: kept for a person to read. */
+const deadLetters = join(stateDir, 'dead-letters.jsonl');
+const api = new AgentApiClient({
+  baseUrl: apiUrl,
+  nodeKey,
+  onError: (err, attempt) => attempt % 10 === 0 && log.warn({ err: err.message, attempt }, 'API unreachable; retrying'),
+  onDeadLetter: (message, err) => {
+    log.error({ path: message.path, err: err.message, file: deadLetters }, 'the API keeps failing on this message: set aside');
+    appendFileSync(deadLetters, JSON.stringify({ at: new Date().toISOString(), error: err.message, ...message }) + '\n', { mode: 0o600 });
+  },
+});
 
 async function firstConfig(): Promise<AgentConfig> {
   for (let attempt = 0; ; attempt++) {
@@ -88,8 +100,6 @@ const detectorSettings = () => ({
 });
 // Dynamic mode: the hour's baseline sets the thresholds once it has enough data; until
 // then, and in static mode, the server's (the policy's lowest tier, per-host overrides applied).
-const stateDir = opt('state-dir') ?? '/var/lib/bulwark-agent';
-mkdirSync(stateDir, { recursive: true });
 const baselinePath = join(stateDir, 'baseline.json');
 const loaded = Baseline.load(baselinePath, { minSamples: num('baseline-min-samples', 600) });
 if (loaded.problem) log.warn(loaded.problem);

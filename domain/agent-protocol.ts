@@ -29,9 +29,10 @@ export const ReportedTime = z.iso.datetime({ offset: true, error: 'must be an IS
 
 const Percentiles = z.strictObject({ p50: z.number().min(0), p95: z.number().min(0), p99: z.number().min(0) });
 
-/** The agent's dynamic baseline for the current hour (agent/baseline.ts summary()). */
+/** The agent's baseline for the current hour (agent/baseline.ts summary(), with the mode it runs in). */
 export const BaselineSummarySchema = z
   .strictObject({
+    mode: z.enum(['static', 'dynamic']),
     hour: z.number().int().min(0).max(23),
     samples: z.number().int().min(0),
     ready: z.boolean(),

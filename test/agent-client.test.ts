@@ -12,6 +12,8 @@ let proxy: Server;
 let proxyUrl: string;
 /** What the proxy does: forward, or answer 503 with Retry-After. */
 let outage = false;
+/** Requests to this path answer 500, as a server bug on one message would. */
+let failing: string | null = null;
 const seen: string[] = [];
 
 beforeAll(async () => {
@@ -21,6 +23,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     seen.push(`${outage ? 'x' : '>'} ${req.method} ${req.url}`);
+    if (failing && req.url === failing) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, error: { code: 'internal_error', message: 'an internal error occurred; it has been logged' } }));
+      return;
+    }
     if (outage) {
       res.writeHead(503, { 'retry-after': '1', 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: false, error: { code: 'unavailable', message: 'maintenance' } }));
@@ -100,6 +107,26 @@ describe('agent API client', () => {
     await client.flush();
     expect(client.rejected).toBe(1);
     expect((await user.call('GET', `/api/v1/nodes/${node.uuid}`)).body.node).toMatchObject({ status: 'elevated', last_pps: 12 });
+    client.stop();
+  });
+
+  it('sets aside a message the API keeps failing on (500), so the incident behind it gets through', async () => {
+    const node = await newNode('client-4');
+    const aside: string[] = [];
+    const client = new AgentApiClient({ baseUrl: proxyUrl, nodeKey: node.key, backoffMs: 20, maxServerErrors: 3, onDeadLetter: (m) => aside.push(m.path) });
+    failing = '/api/v1/agent/heartbeat';
+    const from = seen.length;
+    try {
+      client.heartbeat({ traffic_state: 'attack', pps: 1, bps: 1 });
+      client.openIncident({ ref: 'behind', started_at: new Date().toISOString(), pps: 5000, bps: 4e7 });
+      await client.flush();
+    } finally {
+      failing = null;
+    }
+    expect(client.deadLettered).toBe(1);
+    expect(aside).toEqual(['/api/v1/agent/heartbeat']);
+    expect(seen.slice(from).filter((l) => l === '> POST /api/v1/agent/heartbeat')).toHaveLength(3);
+    expect((await user.call('GET', `/api/v1/incidents?node=${node.uuid}`)).body.incidents.map((i: { status: string }) => i.status)).toEqual(['open']);
     client.stop();
   });
 });

@@ -148,7 +148,7 @@ describe('an incident’s life by its ref', () => {
 });
 
 describe('what an agent may send', () => {
-  const baseline = { hour: 3, samples: 600, ready: true, pps: { p50: 100, p95: 180, p99: 200 }, bps: { p50: 8e5, p95: 1.4e6, p99: 1.6e6 }, threshold: { pps: 600, bps: 4.8e6 } };
+  const baseline = { mode: 'dynamic', hour: 3, samples: 600, ready: true, pps: { p50: 100, p95: 180, p99: 200 }, bps: { p50: 8e5, p95: 1.4e6, p99: 1.6e6 }, threshold: { pps: 600, bps: 4.8e6 } };
 
   it.each([
     ['a lone surrogate in agent_version', '/heartbeat', { agent_version: 'a\ud800b' }, 'agent_version'],

@@ -56,7 +56,7 @@ describe('runner', () => {
         detector: { observe: (s) => detector.observe(s), configure: () => undefined },
         classify: async () => null,
         runCommand: async () => ({ ok: true }),
-        baseline: { add: (atMs, pps) => void learned.push({ atMs, pps }), summary: () => ({ hour: 0, samples: 0, ready: false, pps: { p50: 0, p95: 0, p99: 0 }, bps: { p50: 0, p95: 0, p99: 0 }, threshold: null }) },
+        baseline: { add: (atMs, pps) => void learned.push({ atMs, pps }), summary: () => ({ mode: 'static', hour: 0, samples: 0, ready: false, pps: { p50: 0, p95: 0, p99: 0 }, bps: { p50: 0, p95: 0, p99: 0 }, threshold: null }) },
         log: () => undefined,
       },
       config,
