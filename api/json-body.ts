@@ -6,6 +6,21 @@ import { createMiddleware } from 'hono/factory';
 import { ApiError } from './errors.js';
 
 const JSON_TYPE = /^application\/(.+\+)?json\b/i;
+
+/** No request of this API nests deeper; deeper is an attack on whatever walks it next (a 500, or Temporal's payload codec). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether `value` nests objects and arrays deeper than `max`; iterative, so any depth is safe to ask about. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 const NUL = '\u0000';
 
 /** Read by code points, a surrogate pair is one character: only an unpaired half is a "surrogate" (Cs). */
@@ -55,6 +70,7 @@ export const checkJsonInput = createMiddleware(async (c, next) => {
   } catch {
     return next(); // the route's validator answers invalid_json
   }
+  if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) throw new ApiError('invalid_parameter', `body nests objects and lists more than ${MAX_JSON_DEPTH} levels deep`);
   const bad = findBadText(parsed);
   if (bad) throw new ApiError('invalid_parameter', bad);
   await next();

@@ -42,24 +42,47 @@ export async function claimCommands(db: Db, ids: number[]): Promise<Array<{ id: 
   return claimed.sort((x, y) => x.id - y.id);
 }
 
-export async function findNodeCommand(db: Db, nodeId: number, id: number): Promise<CommandRow | null> {
-  if (!isRowId(id)) return null;
-  const [row] = await db
-    .select()
-    .from(agentCommands)
-    .where(and(eq(agentCommands.id, id), eq(agentCommands.nodeId, nodeId)));
-  return row ?? null;
+export type ResultOutcome =
+  | { kind: 'recorded'; status: 'succeeded' | 'failed' }
+  | { kind: 'not_found' }
+  | { kind: 'not_delivered' }
+  | { kind: 'already'; status: CommandRow['status'] }
+  | { kind: 'abandoned' };
+
+/**
+ * Takes the agent's result for a command delivered to this node, exactly once: the row is
+ * locked while `deliver` hands the result to the waiting activity, so a duplicate posted
+ * at the same time waits and then finds it answered, and the record always says what the
+ * activity (and so the user) was told. `deliver` answers false when the activity no
+ * longer waits: the command is then recorded as abandoned.
+ */
+export async function acceptCommandResult(db: Db, nodeId: number, id: number, result: NodeCommandResult, deliver: (taskToken: string) => Promise<boolean>): Promise<ResultOutcome> {
+  if (!isRowId(id)) return { kind: 'not_found' };
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(agentCommands)
+      .where(and(eq(agentCommands.id, id), eq(agentCommands.nodeId, nodeId)))
+      .for('update');
+    if (!row) return { kind: 'not_found' };
+    if (row.status === 'pending') return { kind: 'not_delivered' };
+    if (row.status !== 'delivered') return { kind: 'already', status: row.status };
+    const taken = await deliver(row.taskToken);
+    const recorded: NodeCommandResult = taken ? result : ABANDONED;
+    await tx
+      .update(agentCommands)
+      .set({ status: recorded.ok ? 'succeeded' : 'failed', result: recorded, completedAt: sql`now()` })
+      .where(eq(agentCommands.id, id));
+    return taken ? { kind: 'recorded', status: result.ok ? 'succeeded' : 'failed' } : { kind: 'abandoned' };
+  });
 }
 
-export async function recordCommandResult(db: Db, id: number, result: NodeCommandResult): Promise<void> {
-  await db
-    .update(agentCommands)
-    .set({ status: result.ok ? 'succeeded' : 'failed', result, completedAt: sql`now()` })
-    .where(eq(agentCommands.id, id));
-}
+const ABANDONED: NodeCommandResult = { ok: false, error: 'abandoned: the control plane stopped waiting' };
 
 /** The control plane stopped waiting for the command (its activity is gone). */
-export const markAbandoned = (db: Db, id: number) => recordCommandResult(db, id, { ok: false, error: 'abandoned: the control plane stopped waiting' });
+export async function markAbandoned(db: Db, id: number): Promise<void> {
+  await db.update(agentCommands).set({ status: 'failed', result: ABANDONED, completedAt: sql`now()` }).where(eq(agentCommands.id, id));
+}
 
 /**
  * The command as the agent runs it. geo_lockdown becomes the countries' prefixes (both

@@ -253,9 +253,18 @@ export const CommandPollQuery = z.strictObject({
 export const PolledCommandSchema = z.object({ id: z.number().int(), command: DeliveredCommandSchema }).meta({ id: 'AgentCommand' });
 export type PolledCommand = z.infer<typeof PolledCommandSchema>;
 
+/** A command result's detail is a summary (counts, a capture's figures), not a data dump. */
+export const MAX_RESULT_DETAIL_BYTES = 16 * 1024;
+
 export const CommandResultBody = z
   .discriminatedUnion('ok', [
-    z.strictObject({ ok: z.literal(true), detail: z.record(z.string(), z.unknown()).optional() }),
+    z.strictObject({
+      ok: z.literal(true),
+      detail: z
+        .record(z.string(), z.unknown())
+        .refine((d) => JSON.stringify(d).length <= MAX_RESULT_DETAIL_BYTES, `must be at most ${MAX_RESULT_DETAIL_BYTES} bytes as JSON`)
+        .optional(),
+    }),
     z.strictObject({ ok: z.literal(false), error: z.string().min(1).max(2000) }),
   ])
   .meta({ id: 'AgentCommandResult' });

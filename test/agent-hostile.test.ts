@@ -3,9 +3,9 @@
 // protocol), and each is refused now without a 5xx and without side effects.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { appendChunk, createPcap } from '../db/pcaps.js';
-import { incidents } from '../db/schema.js';
+import { agentCommands, incidents, nodes } from '../db/schema.js';
 import { pcapFile } from './support/packets.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -223,5 +223,67 @@ describe('captures that are not captures', () => {
     expect((await appendChunk(stack.db.db, row.id, 0, junk)).ok).toBe(true);
     expectError(await user.call('GET', `/api/v1/pcaps/${row.id}/packets`), 422, 'unprocessable', 'magic number');
     expectError(await user.call('GET', `/api/v1/pcaps/${row.id}/analysis`), 422, 'unprocessable', 'magic number');
+  });
+});
+
+describe('command results', () => {
+  const ruleset = { name: 'block_dns', rules: [{ action: 'drop', protocol: 'udp', sourcePorts: [{ from: 53, to: 53 }] }] };
+  const issue = (uuid: string) => user.call('POST', `/api/v1/nodes/${uuid}/commands`, { type: 'apply_ruleset', suite: 'nftables', ruleset });
+  /** The newest command row of a node, as a hostile agent would guess its id. */
+  async function newestCommand(uuid: string): Promise<number> {
+    for (let i = 0; i < 50; i++) {
+      const [row] = await stack.db.db
+        .select({ id: agentCommands.id })
+        .from(agentCommands)
+        .innerJoin(nodes, eq(nodes.id, agentCommands.nodeId))
+        .where(eq(nodes.uuid, uuid))
+        .orderBy(desc(agentCommands.id))
+        .limit(1);
+      if (row) return row.id;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('no command row');
+  }
+
+  it('refuses a result for a command never delivered to the node, and the user is not told anything', async () => {
+    const n = await node('undelivered', '203.0.113.80');
+    const issued = issue(n.uuid);
+    const id = await newestCommand(n.uuid);
+    expectError(await n.agent('POST', `/commands/${id}/result`, { ok: true, detail: { forged: true } }), 409, 'conflict', 'never delivered');
+    // Another node's key cannot answer it either.
+    const other = await node('bystander', '203.0.113.81');
+    expectError(await other.agent('POST', `/commands/${id}/result`, { ok: true }), 404, 'not_found');
+    // Delivered and answered for real, the user hears the real answer.
+    const polled = (await n.agent('GET', '/commands?wait=10')).body.commands;
+    expect(polled.map((c: { id: number }) => c.id)).toEqual([id]);
+    expect((await n.agent('POST', `/commands/${id}/result`, { ok: false, error: 'nft: permission denied' })).status).toBe(200);
+    expect((await issued).body.command).toMatchObject({ status: 'failed', error: 'nft: permission denied' });
+  });
+
+  it('takes one of two results posted at once, and the record says what the user was told', async () => {
+    const n = await node('racing', '203.0.113.82');
+    const issued = issue(n.uuid);
+    const [cmd] = (await n.agent('GET', '/commands?wait=10')).body.commands;
+    const answers = await Promise.all([
+      n.agent('POST', `/commands/${cmd.id}/result`, { ok: true, detail: { rules: 1 } }),
+      n.agent('POST', `/commands/${cmd.id}/result`, { ok: false, error: 'second opinion' }),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    const told = (await issued).body.command;
+    const [row] = await stack.db.db.select().from(agentCommands).where(eq(agentCommands.id, cmd.id));
+    expect(told.status).toBe(row!.status);
+    expect(row!.result).toEqual(told.status === 'succeeded' ? { ok: true, detail: told.result } : { ok: false, error: told.error });
+    expect(answers.find((a) => a.status === 200)!.body.status).toBe(told.status);
+  });
+
+  it('refuses results nested 10,000 deep or with a detail over 16 KiB (400, never a 500)', async () => {
+    const n = await node('deep', '203.0.113.83');
+    const deep = `{"ok":true,"detail":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    const res = await fetch(`${stack.baseUrl}/api/v1/agent/commands/1/result`, { method: 'POST', headers: { authorization: n.key, 'content-type': 'application/json' }, body: deep });
+    expectError({ status: res.status, body: await res.json() }, 400, 'invalid_parameter', 'levels deep');
+    const lists = `{"ok":true,"detail":{"x":${'['.repeat(30_000)}${']'.repeat(30_000)}}}`;
+    const res2 = await fetch(`${stack.baseUrl}/api/v1/agent/commands/1/result`, { method: 'POST', headers: { authorization: n.key, 'content-type': 'application/json' }, body: lists });
+    expect(res2.status).toBeLessThan(500);
+    expectError(await n.agent('POST', '/commands/1/result', { ok: true, detail: { blob: 'x'.repeat(17_000) } }), 400, 'invalid_parameter', 'detail');
   });
 });

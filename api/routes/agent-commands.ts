@@ -2,7 +2,7 @@
 // (or heartbeats) the activities that issued them (activities/node-command.ts).
 import { z } from '@hono/zod-openapi';
 import { completeCommand, heartbeatCommand } from '../../clients/node-command.js';
-import { claimCommands, commandForAgent, commandsIn, findNodeCommand, markAbandoned, recordCommandResult, redeliver, type CommandHandle } from '../../db/agent-commands.js';
+import { acceptCommandResult, claimCommands, commandForAgent, commandsIn, markAbandoned, redeliver, type CommandHandle } from '../../db/agent-commands.js';
 import { CommandPollQuery, CommandResultBody, PolledCommandSchema, type PolledCommand } from '../../domain/agent-protocol.js';
 import type { AgentEnv } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -67,13 +67,17 @@ export const agentCommandsRouter = router<AgentEnv>()
   .openapi(resultRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const row = await findNodeCommand(c.var.deps.db, c.var.node.id, id);
-    if (!row) throw new ApiError('not_found', `command ${id} not found for this node`);
-    if (row.status === 'succeeded' || row.status === 'failed') throw new ApiError('conflict', `command ${id} is already ${row.status}`);
-    if (!(await completeCommand(c.var.deps, row.taskToken, body))) {
-      await markAbandoned(c.var.deps.db, id);
-      throw new ApiError('conflict', `command ${id} was abandoned by the control plane (it stopped waiting); its result is not used`);
+    const outcome = await acceptCommandResult(c.var.deps.db, c.var.node.id, id, body, (taskToken) => completeCommand(c.var.deps, taskToken, body));
+    switch (outcome.kind) {
+      case 'not_found':
+        throw new ApiError('not_found', `command ${id} not found for this node`);
+      case 'not_delivered':
+        throw new ApiError('conflict', `command ${id} was never delivered to this node; poll for it first`);
+      case 'already':
+        throw new ApiError('conflict', `command ${id} is already ${outcome.status}`);
+      case 'abandoned':
+        throw new ApiError('conflict', `command ${id} was abandoned by the control plane (it stopped waiting); its result is not used`);
+      case 'recorded':
+        return c.json({ ok: true as const, status: outcome.status }, 200);
     }
-    await recordCommandResult(c.var.deps.db, id, body);
-    return c.json({ ok: true as const, status: body.ok ? ('succeeded' as const) : ('failed' as const) }, 200);
   });
