@@ -6,6 +6,7 @@ import type { nodes } from '../db/schema.js';
 import type { Workspace } from '../db/workspaces.js';
 import type { TemporalDeps } from '../clients/temporal.js';
 import type { TargetPolicy } from '../domain/http-targets.js';
+import type { PcapQuota } from '../db/pcaps.js';
 
 export interface AppDeps extends TemporalDeps {
   db: Db;
@@ -13,6 +14,8 @@ export interface AppDeps extends TemporalDeps {
   targets: TargetPolicy;
   secrets: SecretBox;
   logger: Logger;
+  /** What nodes and workspaces may keep of captures (default db/pcaps.ts DEFAULT_PCAP_QUOTA). */
+  pcapQuota?: PcapQuota;
   /** How often each adapter's speaker is compared with its rules (default 5 s). */
   reconcileIntervalSeconds?: number;
   /** Epoch ms now; tests set it to cross a minute boundary on purpose. */

@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   subscription_required: 402,
   forbidden: 403,
+  quota_exceeded: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

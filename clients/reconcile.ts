@@ -1,10 +1,10 @@
 // The reconcile family's way in: one Temporal schedule per adapter whose back end can say
 // what it announces, running reconcileWorkflow every few seconds; made when the adapter is
 // saved (and for every adapter at start-up), removed when it is deleted.
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptionsAction } from '@temporalio/client';
+import { ScheduleNotFoundError, type ScheduleOptionsAction } from '@temporalio/client';
 import { reconcileScheduleId } from '../workflows/reconcile.contract.js';
 import { reconcileWorkflow } from '../workflows/reconcile.js';
-import type { TemporalDeps } from './temporal.js';
+import { upsertSchedule, type TemporalDeps } from './temporal.js';
 
 /** Within 10 s of a speaker restart its routes are back. */
 export const DEFAULT_RECONCILE_SECONDS = 5;
@@ -20,13 +20,7 @@ export async function ensureReconcileSchedule(t: TemporalDeps, adapterId: number
     // A run nobody picks up (no worker) must not hold the next ones back for long.
     workflowRunTimeout: `${Math.max(30, intervalSeconds * 4)}s`,
   };
-  const spec = { intervals: [{ every: `${intervalSeconds}s` }] };
-  try {
-    await t.temporal.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await t.temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
-  }
+  await upsertSchedule(t, scheduleId, { intervals: [{ every: `${intervalSeconds}s` }] }, action);
 }
 
 /** At start-up: every watched adapter has its schedule, on this deployment's settings. */

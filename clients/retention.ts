@@ -1,31 +1,19 @@
-// The retention family's way in: the hourly Temporal schedule that runs
-// pcapRetentionWorkflow, created at start-up and updated when its setting changes, so
-// restarting with a new PCAP_RETENTION_DAYS takes effect.
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type ScheduleOptionsAction } from '@temporalio/client';
+// The retention family's way in: the hourly Temporal schedules that delete what is kept
+// only for a while (captures: pcapRetentionWorkflow; per-second metrics:
+// metricsRetentionWorkflow), created at start-up and updated when their settings change,
+// so restarting with new PCAP_RETENTION_DAYS or METRICS_RETENTION_DAYS takes effect.
 import type { Logger } from 'pino';
-import { retentionScheduleId } from '../workflows/retention.contract.js';
-import { pcapRetentionWorkflow } from '../workflows/retention.js';
-import type { TemporalDeps } from './temporal.js';
+import { metricsRetentionScheduleId, retentionScheduleId } from '../workflows/retention.contract.js';
+import { metricsRetentionWorkflow, pcapRetentionWorkflow } from '../workflows/retention.js';
+import { upsertSchedule, type TemporalDeps } from './temporal.js';
 
-export async function ensureRetentionSchedule(t: TemporalDeps, pcapRetentionDays: number, logger: Logger): Promise<void> {
-  const scheduleId = retentionScheduleId(t.taskQueue);
-  const action: ScheduleOptionsAction = {
-    type: 'startWorkflow',
-    workflowType: pcapRetentionWorkflow,
-    workflowId: scheduleId,
-    taskQueue: t.taskQueue,
-    args: [pcapRetentionDays],
-  };
-  try {
-    await t.temporal.schedule.create({
-      scheduleId,
-      spec: { intervals: [{ every: '1h' }] },
-      action,
-      policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    });
-    logger.info({ scheduleId, days: pcapRetentionDays }, 'capture retention scheduled');
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await t.temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, action }));
+export async function ensureRetentionSchedules(t: TemporalDeps, days: { pcaps: number; metrics: number }, logger: Logger): Promise<void> {
+  const hourly = { intervals: [{ every: '1h' }] };
+  for (const [scheduleId, workflowType, maxAgeDays, what] of [
+    [retentionScheduleId(t.taskQueue), pcapRetentionWorkflow, days.pcaps, 'captures'],
+    [metricsRetentionScheduleId(t.taskQueue), metricsRetentionWorkflow, days.metrics, 'metrics'],
+  ] as const) {
+    const made = await upsertSchedule(t, scheduleId, hourly, { type: 'startWorkflow', workflowType, workflowId: scheduleId, taskQueue: t.taskQueue, args: [maxAgeDays] });
+    if (made === 'created') logger.info({ scheduleId, days: maxAgeDays }, `${what} retention scheduled`);
   }
 }

@@ -1,7 +1,7 @@
 // What every workflow client needs, and the one way to wait on a workflow from an HTTP
 // answer. The modules beside this one are the only code outside the worker that talks to
 // Temporal: one per workflow family, each building its family's workflow ids.
-import type { Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
 
 export interface TemporalDeps {
   temporal: Client;
@@ -27,5 +27,20 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<
     return await Promise.race([promise, deadline]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Creates the schedule, or brings an existing one to this spec and action (a restart with
+ * new settings takes effect). A run still going when the next is due is not doubled.
+ */
+export async function upsertSchedule(t: TemporalDeps, scheduleId: string, spec: ScheduleSpec, action: ScheduleOptionsAction): Promise<'created' | 'updated'> {
+  try {
+    await t.temporal.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await t.temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
+    return 'updated';
   }
 }

@@ -5,7 +5,7 @@ import { createSecretBox } from '../db/secrets.js';
 import { loadClusterConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp } from './runtime.js';
 import { ensureReconcileSchedules } from '../clients/reconcile.js';
-import { ensureRetentionSchedule } from '../clients/retention.js';
+import { ensureRetentionSchedules } from '../clients/retention.js';
 import { reconciledAdapterIds } from '../db/adapters.js';
 
 const config = loadClusterConfig('api');
@@ -14,7 +14,7 @@ const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataD
 await db.migrate();
 const temporal = await connectTemporal(config.temporalAddress, config.temporalNamespace);
 const t = { temporal: temporal.client, taskQueue: config.taskQueue };
-await ensureRetentionSchedule(t, config.pcapRetentionDays, logger);
+await ensureRetentionSchedules(t, { pcaps: config.pcapRetentionDays, metrics: config.metricsRetentionDays }, logger);
 await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
 const http = await startHttp(
   { db: db.db, ...t, secrets: createSecretBox(config.secretKey), logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds },

@@ -18,6 +18,8 @@ export interface Config {
   secretKey: string;
   /** Captures older than this are deleted by the hourly `pcap-retention` schedule. */
   pcapRetentionDays: number;
+  /** Per-second metrics older than this are deleted by the hourly `metrics-retention` schedule. */
+  metricsRetentionDays: number;
   /** Where HTTP integrations may connect: PRIVATE_HTTP_TARGETS=allow|deny (link-local never). */
   targets: TargetPolicy;
   /** How often each speaker is compared with the rules. */
@@ -66,6 +68,7 @@ export function loadConfig(privateTargets: 'allow' | 'deny' = 'allow'): Config {
     logLevel: process.env.LOG_LEVEL || 'info',
     secretKey: secretKey(dataDir),
     pcapRetentionDays: intFromEnv('PCAP_RETENTION_DAYS', 30, 1, 3650),
+    metricsRetentionDays: intFromEnv('METRICS_RETENTION_DAYS', 7, 1, 3650),
     targets: targetsFromEnv(privateTargets),
     reconcileIntervalSeconds: intFromEnv('RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
   };

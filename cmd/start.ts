@@ -9,7 +9,7 @@ import { bootstrapDefaultWorkspace } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp, startWorker } from './runtime.js';
 import { ensureReconcileSchedules } from '../clients/reconcile.js';
-import { ensureRetentionSchedule } from '../clients/retention.js';
+import { ensureRetentionSchedules } from '../clients/retention.js';
 import { reconciledAdapterIds } from '../db/adapters.js';
 import { startDevServer, type DevServer } from './temporal-dev.js';
 
@@ -62,7 +62,7 @@ async function main() {
     const temporal = await connectTemporal(address, config.temporalNamespace);
     stops.push(() => temporal.close());
     const t = { temporal: temporal.client, taskQueue: config.taskQueue };
-    await ensureRetentionSchedule(t, config.pcapRetentionDays, logger);
+    await ensureRetentionSchedules(t, { pcaps: config.pcapRetentionDays, metrics: config.metricsRetentionDays }, logger);
     await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
     const http = await startHttp({ db: db.db, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds }, config.port);
     stops.push(() => http.close());

@@ -45,9 +45,14 @@ export async function recordHeartbeat(db: Db, nodeId: number, hb: z.infer<typeof
     .where(eq(nodes.id, nodeId));
 }
 
-/** Stores a batch of per-second samples (a resent second is kept once); the newest becomes the node's figures. */
+/**
+ * Stores a batch of per-second samples, one per node and second (the time truncated to
+ * its second: a resent second, or a second sent twice with other milliseconds, is kept
+ * once, so a node stores at most 86,400 rows a day); the newest becomes the node's figures.
+ */
 export async function storeMetrics(db: Db, nodeId: number, samples: z.infer<typeof MetricsBody>['samples']): Promise<number> {
-  const rows = samples.map((s) => ({ nodeId, at: new Date(s.at), pps: s.pps, bps: s.bps, protocolMix: s.protocol_mix ?? null }));
+  const second = (iso: string) => new Date(Math.floor(Date.parse(iso) / 1000) * 1000);
+  const rows = samples.map((s) => ({ nodeId, at: second(s.at), pps: s.pps, bps: s.bps, protocolMix: s.protocol_mix ?? null }));
   const stored = await db.insert(nodeMetrics).values(rows).onConflictDoNothing().returning({ at: nodeMetrics.at });
   const last = rows.reduce((a, b) => (b.at > a.at ? b : a));
   await db

@@ -11,17 +11,45 @@ export const MAX_CHUNK_BYTES = 1024 * 1024;
 
 export type PcapRow = typeof pcaps.$inferSelect;
 
-/** The capture's row; the same file (incident + SHA-256) asked for again is the same row, so an upload resumes. */
-export async function createPcap(
-  db: Db,
-  v: { workspaceId: number; nodeId: number; incidentId: number; sha256: string; sizeBytes: number; capturedAt: Date },
-): Promise<PcapRow> {
-  await db.insert(pcaps).values(v).onConflictDoNothing();
-  const [row] = await db
-    .select()
+/** How much one node, and one workspace, may keep of captures (declared sizes, until retention deletes them). */
+export interface PcapQuota {
+  nodeBytes: number;
+  workspaceBytes: number;
+  /** Uploads a node may have in progress at once. */
+  nodeUploading: number;
+  /** Captures a node may start in an hour. */
+  nodePerHour: number;
+}
+
+export const DEFAULT_PCAP_QUOTA: PcapQuota = { nodeBytes: 512 * 1024 * 1024, workspaceBytes: 4 * 1024 * 1024 * 1024, nodeUploading: 4, nodePerHour: 60 };
+
+type NewPcap = { workspaceId: number; nodeId: number; incidentId: number; sha256: string; sizeBytes: number; capturedAt: Date };
+
+/**
+ * The capture's row: the same file (incident + SHA-256) asked for again is the same row,
+ * so an upload resumes; a new file only within the quota, else why not.
+ */
+export async function createPcap(db: Db, v: NewPcap, quota: PcapQuota = DEFAULT_PCAP_QUOTA): Promise<{ ok: true; row: PcapRow } | { ok: false; reason: string }> {
+  const existing = async () => (await db.select().from(pcaps).where(and(eq(pcaps.incidentId, v.incidentId), eq(pcaps.sha256, v.sha256))))[0];
+  const resumed = await existing();
+  if (resumed) return { ok: true, row: resumed };
+  const [usage] = await db
+    .select({
+      workspaceBytes: sql<number>`coalesce(sum(${pcaps.sizeBytes}), 0)::float8`,
+      nodeBytes: sql<number>`coalesce(sum(${pcaps.sizeBytes}) filter (where ${pcaps.nodeId} = ${v.nodeId}), 0)::float8`,
+      nodeUploading: sql<number>`count(*) filter (where ${pcaps.nodeId} = ${v.nodeId} and ${pcaps.status} = 'uploading')::int`,
+      nodeLastHour: sql<number>`count(*) filter (where ${pcaps.nodeId} = ${v.nodeId} and ${pcaps.createdAt} > now() - interval '1 hour')::int`,
+    })
     .from(pcaps)
-    .where(and(eq(pcaps.incidentId, v.incidentId), eq(pcaps.sha256, v.sha256)));
-  return row!;
+    .where(eq(pcaps.workspaceId, v.workspaceId));
+  const u = usage!;
+  const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
+  if (u.nodeUploading >= quota.nodeUploading) return { ok: false, reason: `this node has ${u.nodeUploading} uploads in progress, the most it may have; finish one first` };
+  if (u.nodeLastHour >= quota.nodePerHour) return { ok: false, reason: `this node started ${u.nodeLastHour} captures in the last hour, the most it may` };
+  if (u.nodeBytes + v.sizeBytes > quota.nodeBytes) return { ok: false, reason: `this node keeps ${mib(u.nodeBytes)} of captures; ${mib(v.sizeBytes)} more would pass its ${mib(quota.nodeBytes)} quota` };
+  if (u.workspaceBytes + v.sizeBytes > quota.workspaceBytes) return { ok: false, reason: `the workspace keeps ${mib(u.workspaceBytes)} of captures; ${mib(v.sizeBytes)} more would pass its ${mib(quota.workspaceBytes)} quota` };
+  await db.insert(pcaps).values(v).onConflictDoNothing();
+  return { ok: true, row: (await existing())! };
 }
 
 export type AppendResult =

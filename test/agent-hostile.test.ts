@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { desc, eq } from 'drizzle-orm';
 import { appendChunk, createPcap } from '../db/pcaps.js';
 import { agentCommands, incidents, nodes } from '../db/schema.js';
-import { pcapFile } from './support/packets.js';
+import { ipv4, pcapFile, udp } from './support/packets.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
@@ -219,7 +219,9 @@ describe('captures that are not captures', () => {
     const incident = (await n.agent('POST', '/incidents', open('l1'))).body.incident;
     const junk = Buffer.from('junk junk junk junk junk junk junk');
     const [ws] = await stack.db.db.select().from(incidents).where(eq(incidents.id, incident.id));
-    const row = await createPcap(stack.db.db, { workspaceId: ws!.workspaceId, nodeId: ws!.nodeId, incidentId: incident.id, sha256: sha(junk), sizeBytes: junk.length, capturedAt: new Date() });
+    const created = await createPcap(stack.db.db, { workspaceId: ws!.workspaceId, nodeId: ws!.nodeId, incidentId: incident.id, sha256: sha(junk), sizeBytes: junk.length, capturedAt: new Date() });
+    if (!created.ok) throw new Error(created.reason);
+    const row = created.row;
     expect((await appendChunk(stack.db.db, row.id, 0, junk)).ok).toBe(true);
     expectError(await user.call('GET', `/api/v1/pcaps/${row.id}/packets`), 422, 'unprocessable', 'magic number');
     expectError(await user.call('GET', `/api/v1/pcaps/${row.id}/analysis`), 422, 'unprocessable', 'magic number');
@@ -285,5 +287,60 @@ describe('command results', () => {
     const res2 = await fetch(`${stack.baseUrl}/api/v1/agent/commands/1/result`, { method: 'POST', headers: { authorization: n.key, 'content-type': 'application/json' }, body: lists });
     expect(res2.status).toBeLessThan(500);
     expectError(await n.agent('POST', '/commands/1/result', { ok: true, detail: { blob: 'x'.repeat(17_000) } }), 400, 'invalid_parameter', 'detail');
+  });
+});
+
+describe('capture quotas', () => {
+  let tight: Stack;
+  let owner: { call: Caller };
+  beforeAll(async () => {
+    tight = await startStack(inject('env'), { pcapQuota: { nodeBytes: 2000, workspaceBytes: 3000, nodeUploading: 2, nodePerHour: 3 } });
+    owner = await tight.tenant();
+  });
+  afterAll(async () => {
+    await tight?.stop();
+  });
+
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  async function tightNode(name: string, tenant = owner) {
+    const res = await tenant.call('POST', '/api/v1/nodes', { name, ip: '203.0.113.90' });
+    const key = `Bearer ${res.body.api_key}`;
+    const agent = (method: string, path: string, body?: unknown) => request(tight.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: key });
+    await agent('POST', '/incidents', open('q'));
+    return {
+      start: (size: number, seed: string) => agent('POST', '/incidents/q/pcaps', { size_bytes: size, sha256: sha(Buffer.from(seed)), captured_at: new Date().toISOString() }),
+      async upload(file: Buffer) {
+        const started = await agent('POST', '/incidents/q/pcaps', { size_bytes: file.length, sha256: sha(file), captured_at: new Date().toISOString() });
+        if (started.status !== 200) return started;
+        const r = await fetch(`${tight.baseUrl}/api/v1/agent/pcaps/${started.body.pcap.id}/data?offset=0`, { method: 'PUT', headers: { authorization: key, 'content-type': 'application/octet-stream' }, body: new Uint8Array(file) });
+        return { status: r.status, body: await r.json() };
+      },
+    };
+  }
+
+  it('bounds uploads in progress per node, and lets one resume', async () => {
+    const n = await tightNode('q-progress');
+    expect((await n.start(100, 'a')).status).toBe(200);
+    expect((await n.start(100, 'b')).status).toBe(200);
+    expectError(await n.start(100, 'c'), 403, 'quota_exceeded', 'in progress');
+    expect((await n.start(100, 'a')).status).toBe(200);
+  });
+
+  it('bounds what a node and a workspace keep, in declared bytes', async () => {
+    const a = await tightNode('q-bytes-a');
+    expect((await a.start(1500, 'a1')).status).toBe(200);
+    expectError(await a.start(600, 'a2'), 403, 'quota_exceeded', 'this node keeps');
+    const b = await tightNode('q-bytes-b');
+    // The workspace already keeps 1,500 (here) plus 200 (the test before).
+    expect((await b.start(1000, 'b1')).status).toBe(200);
+    expectError(await b.start(400, 'b2'), 403, 'quota_exceeded', 'the workspace keeps');
+  });
+
+  it('bounds captures started per node and hour', async () => {
+    // A workspace of its own, so the byte quotas above are far away.
+    const n = await tightNode('q-hourly', await tight.tenant());
+    const file = (i: number) => pcapFile([ipv4({ src: '198.51.100.1', dst: '203.0.113.90', protocol: 17 }, udp(1, 2, Buffer.from(`p${i}`)))]);
+    for (let i = 0; i < 3; i++) expect((await n.upload(file(i))).status).toBe(200);
+    expectError(await n.upload(file(3)), 403, 'quota_exceeded', 'last hour');
   });
 });

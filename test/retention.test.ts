@@ -1,13 +1,14 @@
-// Capture retention: the hourly schedule and the workflow it starts, which deletes
-// captures (and their bytes) older than the configured age and nothing else.
+// Retention: the hourly schedules and the workflows they start, which delete captures
+// (and their bytes) and per-second metrics older than the configured ages, counted from
+// when the server received them, and nothing else.
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../cmd/runtime.js';
-import { ensureRetentionSchedule } from '../clients/retention.js';
-import { retentionScheduleId } from '../workflows/retention.contract.js';
-import { pcapChunks, pcaps } from '../db/schema.js';
-import { pcapRetentionWorkflow } from '../workflows/retention.js';
+import { ensureRetentionSchedules } from '../clients/retention.js';
+import { metricsRetentionScheduleId, retentionScheduleId } from '../workflows/retention.contract.js';
+import { nodeMetrics, nodes, pcapChunks, pcaps } from '../db/schema.js';
+import { metricsRetentionWorkflow, pcapRetentionWorkflow } from '../workflows/retention.js';
 import { ipv4, pcapFile, udp } from './support/packets.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
 
@@ -38,12 +39,14 @@ async function capture(ref: string, key: string): Promise<number> {
   return id;
 }
 
-describe('capture retention', () => {
+describe('retention', () => {
   it('deletes captures past their age, with their bytes, and keeps the rest', async () => {
     const node = await user.call('POST', '/api/v1/nodes', { name: 'ret', ip: '203.0.113.70' });
     const old = await capture('old', node.body.api_key);
     const recent = await capture('recent', node.body.api_key);
-    await stack.db.db.update(pcaps).set({ capturedAt: sql`now() - interval '31 days'` }).where(eq(pcaps.id, old));
+    // Received 31 days ago; what the agent says of its capture time does not count.
+    await stack.db.db.update(pcaps).set({ createdAt: sql`now() - interval '31 days'` }).where(eq(pcaps.id, old));
+    await stack.db.db.update(pcaps).set({ capturedAt: sql`now() - interval '60 days'` }).where(eq(pcaps.id, recent));
 
     const result = await stack.temporal.workflow.execute(pcapRetentionWorkflow, { taskQueue: stack.taskQueue, workflowId: `retention-test-${old}`, args: [30] });
     expect(result).toEqual({ deleted: 1 });
@@ -55,17 +58,30 @@ describe('capture retention', () => {
     expect(Buffer.from(await download.arrayBuffer()).subarray(-6).toString()).toBe('recent');
   });
 
-  it('keeps one hourly schedule per task queue, updated to the configured age', async () => {
+  it('deletes per-second metrics past their age and keeps the rest', async () => {
+    const node = await user.call('POST', '/api/v1/nodes', { name: 'ret-metrics', ip: '203.0.113.71' });
+    const [row] = await stack.db.db.select({ id: nodes.id }).from(nodes).where(eq(nodes.uuid, node.body.node.uuid));
+    const day = 86_400_000;
+    const at = (msAgo: number) => new Date(Math.floor((Date.now() - msAgo) / 1000) * 1000);
+    await stack.db.db.insert(nodeMetrics).values([8 * day, 7 * day + 60_000, 6 * day, 60_000].map((ago) => ({ nodeId: row!.id, at: at(ago), pps: 1, bps: 1 })));
+    const result = await stack.temporal.workflow.execute(metricsRetentionWorkflow, { taskQueue: stack.taskQueue, workflowId: `metrics-retention-test-${row!.id}`, args: [7] });
+    expect(result).toEqual({ deleted: 2 });
+    const left = await stack.db.db.select({ at: nodeMetrics.at }).from(nodeMetrics).where(eq(nodeMetrics.nodeId, row!.id));
+    expect(left).toHaveLength(2);
+  });
+
+  it('keeps one hourly schedule per task queue and kind, updated to the configured ages', async () => {
     const logger = createLogger('silent');
-    const id = retentionScheduleId(stack.taskQueue);
+    const ids = [retentionScheduleId(stack.taskQueue), metricsRetentionScheduleId(stack.taskQueue)];
     try {
-      await ensureRetentionSchedule(stack, 30, logger);
-      await ensureRetentionSchedule(stack, 7, logger);
-      const described = await stack.temporal.schedule.getHandle(id).describe();
-      expect(described.spec.intervals).toMatchObject([{ every: 3_600_000 }]);
-      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'pcapRetentionWorkflow', taskQueue: stack.taskQueue, args: [7] });
+      await ensureRetentionSchedules(stack, { pcaps: 30, metrics: 14 }, logger);
+      await ensureRetentionSchedules(stack, { pcaps: 7, metrics: 3 }, logger);
+      const [pcapSchedule, metricsSchedule] = await Promise.all(ids.map((id) => stack.temporal.schedule.getHandle(id).describe()));
+      expect(pcapSchedule!.spec.intervals).toMatchObject([{ every: 3_600_000 }]);
+      expect(pcapSchedule!.action).toMatchObject({ type: 'startWorkflow', workflowType: 'pcapRetentionWorkflow', taskQueue: stack.taskQueue, args: [7] });
+      expect(metricsSchedule!.action).toMatchObject({ type: 'startWorkflow', workflowType: 'metricsRetentionWorkflow', taskQueue: stack.taskQueue, args: [3] });
     } finally {
-      await stack.temporal.schedule.getHandle(id).delete();
+      for (const id of ids) await stack.temporal.schedule.getHandle(id).delete();
     }
   });
 });

@@ -3,5 +3,5 @@ export { ruleWorkflow } from './rule.js';
 export { adapterTestWorkflow } from './adapter-test.js';
 export { incidentWorkflow } from './incident.js';
 export { nodeCommandWorkflow } from './node-command.js';
-export { pcapRetentionWorkflow } from './retention.js';
+export { metricsRetentionWorkflow, pcapRetentionWorkflow } from './retention.js';
 export { reconcileWorkflow } from './reconcile.js';

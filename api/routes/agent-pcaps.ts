@@ -19,7 +19,7 @@ const startRoute = defineRoute({
   summary: 'Start (or resume) uploading an incident’s capture',
   description: `Idempotent per file (SHA-256): the answer's \`received_bytes\` is where to go on. At most ${MAX_PCAP_BYTES} bytes.`,
   request: { params: IncidentRefParam, ...jsonBody(StartPcapUploadBody) },
-  responses: responses('The upload', ok({ pcap: PcapUploadSchema }), { ...WRITE_ERRORS, 404: 'not_found: no such incident for this node', 413: 'payload_too_large' }),
+  responses: responses('The upload', ok({ pcap: PcapUploadSchema }), { ...WRITE_ERRORS, 403: 'quota_exceeded: the node or workspace keeps as much as it may', 404: 'not_found: no such incident for this node', 413: 'payload_too_large' }),
 });
 
 const chunkRoute = defineRoute({
@@ -51,14 +51,13 @@ export const agentPcapsRouter = router<AgentEnv>()
     if (body.size_bytes > MAX_PCAP_BYTES) throw new ApiError('payload_too_large', `size_bytes ${body.size_bytes} is over the ${MAX_PCAP_BYTES}-byte limit for a capture`);
     const incident = await findNodeIncident(db, node.id, ref);
     if (!incident) throw new ApiError('not_found', `incident ${ref} not found for this node`);
-    const row = await createPcap(db, {
-      workspaceId: node.workspaceId,
-      nodeId: node.id,
-      incidentId: incident.id,
-      sha256: body.sha256,
-      sizeBytes: body.size_bytes,
-      capturedAt: new Date(body.captured_at),
-    });
+    const created = await createPcap(
+      db,
+      { workspaceId: node.workspaceId, nodeId: node.id, incidentId: incident.id, sha256: body.sha256, sizeBytes: body.size_bytes, capturedAt: new Date(body.captured_at) },
+      c.var.deps.pcapQuota,
+    );
+    if (!created.ok) throw new ApiError('quota_exceeded', created.reason);
+    const row = created.row;
     if (row.sizeBytes !== body.size_bytes) throw new ApiError('conflict', `this file (sha256) was announced with size_bytes ${row.sizeBytes}`);
     return c.json({ ok: true as const, pcap: pcapUploadJson(row) }, 200);
   })
