@@ -4,7 +4,8 @@ import { sql } from 'drizzle-orm';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { authenticate, rateLimit, rateLimitNode, requireSubscriptionForWrites } from './auth.js';
+import { authenticate, DEFAULT_AGENT_MAX_CONCURRENT, DEFAULT_AGENT_RATE_LIMIT, rateLimit, rateLimitNode, requireSubscriptionForWrites } from './auth.js';
+import { localLimit, LocalLimiter } from './local-limits.js';
 import type { AgentEnv, AppDeps, AppEnv } from './context.js';
 import { isBackendOutage } from './outage.js';
 import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
@@ -84,7 +85,9 @@ export function createApp(deps: AppDeps) {
 
   // Agents: node keys, their own endpoints; registered before the deploy-token routes.
   const agent = new OpenAPIHono<AgentEnv>();
-  agent.use('/agent/*', authenticateNode, rateLimitNode, requireSubscriptionForWrites);
+  // A flooding key is refused here, in memory, before any database work.
+  const nodeKeys = new LocalLimiter(deps.agentRateLimit ?? DEFAULT_AGENT_RATE_LIMIT, deps.agentMaxConcurrent ?? DEFAULT_AGENT_MAX_CONCURRENT, deps.clock);
+  agent.use('/agent/*', localLimit(nodeKeys), authenticateNode, rateLimitNode, requireSubscriptionForWrites);
   // Typed as plain routers: the app needs their routes, not the union of their schemas' types.
   for (const r of [agentRouter, agentIncidentsRouter, agentCommandsRouter, agentPcapsRouter] as OpenAPIHono<AgentEnv>[]) agent.route('/', r);
   // An agent path no route serves ends here, answered as any unrouted request: a node key

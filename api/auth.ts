@@ -11,6 +11,8 @@ import type { AgentEnv, AppDeps, AppEnv } from './context.js';
 export const DEFAULT_RATE_LIMIT = 1000;
 /** Heartbeats, metrics, polls, incident messages and capture chunks use a fraction of it. */
 export const DEFAULT_AGENT_RATE_LIMIT = 600;
+/** Requests one node key may have in flight at once: a long poll, the outbox, an upload, results. */
+export const DEFAULT_AGENT_MAX_CONCURRENT = 16;
 const WINDOW_MS = 60_000;
 
 /** A 401 that says how to authenticate (RFC 6750), and whether the token given was refused. */

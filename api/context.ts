@@ -20,6 +20,8 @@ export interface AppDeps extends TemporalDeps {
   reconcileIntervalSeconds?: number;
   /** Epoch ms now; tests set it to cross a minute boundary on purpose. */
   clock?: () => number;
+  /** Requests one node key may have in flight at once (default 16). */
+  agentMaxConcurrent?: number;
   /** Requests per minute per token when the workspace sets none. */
   defaultRateLimit?: number;
   /** Requests per minute per node key on the agent endpoints (default 600). */

@@ -161,6 +161,10 @@ describe('what an agent may send', () => {
     ['a metric from 9999', '/metrics', { samples: [{ at: '9999-12-31T00:00:00Z', pps: 1, bps: 1 }] }, 'samples.0.at'],
     ['an attack that started in year 1', '/incidents', open('s3', { started_at: '0001-01-01T00:00:00Z' }), 'started_at'],
     ['a capture from 2099', '/incidents/none/pcaps', { size_bytes: 100, sha256: 'a'.repeat(64), captured_at: '2099-01-01T00:00:00Z' }, 'captured_at'],
+    ['pps 1.5', '/heartbeat', { pps: 1.5 }, 'pps must be a whole number'],
+    ['pps "5"', '/heartbeat', { pps: '5' }, 'pps must be a number, not a string'],
+    ['pps null', '/heartbeat', { pps: null }, 'pps must be a number, not null'],
+    ['bps "5" in an open', '/incidents', open('s4', { bps: '5' }), 'bps must be a number, not a string'],
   ])('refuses %s (400, naming it)', async (_label, path, body, mention) => {
     const n = await node(`send-${Math.random()}`, '203.0.113.60');
     expectError(await n.agent('POST', path, body), 400, 'invalid_parameter', mention);

@@ -1,6 +1,8 @@
 // Nodes and the agent protocol through HTTP: node keys, heartbeats, config pull, metrics,
 // and the contract (validation, isolation, subscription gate).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
+import { nodes } from '../db/schema.js';
 import { setSubscription } from '../db/workspaces.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
 import { expectError } from './support/expect-error.js';
@@ -170,6 +172,31 @@ describe('agent protocol', () => {
       expect(over.headers.get('x-ratelimit-limit')).toBe('3');
       // Another node's budget is its own.
       expect((await call(keys[1]!)).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('refuses a flooding key before any database work, and bounds its requests in flight', async () => {
+    const limited = await startStack(inject('env'), { agentRateLimit: 10, agentMaxConcurrent: 2 });
+    try {
+      const t = await limited.tenant();
+      const node = (await t.call('POST', '/api/v1/nodes', { name: 'flood', ip: '203.0.113.62' })).body;
+      const call = (method: string, path: string) => request(limited.baseUrl, method, path, method === 'POST' ? {} : undefined, { authorization: `Bearer ${node.api_key}` });
+      // Two long polls hold the key's two places; a third request is refused at once.
+      const polls = [call('GET', '/api/v1/agent/commands?wait=6'), call('GET', '/api/v1/agent/commands?wait=6')];
+      // (Once both polls have arrived: on a busy machine that can take a moment.)
+      await expect.poll(async () => (await call('POST', '/api/v1/agent/heartbeat')).body.error?.message ?? 'admitted', { timeout: 5000, interval: 200 }).toContain('at once');
+      for (const p of polls) expect((await p).status).toBe(200);
+
+      const answers = [];
+      for (let i = 0; i < 30; i++) answers.push((await call('POST', '/api/v1/agent/heartbeat')).status);
+      expect(answers.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20);
+      // The shared counter saw only what was let through: the rest cost no database work.
+      const [row] = await limited.db.db.select({ id: nodes.id }).from(nodes).where(eq(nodes.uuid, node.node.uuid));
+      const counted = await limited.db.db.execute(sql`select coalesce(sum(count), 0)::int as n from node_rate_limit_windows where node_id = ${row!.id}`);
+      const n = Number((Array.isArray(counted) ? counted[0] : (counted as { rows: Array<{ n: number }> }).rows[0])!.n);
+      expect(n).toBeLessThanOrEqual(10);
     } finally {
       await limited.stop();
     }
