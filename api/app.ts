@@ -48,6 +48,11 @@ export function createApp(deps: AppDeps) {
     await next();
   });
 
+  // A flooding node key is refused first of all, in memory: before its body is read or
+  // parsed, before any database work.
+  const nodeKeys = new LocalLimiter(deps.agentRateLimit ?? DEFAULT_AGENT_RATE_LIMIT, deps.agentMaxConcurrent ?? DEFAULT_AGENT_MAX_CONCURRENT, deps.clock);
+  app.use(`${API_BASE}/agent/*`, localLimit(nodeKeys));
+
   app.get('/healthz', async (c) => {
     const [db, reachable] = await Promise.allSettled([deps.db.execute(sql`select 1`), temporalReachable(deps)]);
     const database = db.status === 'fulfilled' ? 'ok' : 'unreachable';
@@ -85,9 +90,7 @@ export function createApp(deps: AppDeps) {
 
   // Agents: node keys, their own endpoints; registered before the deploy-token routes.
   const agent = new OpenAPIHono<AgentEnv>();
-  // A flooding key is refused here, in memory, before any database work.
-  const nodeKeys = new LocalLimiter(deps.agentRateLimit ?? DEFAULT_AGENT_RATE_LIMIT, deps.agentMaxConcurrent ?? DEFAULT_AGENT_MAX_CONCURRENT, deps.clock);
-  agent.use('/agent/*', localLimit(nodeKeys), authenticateNode, rateLimitNode, requireSubscriptionForWrites);
+  agent.use('/agent/*', authenticateNode, rateLimitNode, requireSubscriptionForWrites);
   // Typed as plain routers: the app needs their routes, not the union of their schemas' types.
   for (const r of [agentRouter, agentIncidentsRouter, agentCommandsRouter, agentPcapsRouter] as OpenAPIHono<AgentEnv>[]) agent.route('/', r);
   // An agent path no route serves ends here, answered as any unrouted request: a node key
