@@ -7,6 +7,7 @@ import { AdapterRegistry } from './adapters/index.js';
 import { createAdapterActivities } from './adapter-test.js';
 import { createIncidentActivities } from './incident.js';
 import { createNodeCommandActivities } from './node-command.js';
+import { createOrphanRuleActivities } from './orphan-rules.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createRetentionActivities } from './retention.js';
 import { createRuleActivities } from './rule.js';
@@ -21,6 +22,7 @@ export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Log
       ...createNodeCommandActivities(deps),
       ...createRetentionActivities(deps),
       ...createReconcileActivities({ ...deps, adapters }),
+      ...createOrphanRuleActivities(deps),
     },
     adapters,
   };

@@ -3,13 +3,13 @@
 // a route no live rule holds (a withdrawal lost in a crash, a route injected by hand) is
 // withdrawn. Rules of every adapter driving the same speaker count (tenants may share one).
 // Each repair is recorded on its rule, or on the adapter when no rule announced the route.
-import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationAdapters, mitigationRules, routeRepairs, type RepairKind } from '../db/schema.js';
 import type { SecretBox } from '../db/secrets.js';
 import { routeKey, type MitigationIntent } from '../domain/intent.js';
-import { ORPHAN_AFTER_SECONDS, type ReconcileOutcome } from '../workflows/reconcile.contract.js';
+import type { ReconcileOutcome } from '../workflows/reconcile.contract.js';
 import type { AdapterRegistry } from './adapters/index.js';
 import type { MitigationAdapter } from './adapters/types.js';
 
@@ -123,16 +123,8 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
         for (const live of await liveOnSpeaker(adapter, [key])) await attempt(`announce rule ${live.id}`, () => impl.announce(live.intent));
       }
 
-      // Rows the API inserted but whose workflow it never started (it died, or Temporal was
-      // down): the workflow asks the rule's workflow to start, which is a no-op for one
-      // that is running.
-      const orphans = await db
-        .select({ ruleId: mitigationRules.id, ttlSeconds: mitigationRules.ttl })
-        .from(mitigationRules)
-        .where(and(eq(mitigationRules.adapterId, adapterId), eq(mitigationRules.status, 'pending'), lt(mitigationRules.createdAt, sql`now() - make_interval(secs => ${ORPHAN_AFTER_SECONDS})`)));
-
       await done(errors.length > 0 ? errors.join('; ') : null);
-      return { kind: 'reconciled', listed: listed.length, reannounced, withdrawn, unowned, errors, orphans };
+      return { kind: 'reconciled', listed: listed.length, reannounced, withdrawn, unowned, errors };
     },
   };
 }

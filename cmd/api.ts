@@ -4,6 +4,7 @@ import { openDb } from '../db/client.js';
 import { createSecretBox } from '../db/secrets.js';
 import { loadClusterConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp } from './runtime.js';
+import { ensureOrphanSweepSchedule } from '../clients/orphan-rules.js';
 import { ensureReconcileSchedules } from '../clients/reconcile.js';
 import { ensureRetentionSchedules } from '../clients/retention.js';
 import { reconciledAdapterIds } from '../db/adapters.js';
@@ -16,6 +17,7 @@ const temporal = await connectTemporal(config.temporalAddress, config.temporalNa
 const t = { temporal: temporal.client, taskQueue: config.taskQueue };
 await ensureRetentionSchedules(t, { pcaps: config.pcapRetentionDays, metrics: config.metricsRetentionDays }, logger);
 await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
+await ensureOrphanSweepSchedule(t);
 const http = await startHttp(
   { db: db.db, ...t, secrets: createSecretBox(config.secretKey), logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds },
   config.port,

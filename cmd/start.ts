@@ -8,6 +8,7 @@ import { serveAdminSocket } from './admin-socket.js';
 import { bootstrapDefaultWorkspace } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { connectTemporal, createLogger, startHttp, startWorker } from './runtime.js';
+import { ensureOrphanSweepSchedule } from '../clients/orphan-rules.js';
 import { ensureReconcileSchedules } from '../clients/reconcile.js';
 import { ensureRetentionSchedules } from '../clients/retention.js';
 import { reconciledAdapterIds } from '../db/adapters.js';
@@ -64,6 +65,7 @@ async function main() {
     const t = { temporal: temporal.client, taskQueue: config.taskQueue };
     await ensureRetentionSchedules(t, { pcaps: config.pcapRetentionDays, metrics: config.metricsRetentionDays }, logger);
     await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
+    await ensureOrphanSweepSchedule(t);
     const http = await startHttp({ db: db.db, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds }, config.port);
     stops.push(() => http.close());
 

@@ -7,22 +7,12 @@ import { createExabgpAdapter } from '../activities/adapters/exabgp.js';
 import { createGobgpAdapter } from '../activities/adapters/gobgp.js';
 import type { MitigationAdapter } from '../activities/adapters/types.js';
 import type { MitigationIntent } from '../domain/intent.js';
-import { requestRules } from '../db/rules.js';
-import { mitigationRules } from '../db/schema.js';
-import { eq, sql } from 'drizzle-orm';
-import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { reconcileWorkflow } from '../workflows/reconcile.js';
 import { routerRib, startBgpLab, waitForRib, type BgpLab, type RibEntry, type RibFamily } from './support/bgp-lab.js';
 import { startStack, type Caller, type Stack } from './support/stack.js';
 
 let lab: BgpLab;
 let stack: Stack;
 let call: Caller;
-let workspaceId: number;
 const adapters = new Map<'exabgp' | 'gobgp', number>();
 /** Talks to a speaker behind Bulwark's back, as a crash or an operator would leave it. */
 const direct = new Map<'exabgp' | 'gobgp', MitigationAdapter>();
@@ -30,7 +20,7 @@ const direct = new Map<'exabgp' | 'gobgp', MitigationAdapter>();
 beforeAll(async () => {
   lab = await startBgpLab();
   stack = await startStack(inject('env'), { reconcileIntervalSeconds: 2 });
-  ({ call, id: workspaceId } = await stack.tenant());
+  ({ call } = await stack.tenant());
   for (const type of ['exabgp', 'gobgp'] as const) {
     const res = await call('POST', '/api/v1/mitigation/adapters', {
       adapter_type: type,
@@ -141,34 +131,6 @@ describe('a speaker down while a TTL expires', () => {
     await expect.poll(async () => (await call('GET', `/api/v1/mitigation/rules/${expiring.id}`)).body.rule.status, { timeout: 60_000, interval: 1000 }).toBe('expired');
     expect(await at('ipv4', blackhole(prefix))).toBe(false);
   }, 120_000);
-});
-
-describe('a rule row whose workflow never started', () => {
-  it('is announced by the reconciler, and ends on its TTL like any other', async () => {
-    const prefix = '203.0.113.50/32';
-    // What the API leaves when it dies (or Temporal is down) between the insert and the start.
-    const requested = await requestRules(stack.db.db, { workspaceId, adapterId: adapters.get('gobgp')!, intents: [{ kind: 'blackhole', target: prefix }], ttl: 4, reason: 'orphan' });
-    if (requested.outcome !== 'requested') throw new Error(JSON.stringify(requested));
-    const id = requested.rules[0]!.id;
-    // Young pending rows are the API's own, still starting: left alone.
-    await new Promise((r) => setTimeout(r, 4000));
-    expect((await call('GET', `/api/v1/mitigation/rules/${id}`)).body.rule.status).toBe('pending');
-    await stack.db.db.update(mitigationRules).set({ createdAt: sql`now() - interval '60 seconds'` }).where(eq(mitigationRules.id, id));
-    // One run by hand (the schedule's next run races it: one of them starts the rule), kept
-    // as a replay fixture of the reconcile workflow starting a rule's workflow.
-    const run = await stack.temporal.workflow.start(reconcileWorkflow, { workflowId: `reconcile-by-hand-${id}`, taskQueue: stack.taskQueue, args: [adapters.get('gobgp')!] });
-    const outcome = await run.result();
-    expect(outcome.kind === 'reconciled' && outcome.orphans.map((o) => o.ruleId)).toEqual([id]);
-    const history = await run.fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('env').workflowBundlePath } }, history, run.workflowId);
-    if (process.env.RECORD_HISTORIES) {
-      writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'histories', 'reconcile-orphan.history.pb'), temporal.api.history.v1.History.encode(history).finish());
-    }
-    await waitForRib(lab, 'ipv4', blackhole(prefix), 10_000);
-    expect((await call('GET', `/api/v1/mitigation/rules/${id}`)).body.rule.status).toBe('active');
-    await waitForRib(lab, 'ipv4', (rib) => !blackhole(prefix)(rib), 15_000);
-    await expect.poll(async () => (await call('GET', `/api/v1/mitigation/rules/${id}`)).body.rule.status, { timeout: 10_000 }).toBe('expired');
-  }, 60_000);
 });
 
 describe('an adapter the reconciler cannot reach', () => {

@@ -5,3 +5,4 @@ export { incidentWorkflow } from './incident.js';
 export { nodeCommandWorkflow } from './node-command.js';
 export { metricsRetentionWorkflow, pcapRetentionWorkflow } from './retention.js';
 export { reconcileWorkflow } from './reconcile.js';
+export { orphanRulesWorkflow } from './orphan-rules.js';
