@@ -38,13 +38,18 @@ export function guardedLookup(policy: TargetPolicy) {
   };
 }
 
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, policy: TargetPolicy): Promise<HttpAnswer> {
+export function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, policy: TargetPolicy): Promise<HttpAnswer> {
+  return httpCall('POST', url, body, headers, timeoutMs, policy);
+}
+
+/** One request to a URL the policy allows; `body` undefined sends none. */
+export async function httpCall(method: string, url: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, policy: TargetPolicy): Promise<HttpAnswer> {
   const target = new URL(url);
   const refused = refuseTargetUrl(target, policy);
   if (refused) throw new TargetRefused(refused);
   const options: RequestOptions = {
-    method: 'POST',
-    headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+    method,
+    headers: { ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) },
     lookup: guardedLookup(policy) as RequestOptions['lookup'],
     signal: AbortSignal.timeout(timeoutMs),
   };

@@ -11,6 +11,7 @@ import { createOrphanRuleActivities } from './orphan-rules.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createRetentionActivities } from './retention.js';
 import { createRuleActivities } from './rule.js';
+import { createScrubbingActivities } from './scrubbing.js';
 
 export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; targets: TargetPolicy; adapters?: AdapterRegistry }) {
   const adapters = deps.adapters ?? new AdapterRegistry(deps.targets);
@@ -23,6 +24,7 @@ export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Log
       ...createRetentionActivities(deps),
       ...createReconcileActivities({ ...deps, adapters }),
       ...createOrphanRuleActivities(deps),
+      ...createScrubbingActivities(deps),
     },
     adapters,
   };

@@ -25,6 +25,7 @@ import { authenticateNode } from './agent-auth.js';
 import { checkJsonInput } from './json-body.js';
 import { notBuiltRouter } from './routes/not-built.js';
 import { rulesRouter } from './routes/rules.js';
+import { scrubbingRouter } from './routes/scrubbing.js';
 import { temporalReachable } from '../clients/temporal.js';
 
 export const API_BASE = '/api/v1';
@@ -100,7 +101,7 @@ export function createApp(deps: AppDeps) {
 
   const authed = new OpenAPIHono<AppEnv>();
   authed.use('*', authenticate, rateLimit, requireSubscriptionForWrites);
-  for (const r of [rulesRouter, adaptersRouter, allowlistRouter, escalationRouter, nodesRouter, incidentsRouter, pcapsRouter, notBuiltRouter] as OpenAPIHono<AppEnv>[]) authed.route('/', r);
+  for (const r of [rulesRouter, adaptersRouter, allowlistRouter, escalationRouter, nodesRouter, incidentsRouter, pcapsRouter, scrubbingRouter, notBuiltRouter] as OpenAPIHono<AppEnv>[]) authed.route('/', r);
   api.route('/', authed);
   app.route(API_BASE, api);
 

@@ -16,6 +16,8 @@ export interface AppDeps extends TemporalDeps {
   logger: Logger;
   /** What nodes and workspaces may keep of captures (default db/pcaps.ts DEFAULT_PCAP_QUOTA). */
   pcapQuota?: PcapQuota;
+  /** How often a running diversion asks its provider whether it still diverts (default 30 s). */
+  scrubbingWatchSeconds?: number;
   /** How often each adapter's speaker is compared with its rules (default 5 s). */
   reconcileIntervalSeconds?: number;
   /** Epoch ms now; tests set it to cross a minute boundary on purpose. */

@@ -8,6 +8,7 @@ import type { AttackFamily } from '../domain/attack.js';
 import type { EscalationPolicy, HostThreshold, Severity } from '../domain/escalation.js';
 import type { MitigationIntent } from '../domain/intent.js';
 import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
+import type { ScrubbingStatus, ScrubbingType } from '../domain/scrubbing.js';
 
 /** Binary column: postgres.js hands back a Buffer, PGlite a Uint8Array; both become Buffer. */
 const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
@@ -152,6 +153,34 @@ export const routeRepairs = pgTable(
     at: ts('at').notNull().defaultNow(),
   },
   (t) => [index('route_repairs_rule_idx').on(t.ruleId, t.id), index('route_repairs_adapter_idx').on(t.adapterId, t.id)],
+);
+
+/**
+ * A cloud scrubbing integration and where its diversion stands (the `scrubbing:<id>`
+ * workflow writes every transition here, with when and why).
+ */
+export const scrubbingIntegrations = pgTable(
+  'scrubbing_integrations',
+  {
+    id: serial('id').primaryKey(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    type: text('type').$type<ScrubbingType>().notNull(),
+    name: text('name').notNull(),
+    config: jsonb('config').$type<Record<string, unknown> & { prefixes: string[] }>().notNull(),
+    /** The provider's credentials as JSON, sealed (db/secrets.ts); never returned. */
+    credentialsEnc: text('credentials_enc').notNull(),
+    /** The provider's API; null: its public one. */
+    baseUrl: text('base_url'),
+    status: text('status').$type<ScrubbingStatus>().notNull().default('inactive'),
+    statusReason: text('status_reason'),
+    statusChangedAt: ts('status_changed_at'),
+    /** The workflow of the diversion running now, if any. */
+    workflowId: text('workflow_id'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [index('scrubbing_integrations_ws_idx').on(t.workspaceId)],
 );
 
 export const ALLOWLIST_SCOPES = ['workspace', 'node'] as const;

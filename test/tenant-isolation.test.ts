@@ -22,6 +22,7 @@ interface Tenant {
   nodes: Array<{ uuid: string; key: string }>;
   incidents: number[];
   pcaps: number[];
+  scrubbing: number[];
 }
 
 let a: Tenant;
@@ -37,7 +38,7 @@ async function ok<T = any>(res: Promise<{ status: number; body: T }>): Promise<T
 /** A workspace with `n` of most things (adapters, rules, entries, nodes with an incident and a capture each). */
 async function populate(n: number): Promise<Tenant> {
   const { call } = await stack.tenant();
-  const t: Tenant = { call, adapters: [], liveRules: [], endedRules: [], allowlist: [], nodeEntries: new Map(), thresholds: [], nodes: [], incidents: [], pcaps: [] };
+  const t: Tenant = { call, adapters: [], liveRules: [], endedRules: [], allowlist: [], nodeEntries: new Map(), thresholds: [], nodes: [], incidents: [], pcaps: [], scrubbing: [] };
   for (let i = 0; i < n; i++) {
     const adapter = (await ok(call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: `hook ${i}`, endpoint: hooks.url }))).adapter;
     t.adapters.push(adapter.id);
@@ -50,6 +51,8 @@ async function populate(n: number): Promise<Tenant> {
     t.endedRules.push(ended.rule.id);
     t.allowlist.push((await ok(call('POST', '/api/v1/allowlist', { ip_address: `198.51.100.${octet++}` }))).entry.id);
     t.thresholds.push((await ok(call('POST', '/api/v1/mitigation/thresholds', { target_ip: `203.0.113.${octet++}`, thresholds: { tier1_pps: 1000 + i } }))).threshold.id);
+    const scrubbing = { type: 'vultr', name: `scrub ${i}`, config: { prefixes: [`203.0.113.${octet++}/32`], instance_id: 'cb676a46-66fd-4dfb-b839-443f2e6c0b60' }, credentials: { api_key: 'TENANTKEY000' }, base_url: 'http://127.0.0.1:9/v2' };
+    t.scrubbing.push((await ok(call('POST', '/api/v1/scrubbing', scrubbing))).integration.id);
   }
   // Dry run: the incidents escalate on paper, so the rule counts above stay what they are.
   await ok(call('POST', '/api/v1/mitigation/escalation', { thresholds: { tier1_pps: 1000 }, adapter_id: t.adapters[0], dry_run: true }));
@@ -120,6 +123,10 @@ describe('tenant isolation of every list and count', () => {
       const rules = (await ok(t.call('GET', '/api/v1/mitigation/rules'))).rules as Array<{ adapter_id: number }>;
       for (const adapter of adapters) expect(adapter.active_rules, `adapter ${adapter.id}`).toBe(rules.filter((r) => r.adapter_id === adapter.id).length);
     }
+  });
+
+  it('scrubbing integrations', async () => {
+    for (const t of [a, b]) expect(ids((await ok(t.call('GET', '/api/v1/scrubbing'))).integrations)).toEqual(sorted(t.scrubbing));
   });
 
   it('the allowlist, whole and for one node, and what an agent is told of it', async () => {

@@ -6,3 +6,4 @@ export { nodeCommandWorkflow } from './node-command.js';
 export { metricsRetentionWorkflow, pcapRetentionWorkflow } from './retention.js';
 export { reconcileWorkflow } from './reconcile.js';
 export { orphanRulesWorkflow } from './orphan-rules.js';
+export { scrubbingCheckWorkflow, scrubbingWorkflow } from './scrubbing.js';

@@ -15,11 +15,6 @@ const PENDING = [
   ['post', '/runbooks/{id}/toggle', 'Activate or deactivate a runbook'],
   ['post', '/runbooks/{id}/run', 'Run a runbook'],
   ['get', '/runbooks/{id}/executions', 'A runbook’s executions'],
-  ['get', '/scrubbing', 'List scrubbing integrations'],
-  ['get', '/scrubbing/{id}/status', 'Scrubbing status'],
-  ['post', '/scrubbing/{id}/test', 'Test a scrubbing integration'],
-  ['post', '/scrubbing/{id}/announce', 'Divert traffic to scrubbing'],
-  ['post', '/scrubbing/{id}/withdraw', 'End a scrubbing diversion'],
   ['post', '/attack-profiles/apply', 'Apply an attack profile to nodes'],
 ] as const;
 

@@ -21,7 +21,7 @@ const HostPort = z
     }
   });
 
-const HttpUrl = z
+export const HttpUrl = z
   .string()
   .max(2000)
   .superRefine((v, ctx) => {

@@ -190,6 +190,13 @@ export function endpoints(real: Record<string, string>): Endpoint[] {
     { method: 'GET', path: '/pcaps/{id}/packets', query: { limit: '5' } },
     { method: 'GET', path: '/pcaps/{id}/analysis' },
     { method: 'GET', path: '/pcaps/{id}/download' },
+    { method: 'GET', path: '/scrubbing' },
+    { method: 'POST', path: '/scrubbing', body: () => ({ type: 'vultr', name: 'fuzz', config: { prefixes: ['203.0.113.212/32'], instance_id: 'cb676a46-66fd-4dfb-b839-443f2e6c0b60' }, credentials: { api_key: 'FUZZKEY0000' }, base_url: 'http://127.0.0.1:9/v2' }) },
+    { method: 'GET', path: '/scrubbing/{scrubbing}/status' },
+    { method: 'POST', path: '/scrubbing/{scrubbing}/test' },
+    // (announce is left out: a valid one waits on the unreachable provider's retries.)
+    { method: 'POST', path: '/scrubbing/{scrubbing}/withdraw', body: () => ({ reason: 'fuzz' }) },
+    { method: 'DELETE', path: '/scrubbing/{scrubbing}' },
     { method: 'POST', path: '/agent/heartbeat', agent: true, body: () => ({ agent_version: '1', traffic_state: 'normal', pps: 10, bps: 1000, protocol_mix: { udp: 0.5 } }) },
     { method: 'GET', path: '/agent/config', agent: true },
     { method: 'POST', path: '/agent/metrics', agent: true, body: () => ({ samples: [{ at: new Date().toISOString(), pps: 1, bps: 2, protocol_mix: { tcp: 1 } }] }) },
@@ -265,10 +272,14 @@ export async function prepareFuzz(stack: Stack, hookUrl: string): Promise<FuzzTa
   const agent = (path: string, body: unknown) => request(stack.baseUrl, 'POST', `/api/v1/agent${path}`, body, { authorization: `Bearer ${node.api_key}` });
   const incident = (await agent('/incidents', { ref: 'fuzz-ref', started_at: new Date().toISOString(), pps: 1, bps: 1 })).body.incident.id;
   const entry = (await call('POST', '/api/v1/allowlist', { ip_address: '198.51.100.99' })).body.entry.id;
+  // A provider nobody answers for: checks fail fast, nothing is diverted.
+  const scrubbing = (
+    await call('POST', '/api/v1/scrubbing', { type: 'vultr', name: 'fuzz', config: { prefixes: ['203.0.113.213/32'], instance_id: 'cb676a46-66fd-4dfb-b839-443f2e6c0b61' }, credentials: { api_key: 'FUZZKEY0000' }, base_url: 'http://127.0.0.1:9/v2' })
+  ).body.integration.id;
   return {
     baseUrl: stack.baseUrl,
     token,
     nodeKey: node.api_key,
-    real: { id: String(rule), adapter: String(adapter), hook: hookUrl, uuid: node.node.uuid, ref: 'fuzz-ref', incident: String(incident), entry: String(entry) },
+    real: { id: String(rule), adapter: String(adapter), hook: hookUrl, uuid: node.node.uuid, ref: 'fuzz-ref', incident: String(incident), entry: String(entry), scrubbing: String(scrubbing) },
   };
 }

@@ -36,7 +36,7 @@ export type Caller = <T = any>(method: string, path: string, body?: unknown, hea
 
 export async function startStack(
   env: TestEnv,
-  opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds' | 'agentRateLimit' | 'clock' | 'reconcileIntervalSeconds' | 'pcapQuota' | 'agentMaxConcurrent'> & { targets?: AppDeps['targets'] } = {},
+  opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds' | 'agentRateLimit' | 'clock' | 'reconcileIntervalSeconds' | 'pcapQuota' | 'agentMaxConcurrent' | 'scrubbingWatchSeconds'> & { targets?: AppDeps['targets'] } = {},
 ): Promise<Stack> {
   // Loopback stands in for every provider and receiver here, as in the all-in-one default.
   const targets = opts.targets ?? { allowPrivate: true };
