@@ -7,7 +7,7 @@ import { expectError } from './support/expect-error.js';
 import { startStack, type Caller, type Stack } from './support/stack.js';
 import { startVultrApi, type VultrApi } from './support/vultr-api.js';
 
-const INSTANCES = Array.from({ length: 12 }, (_, i) => `cb676a46-66fd-4dfb-b839-443f2e6c0b${String(i).padStart(2, '0')}`);
+const INSTANCES = Array.from({ length: 32 }, (_, i) => `cb676a46-66fd-4dfb-b839-443f2e6c0b${String(i).padStart(2, '0')}`);
 
 let stack: Stack;
 let vultr: VultrApi;
@@ -114,6 +114,11 @@ describe('diversions', () => {
     expect(await row(id)).toMatchObject({ status: 'inactive', status_reason: 'withdrawn by API request', workflow_id: null });
     // Nothing runs now: withdrawing again says so.
     expect((await user.call('POST', `/api/v1/scrubbing/${id}/withdraw`, undefined, { 'content-type': 'application/json' })).body.message).toBe('No diversion was running');
+  });
+
+  it.each([[{ ttl: -1 }, 'ttl must be 0-2592000 seconds'], [{ ttl: 1.5 }, 'ttl must be a whole number'], [{ ttl: '60' }, 'ttl must be a number'], [{ color: 'red' }, 'color']])('refuses announcing with %j', async (body, mention) => {
+    const { id } = await integration();
+    expectError(await user.call('POST', `/api/v1/scrubbing/${id}/announce`, body), 400, 'invalid_parameter', mention);
   });
 
   it('ends on its TTL', async () => {

@@ -28,7 +28,7 @@ export const SaveScrubbingBody = z
 
 export const AnnounceScrubbingBody = z
   .strictObject({
-    ttl: z.number().int().min(0).max(30 * 86_400).optional().openapi({ description: 'seconds until the diversion ends by itself; 0 or absent: until withdrawn' }),
+    ttl: z.number().int('must be a whole number of seconds').min(0, 'must be 0-2592000 seconds').max(30 * 86_400, 'must be 0-2592000 seconds').optional().openapi({ description: 'seconds until the diversion ends by itself; 0 or absent: until withdrawn' }),
     reason: z.string().max(500).optional(),
   })
   .openapi('AnnounceScrubbing');
