@@ -62,7 +62,7 @@ export function createScrubbingActivities({ db, secrets, targets, logger }: { db
         const { impl } = await provider(id);
         const tested = await impl.test();
         const status = await impl.status();
-        return { reachable: true, latencyMs: round(tested.latencyMs), diverting: status.diverting, detail: `${tested.detail}; ${status.detail}` };
+        return { reachable: true, latencyMs: round(tested.latencyMs), diverting: status.state === 'on', detail: `${tested.detail}; ${status.detail}` };
       } catch (err) {
         return { reachable: false, latencyMs: round(performance.now() - started), error: (err as Error).message };
       }

@@ -19,7 +19,7 @@ export const SCRUBBING_TYPES = [
 export type ScrubbingType = (typeof SCRUBBING_TYPES)[number];
 
 /** The types with a provider implementation (activities/scrubbing/); the rest answer 501. */
-export const BUILT_SCRUBBING_TYPES = ['vultr'] as const satisfies readonly ScrubbingType[];
+export const BUILT_SCRUBBING_TYPES = ['vultr', 'cloudflare_magic_transit'] as const satisfies readonly ScrubbingType[];
 export type BuiltScrubbingType = (typeof BUILT_SCRUBBING_TYPES)[number];
 
 export const isBuiltScrubbingType = (t: ScrubbingType): t is BuiltScrubbingType => (BUILT_SCRUBBING_TYPES as readonly ScrubbingType[]).includes(t);
@@ -27,6 +27,7 @@ export const isBuiltScrubbingType = (t: ScrubbingType): t is BuiltScrubbingType 
 /** Each type's API, unless the integration's `base_url` says otherwise (tests, proxies). */
 export const DEFAULT_BASE_URLS: Record<BuiltScrubbingType, string> = {
   vultr: 'https://api.vultr.com/v2',
+  cloudflare_magic_transit: 'https://api.cloudflare.com/client/v4',
 };
 
 /**
@@ -43,12 +44,16 @@ const Prefixes = z.array(CidrOrIp).min(1, 'must name at least one prefix the div
 export const SCRUBBING_CONFIGS = {
   // The instance whose DDoS protection is switched on for the diversion.
   vultr: z.strictObject({ prefixes: Prefixes, instance_id: z.string().regex(/^[0-9a-f-]{36}$/, 'must be the instance id (a UUID)') }),
+  // The account whose on-demand (BYOIP) prefixes are advertised; `prefixes` are those prefixes, as onboarded.
+  cloudflare_magic_transit: z.strictObject({ prefixes: Prefixes, account_id: z.string().regex(/^[0-9a-f]{32}$/, 'must be the account id (32 hex characters)') }),
 } satisfies Record<BuiltScrubbingType, z.ZodType>;
 export type ScrubbingConfig<T extends BuiltScrubbingType> = z.infer<(typeof SCRUBBING_CONFIGS)[T]>;
 
 export const SCRUBBING_CREDENTIALS = {
   // A personal access token, sent as a Bearer token.
   vultr: z.strictObject({ api_key: z.string().min(8, 'must be the API key').max(200) }),
+  // An API token with Magic Transit (IP prefixes) edit rights, sent as a Bearer token.
+  cloudflare_magic_transit: z.strictObject({ api_token: z.string().min(20, 'must be the API token').max(200) }),
 } satisfies Record<BuiltScrubbingType, z.ZodType>;
 export type ScrubbingCredentials<T extends BuiltScrubbingType> = z.infer<(typeof SCRUBBING_CREDENTIALS)[T]>;
 

@@ -169,7 +169,8 @@ describe('diversions', () => {
     await stack.stopWorker();
     await stack.startWorker();
     expect(vultr.protectedNow(instance)).toBe(true);
-    expect((await user.call('DELETE', `/api/v1/scrubbing/${id}`)).body).toEqual({ ok: true, deleted: id });
+    const deleted = await user.call('DELETE', `/api/v1/scrubbing/${id}`);
+    expect(deleted.body, JSON.stringify(deleted.body)).toEqual({ ok: true, deleted: id });
     expect(vultr.protectedNow(instance)).toBe(false);
     expectError(await user.call('GET', `/api/v1/scrubbing/${id}/status`), 404, 'not_found');
   });

@@ -4,7 +4,7 @@
 // written to the integration's row. Deterministic: all I/O is in activities/scrubbing.ts.
 // A connectivity/status check (`scrubbing-check:...`) is a workflow too, so the API never
 // talks to a provider itself.
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { ScrubbingActivities } from '../activities/scrubbing.js';
 import {
   activeUpdate,
@@ -41,6 +41,13 @@ const look = proxyActivities<ScrubbingActivities>({ startToCloseTimeout: '30s', 
 const check = proxyActivities<ScrubbingActivities>({ startToCloseTimeout: '45s', retry: { maximumAttempts: 1 } });
 
 export async function scrubbingWorkflow(input: DiversionInput): Promise<DiversionState> {
+  const state = await divert(input);
+  // The announce and withdraw updates answer from the final state: let them, before the run ends.
+  await condition(allHandlersFinished);
+  return state;
+}
+
+async function divert(input: DiversionInput): Promise<DiversionState> {
   const id = input.integrationId;
   const workflowId = workflowInfo().workflowId;
   const state: DiversionState = { phase: 'activating', expiresAtMs: null, error: null };
@@ -56,13 +63,13 @@ export async function scrubbingWorkflow(input: DiversionInput): Promise<Diversio
     return state;
   });
 
-  /** Polls the provider until it reports `diverting` (or the timeout); throws then. */
-  async function confirm(diverting: boolean) {
+  /** Polls the provider until the diversion is all on (or all off), or the timeout; throws then. */
+  async function confirm(want: 'on' | 'off') {
     const deadline = Date.now() + CONFIRM_TIMEOUT_SECONDS * 1000;
     for (;;) {
-      const seen = await look.providerStatus(id).catch((err: unknown) => ({ diverting: !diverting, detail: failureMessage(err) }));
-      if (seen.diverting === diverting) return;
-      if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`the provider did not confirm the diversion ${diverting ? 'on' : 'off'} within ${CONFIRM_TIMEOUT_SECONDS} s (${seen.detail})`);
+      const seen = await look.providerStatus(id).catch((err: unknown) => ({ state: 'unknown', detail: failureMessage(err) }));
+      if (seen.state === want) return;
+      if (Date.now() > deadline) throw ApplicationFailure.nonRetryable(`the provider did not confirm the diversion ${want} within ${CONFIRM_TIMEOUT_SECONDS} s (${seen.detail})`);
       await sleep(CONFIRM_POLL_SECONDS * 1000);
     }
   }
@@ -76,7 +83,7 @@ export async function scrubbingWorkflow(input: DiversionInput): Promise<Diversio
   try {
     await on.recordScrubbingStatus(id, 'activating', input.reason, workflowId);
     await on.enableDiversion(id);
-    await confirm(true);
+    await confirm('on');
   } catch (err) {
     await CancellationScope.nonCancellable(async () => {
       // Failed first (so the API answers now), then the undo.
@@ -103,7 +110,7 @@ export async function scrubbingWorkflow(input: DiversionInput): Promise<Diversio
     try {
       await off.recordScrubbingStatus(id, 'deactivating', reason, workflowId);
       await off.disableDiversion(id);
-      await confirm(false);
+      await confirm('off');
     } catch (err) {
       await fail(`turning the diversion off failed: ${failureMessage(err)}`);
       return;
@@ -120,10 +127,10 @@ export async function scrubbingWorkflow(input: DiversionInput): Promise<Diversio
       if (remaining <= 0) return;
       if (await condition(() => withdrawal !== null, Math.min(remaining, (input.watchSeconds ?? DRIFT_POLL_SECONDS) * 1000))) return;
       const seen = await look.providerStatus(id).catch(() => null);
-      if (seen && seen.diverting === drifted) {
+      if (seen && (seen.state !== 'on') !== drifted) {
         // Turned off (or back on) outside Bulwark: say so on the integration.
-        drifted = !seen.diverting;
-        await look.recordScrubbingStatus(id, 'active', drifted ? `drift: the provider reports the diversion off (${seen.detail}); changed outside Bulwark?` : 'the provider reports the diversion on again', workflowId).catch(() => undefined);
+        drifted = seen.state !== 'on';
+        await look.recordScrubbingStatus(id, 'active', drifted ? `drift: the provider reports the diversion ${seen.state} (${seen.detail}); changed outside Bulwark?` : 'the provider reports the diversion on again', workflowId).catch(() => undefined);
       }
     }
   }

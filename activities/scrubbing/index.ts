@@ -5,6 +5,7 @@ import { DEFAULT_BASE_URLS, isBuiltScrubbingType, SCRUBBING_CONFIGS, SCRUBBING_C
 import type { ScrubbingRow } from '../../db/scrubbing.js';
 import type { SecretBox } from '../../db/secrets.js';
 import { ProviderError, type ScrubbingProvider } from './types.js';
+import { createMagicTransitProvider } from './cloudflare-magic-transit.js';
 import { createVultrProvider } from './vultr.js';
 
 export const PROVIDER_TIMEOUT_MS = 10_000;
@@ -19,6 +20,12 @@ export function providerFor(row: ScrubbingRow, secrets: SecretBox, targets: Targ
         ...settings,
         config: SCRUBBING_CONFIGS.vultr.parse(row.config),
         credentials: SCRUBBING_CREDENTIALS.vultr.parse(JSON.parse(secrets.open(row.credentialsEnc))),
+      });
+    case 'cloudflare_magic_transit':
+      return createMagicTransitProvider({
+        ...settings,
+        config: SCRUBBING_CONFIGS.cloudflare_magic_transit.parse(row.config),
+        credentials: SCRUBBING_CREDENTIALS.cloudflare_magic_transit.parse(JSON.parse(secrets.open(row.credentialsEnc))),
       });
   }
 }

@@ -5,8 +5,8 @@
 import type { TargetPolicy } from '../../domain/http-targets.js';
 
 export interface ProviderStatus {
-  /** The provider diverts (or protects) now. */
-  diverting: boolean;
+  /** Whether the provider diverts (or protects) now: all of it, none, or part (some prefixes of several). */
+  state: 'on' | 'off' | 'partial';
   /** What the provider said, for a person. */
   detail: string;
 }

@@ -36,8 +36,8 @@ export function createVultrProvider(s: ProviderSettings<ScrubbingConfig<'vultr'>
     async status() {
       const body = await call('GET', instance);
       const features: unknown = body.instance?.features;
-      const diverting = Array.isArray(features) && features.includes('ddos_protection');
-      return { diverting, detail: `instance ${s.config.instance_id}: DDoS protection ${diverting ? 'on' : 'off'}` };
+      const on = Array.isArray(features) && features.includes('ddos_protection');
+      return { state: on ? 'on' : 'off', detail: `instance ${s.config.instance_id}: DDoS protection ${on ? 'on' : 'off'}` };
     },
     async test() {
       const t0 = performance.now();
