@@ -11,13 +11,16 @@ import { withDeadline, type TemporalDeps } from './temporal.js';
  * provider confirmed it or it failed; null when that takes longer than `waitMs`.
  */
 export async function startDiversion(t: TemporalDeps, input: DiversionInput, waitMs: number): Promise<DiversionState | null> {
-  const start = new WithStartWorkflowOperation(scrubbingWorkflow, {
-    workflowId: scrubbingWorkflowId(input.integrationId),
-    taskQueue: t.taskQueue,
-    args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
-  return withDeadline(t.temporal.workflow.executeUpdateWithStart(activeUpdate, { startWorkflowOperation: start }), waitMs);
+  const deadline = Date.now() + waitMs;
+  const workflowId = scrubbingWorkflowId(input.integrationId);
+  for (;;) {
+    const start = new WithStartWorkflowOperation(scrubbingWorkflow, { workflowId, taskQueue: t.taskQueue, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
+    const state = await withDeadline(t.temporal.workflow.executeUpdateWithStart(activeUpdate, { startWorkflowOperation: start }), Math.max(0, deadline - Date.now()));
+    // The run found is still ending an earlier diversion (withdrawn a moment ago): once it
+    // has ended, the next attempt starts a new one.
+    if (state?.phase !== 'deactivating' && state?.phase !== 'inactive') return state;
+    if ((await withDeadline(t.temporal.workflow.getHandle(workflowId).result(), Math.max(0, deadline - Date.now()))) === null) return null;
+  }
 }
 
 /** Ends the running diversion and answers once it is off; null when none runs; the state when that takes longer than `waitMs` (null too). */

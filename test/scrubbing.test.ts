@@ -112,8 +112,15 @@ describe('diversions', () => {
     expect(withdrawn.body).toEqual({ ok: true, status: 'inactive', message: 'Traffic diversion withdrawn' });
     expect(vultr.protectedNow(instance)).toBe(false);
     expect(await row(id)).toMatchObject({ status: 'inactive', status_reason: 'withdrawn by API request', workflow_id: null });
-    // Nothing runs now: withdrawing again says so.
-    expect((await user.call('POST', `/api/v1/scrubbing/${id}/withdraw`, undefined, { 'content-type': 'application/json' })).body.message).toBe('No diversion was running');
+    // Announced again at once: a new diversion, not the one still finishing.
+    for (let i = 0; i < 3; i++) {
+      expect((await user.call('POST', `/api/v1/scrubbing/${id}/announce`)).body.status).toBe('active');
+      expect(vultr.protectedNow(instance)).toBe(true);
+      expect((await user.call('POST', `/api/v1/scrubbing/${id}/withdraw`)).body.status).toBe('inactive');
+      expect(vultr.protectedNow(instance)).toBe(false);
+    }
+    // Withdrawing again is fine (the run may still be finishing, or gone: "No diversion was running").
+    expect((await user.call('POST', `/api/v1/scrubbing/${id}/withdraw`, undefined, { 'content-type': 'application/json' })).body.status).toBe('inactive');
   });
 
   it.each([[{ ttl: -1 }, 'ttl must be 0-2592000 seconds'], [{ ttl: 1.5 }, 'ttl must be a whole number'], [{ ttl: '60' }, 'ttl must be a number'], [{ color: 'red' }, 'color']])('refuses announcing with %j', async (body, mention) => {

@@ -159,7 +159,7 @@ export const scrubbingRouter = router()
     const state = await startDiversion(deps, { integrationId: row.id, ttlSeconds: body.ttl ?? 0, reason: body.reason ?? null, watchSeconds: deps.scrubbingWatchSeconds }, WAIT_MS);
     const workflowId = `scrubbing:${row.id}`;
     if (state?.phase === 'failed') throw new ApiError('adapter_error', `the provider did not divert: ${state.error}`);
-    if (state === null) return c.json({ ok: true as const, status: 'activating' as const, provider: row.type, message: 'Traffic diversion requested; the provider has not confirmed it yet', workflow_id: workflowId }, 202);
+    if (state?.phase !== 'active') return c.json({ ok: true as const, status: 'activating' as const, provider: row.type, message: 'Traffic diversion requested; the provider has not confirmed it yet', workflow_id: workflowId }, 202);
     return c.json({ ok: true as const, status: 'active' as const, provider: row.type, message: 'Traffic diversion activated', workflow_id: workflowId }, 200);
   })
   .openapi(withdrawRoute, async (c) => {
