@@ -170,11 +170,22 @@ describe('diversions', () => {
     expect(vultr.requests.filter((r) => r === `PATCH /v2/instances/${instance}`)).toHaveLength(1);
   });
 
-  it('survives its worker being killed mid-diversion, and deleting the integration withdraws first', async () => {
+  it('survives its worker being stopped mid-diversion: the provider is turned off after all', async () => {
     const { id, instance } = await integration();
     await user.call('POST', `/api/v1/scrubbing/${id}/announce`);
     await stack.stopWorker();
     await stack.startWorker();
+    expect(vultr.protectedNow(instance)).toBe(true);
+    // The new worker picks the diversion up (an activity the old one left may first have to time out).
+    const res = await user.call('POST', `/api/v1/scrubbing/${id}/withdraw`);
+    expect(['inactive', 'deactivating']).toContain(res.body.status);
+    await expect.poll(() => vultr.protectedNow(instance), { timeout: 60_000, interval: 500 }).toBe(false);
+    await expect.poll(async () => (await row(id)).status, { timeout: 10_000 }).toBe('inactive');
+  }, 90_000);
+
+  it('deleting an integration ends its diversion first', async () => {
+    const { id, instance } = await integration();
+    await user.call('POST', `/api/v1/scrubbing/${id}/announce`);
     expect(vultr.protectedNow(instance)).toBe(true);
     const deleted = await user.call('DELETE', `/api/v1/scrubbing/${id}`);
     expect(deleted.body, JSON.stringify(deleted.body)).toEqual({ ok: true, deleted: id });

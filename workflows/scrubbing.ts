@@ -37,7 +37,8 @@ const undo = proxyActivities<ScrubbingActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: REFUSED },
 });
 // Looking (drift watch, confirmation polls): one try each; the next poll is the retry.
-const look = proxyActivities<ScrubbingActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } });
+// (Short: a look a dead worker left behind holds the workflow until this timeout.)
+const look = proxyActivities<ScrubbingActivities>({ startToCloseTimeout: '15s', retry: { maximumAttempts: 1 } });
 const check = proxyActivities<ScrubbingActivities>({ startToCloseTimeout: '45s', retry: { maximumAttempts: 1 } });
 
 export async function scrubbingWorkflow(input: DiversionInput): Promise<DiversionState> {
@@ -74,10 +75,11 @@ async function divert(input: DiversionInput): Promise<DiversionState> {
     }
   }
 
+  // The row first, then the state the updates answer from: what the API answers, the row already says.
   async function fail(error: string) {
+    await off.recordScrubbingStatus(id, 'failed', error, null);
     state.error = error;
     state.phase = 'failed';
-    await off.recordScrubbingStatus(id, 'failed', error, null);
   }
 
   try {
@@ -92,9 +94,9 @@ async function divert(input: DiversionInput): Promise<DiversionState> {
     });
     return state;
   }
+  await on.recordScrubbingStatus(id, 'active', input.reason ?? 'the provider confirmed the diversion', workflowId);
   state.phase = 'active';
   state.expiresAtMs = input.ttlSeconds > 0 ? Date.now() + input.ttlSeconds * 1000 : null;
-  await on.recordScrubbingStatus(id, 'active', input.reason ?? 'the provider confirmed the diversion', workflowId);
 
   try {
     await holdWatchingDrift();
@@ -115,8 +117,8 @@ async function divert(input: DiversionInput): Promise<DiversionState> {
       await fail(`turning the diversion off failed: ${failureMessage(err)}`);
       return;
     }
-    state.phase = 'inactive';
     await off.recordScrubbingStatus(id, 'inactive', reason, null);
+    state.phase = 'inactive';
   });
   return state;
 
