@@ -12,6 +12,7 @@ import { Agent, request } from 'node:http';
 import { openDb } from '../db/client.js';
 import { createToken, createWorkspace } from '../db/workspaces.js';
 import { startDeployment } from '../test/support/deployment.js';
+import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,14 +25,7 @@ const RATE = Number(values.rate);
 const CONNECTIONS = Number(values.connections);
 const SECONDS = Number(values.seconds);
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-const figures = (label: string, xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (n: number) => `${n.toFixed(1)} ms`;
-  return `${label.padEnd(44)} n=${String(s.length).padEnd(5)} p50 ${f(pct(s, 50))}  p95 ${f(pct(s, 95))}  p99 ${f(pct(s, 99))}`;
-};
+const figures = (label: string, xs: number[]) => latencyLine(label, xs);
 
 /** Sequential probes every 100 ms: the latency of one caller that behaves. */
 async function probe(url: string, key: string, until: () => boolean): Promise<number[]> {

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { startBgpLab } from '../test/support/bgp-lab.js';
 import { chaosRound, prepareChaos, type RoundFigures } from '../test/support/chaos.js';
 import { startDeployment } from '../test/support/deployment.js';
+import { percentile } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,13 +20,7 @@ const { values } = parseArgs({
   },
 });
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-const spread = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `p50 ${(pct(s, 50) / 1000).toFixed(1)} s, max ${(s.at(-1)! / 1000).toFixed(1)} s`;
-};
+const spread = (xs: number[]) => `p50 ${(percentile(xs, 50) / 1000).toFixed(1)} s, max ${(Math.max(...xs) / 1000).toFixed(1)} s`;
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('the chaos run needs root (network namespaces, a PostgreSQL cluster of its own)');

@@ -9,6 +9,7 @@ import { createTestEnv } from '../test/support/env.js';
 import { startFloodLab, type FloodKind } from '../test/support/flood-lab.js';
 import { watchRouterRib } from '../test/support/router-watch.js';
 import { startStack } from '../test/support/stack.js';
+import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,9 +22,7 @@ const { values } = parseArgs({
 const FLOODS = Number(values.floods);
 const VICTIM = '203.0.113.210';
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
-const summary = (label: string, xs: number[]) =>
-  `${label.padEnd(36)} n=${xs.length}  p50 ${pct(xs, 50).toFixed(0).padStart(5)} ms  p95 ${pct(xs, 95).toFixed(0).padStart(5)} ms  max ${Math.max(...xs).toFixed(0).padStart(5)} ms`;
+const summary = (label: string, xs: number[]) => latencyLine(label, xs, 36);
 
 /** CPU (share of one core) and RSS of a process over `ms`. */
 async function usage(pid: number, ms: number): Promise<{ cpu: number; rssMiB: number }> {

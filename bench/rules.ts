@@ -10,6 +10,7 @@ import { startBgpLab } from '../test/support/bgp-lab.js';
 import { createTestEnv } from '../test/support/env.js';
 import { watchRouterRib } from '../test/support/router-watch.js';
 import { startStack, type Caller } from '../test/support/stack.js';
+import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,14 +22,7 @@ const { values } = parseArgs({
 const RULES = Number(values.rules);
 const CONCURRENCY = Number(values.concurrency);
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-function summary(label: string, samples: number[]): string {
-  const s = [...samples].sort((a, b) => a - b);
-  const f = (n: number) => n.toFixed(1).padStart(7);
-  return `${label.padEnd(34)} n=${String(s.length).padEnd(4)} p50 ${f(pct(s, 50))} ms  p95 ${f(pct(s, 95))} ms  p99 ${f(pct(s, 99))} ms  max ${f(s.at(-1)!)} ms`;
-}
+const summary = (label: string, samples: number[]) => latencyLine(label, samples, 34);
 
 /** Resolves when the router reports the prefix (dis)appearing. */
 class RouterEvents {
