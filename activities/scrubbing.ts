@@ -7,6 +7,7 @@ import type { Db } from '../db/client.js';
 import { loadScrubbing, setScrubbingStatus, type ScrubbingRow } from '../db/scrubbing.js';
 import type { SecretBox } from '../db/secrets.js';
 import type { TargetPolicy } from '../domain/http-targets.js';
+import { formatPrefix } from '../domain/prefix.js';
 import { refuseDiversion, type ScrubbingStatus } from '../domain/scrubbing.js';
 import type { ScrubbingCheck } from '../workflows/scrubbing.contract.js';
 import { providerFor } from './scrubbing/index.js';
@@ -38,9 +39,10 @@ export function createScrubbingActivities({ db, secrets, targets, logger }: { db
     /** Asks the provider to divert, after checking again that nothing allowlisted is covered. */
     async enableDiversion(id: number): Promise<void> {
       const { row, impl } = await provider(id);
-      const refused = refuseDiversion(row.config.prefixes, await loadAllowlist(db, row.workspaceId, 'network'));
+      const allowlist = await loadAllowlist(db, row.workspaceId, 'network');
+      const refused = refuseDiversion(row, allowlist);
       if (refused) throw ApplicationFailure.nonRetryable(`the diversion is refused: ${refused}`, 'ProviderRejected');
-      await calling('enable', () => impl.enable());
+      await calling('enable', () => impl.enable({ allowlisted: allowlist.map((a) => formatPrefix(a.prefix)) }));
     },
     async disableDiversion(id: number): Promise<void> {
       const { impl } = await provider(id);

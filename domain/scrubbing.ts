@@ -1,10 +1,16 @@
-// Cloud scrubbing integrations: the eight provider types the API reference names, which of
-// them are built, each built type's config and credentials (one zod definition, used by
-// the API to validate and by the provider to read), and a diversion's lifecycle. Pure.
+// Cloud scrubbing integrations: the eight provider types the API reference names, each
+// type's config and credentials (domain/scrubbing/<type>.ts), and a diversion's lifecycle. Pure.
 import { z } from 'zod';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from './prefix.js';
 import type { AllowlistedPrefix } from './safety.js';
-import { CidrOrIp } from './wire.js';
+import * as awsShield from './scrubbing/aws-shield.js';
+import * as magicTransit from './scrubbing/cloudflare-magic-transit.js';
+import * as waf from './scrubbing/cloudflare-waf.js';
+import * as digitalocean from './scrubbing/digitalocean.js';
+import * as hetzner from './scrubbing/hetzner-mitigation.js';
+import * as linode from './scrubbing/linode.js';
+import * as ovh from './scrubbing/ovh-mitigation.js';
+import * as vultr from './scrubbing/vultr.js';
 
 export const SCRUBBING_TYPES = [
   'cloudflare_magic_transit',
@@ -19,16 +25,30 @@ export const SCRUBBING_TYPES = [
 export type ScrubbingType = (typeof SCRUBBING_TYPES)[number];
 
 /** The types with a provider implementation (activities/scrubbing/); the rest answer 501. */
-export const BUILT_SCRUBBING_TYPES = ['vultr', 'cloudflare_magic_transit'] as const satisfies readonly ScrubbingType[];
+export const BUILT_SCRUBBING_TYPES = ['cloudflare_magic_transit', 'cloudflare_waf', 'ovh_mitigation', 'digitalocean', 'vultr'] as const satisfies readonly ScrubbingType[];
 export type BuiltScrubbingType = (typeof BUILT_SCRUBBING_TYPES)[number];
-
 export const isBuiltScrubbingType = (t: ScrubbingType): t is BuiltScrubbingType => (BUILT_SCRUBBING_TYPES as readonly ScrubbingType[]).includes(t);
 
-/** Each type's API, unless the integration's `base_url` says otherwise (tests, proxies). */
-export const DEFAULT_BASE_URLS: Record<BuiltScrubbingType, string> = {
-  vultr: 'https://api.vultr.com/v2',
-  cloudflare_magic_transit: 'https://api.cloudflare.com/client/v4',
-};
+/** Each type's definition: its config and credentials (one zod schema, used by the API to validate and by the provider to read) and its API's address. */
+const DEFINITIONS = {
+  cloudflare_magic_transit: magicTransit,
+  ovh_mitigation: ovh,
+  hetzner_mitigation: hetzner,
+  cloudflare_waf: waf,
+  digitalocean,
+  vultr,
+  aws_shield: awsShield,
+  linode,
+} satisfies Record<ScrubbingType, { config: z.ZodType; credentials: z.ZodType; defaultBaseUrl: string }>;
+type Definitions = typeof DEFINITIONS;
+
+export const SCRUBBING_CONFIGS = Object.fromEntries(SCRUBBING_TYPES.map((t) => [t, DEFINITIONS[t].config])) as { [T in ScrubbingType]: Definitions[T]['config'] };
+export const SCRUBBING_CREDENTIALS = Object.fromEntries(SCRUBBING_TYPES.map((t) => [t, DEFINITIONS[t].credentials])) as { [T in ScrubbingType]: Definitions[T]['credentials'] };
+export type ScrubbingConfig<T extends ScrubbingType> = z.infer<Definitions[T]['config']>;
+export type ScrubbingCredentials<T extends ScrubbingType> = z.infer<Definitions[T]['credentials']>;
+
+/** Each type's API, unless the integration's `base_url` says otherwise (tests, proxies, regions). */
+export const defaultBaseUrl = (t: ScrubbingType): string => DEFINITIONS[t].defaultBaseUrl;
 
 /**
  * Where an integration stands: `inactive` (traffic takes its normal path), `activating`
@@ -38,34 +58,21 @@ export const DEFAULT_BASE_URLS: Record<BuiltScrubbingType, string> = {
 export const SCRUBBING_STATUSES = ['inactive', 'activating', 'active', 'deactivating', 'failed'] as const;
 export type ScrubbingStatus = (typeof SCRUBBING_STATUSES)[number];
 
-/** What every integration's config holds: the addresses its diversion covers (its rules' targets must lie within; none may be allowlisted). */
-const Prefixes = z.array(CidrOrIp).min(1, 'must name at least one prefix the diversion covers').max(64, 'must hold at most 64 prefixes');
-
-export const SCRUBBING_CONFIGS = {
-  // The instance whose DDoS protection is switched on for the diversion.
-  vultr: z.strictObject({ prefixes: Prefixes, instance_id: z.string().regex(/^[0-9a-f-]{36}$/, 'must be the instance id (a UUID)') }),
-  // The account whose on-demand (BYOIP) prefixes are advertised; `prefixes` are those prefixes, as onboarded.
-  cloudflare_magic_transit: z.strictObject({ prefixes: Prefixes, account_id: z.string().regex(/^[0-9a-f]{32}$/, 'must be the account id (32 hex characters)') }),
-} satisfies Record<BuiltScrubbingType, z.ZodType>;
-export type ScrubbingConfig<T extends BuiltScrubbingType> = z.infer<(typeof SCRUBBING_CONFIGS)[T]>;
-
-export const SCRUBBING_CREDENTIALS = {
-  // A personal access token, sent as a Bearer token.
-  vultr: z.strictObject({ api_key: z.string().min(8, 'must be the API key').max(200) }),
-  // An API token with Magic Transit (IP prefixes) edit rights, sent as a Bearer token.
-  cloudflare_magic_transit: z.strictObject({ api_token: z.string().min(20, 'must be the API token').max(200) }),
-} satisfies Record<BuiltScrubbingType, z.ZodType>;
-export type ScrubbingCredentials<T extends BuiltScrubbingType> = z.infer<(typeof SCRUBBING_CREDENTIALS)[T]>;
-
 /**
- * Why a diversion of `prefixes` is refused, or null: an allowlisted address is never
- * diverted (the allowlist is what no automated path may touch, scrubbing included).
+ * Why a diversion is refused, or null: an allowlisted address is never diverted, nor
+ * blocked (the allowlist is what no automated path may touch, scrubbing included).
+ * Firewall-type providers accept allowlisted sources before their drops; the WAF's
+ * blocked sources have no such guard, so they may not cover one.
  */
-export function refuseDiversion(prefixes: readonly string[], allowlist: readonly AllowlistedPrefix[]): string | null {
-  for (const text of prefixes) {
-    const p = mustParsePrefix(text);
-    const hit = allowlist.find((a) => prefixesOverlap(a.prefix, p));
-    if (hit) return `its prefix ${text} covers the allowlisted ${formatPrefix(hit.prefix)}${hit.label ? ` (${hit.label})` : ''}`;
-  }
-  return null;
+export function refuseDiversion(integration: { type: ScrubbingType; config: { prefixes: readonly string[] } }, allowlist: readonly AllowlistedPrefix[]): string | null {
+  const covering = (texts: readonly string[], what: string) => {
+    for (const text of texts) {
+      const p = mustParsePrefix(text);
+      const hit = allowlist.find((a) => prefixesOverlap(a.prefix, p));
+      if (hit) return `its ${what} ${text} covers the allowlisted ${formatPrefix(hit.prefix)}${hit.label ? ` (${hit.label})` : ''}`;
+    }
+    return null;
+  };
+  const blocked = integration.type === 'cloudflare_waf' ? ((integration.config as { sources?: string[] }).sources ?? []) : [];
+  return covering(integration.config.prefixes, 'prefix') ?? covering(blocked, 'blocked source');
 }

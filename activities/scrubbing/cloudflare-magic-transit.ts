@@ -6,38 +6,12 @@
 // Bearer token; answers are the {success, errors, result} envelope.
 // https://developers.cloudflare.com/api/resources/addressing/
 import type { ScrubbingConfig, ScrubbingCredentials } from '../../domain/scrubbing.js';
-import { httpCall, TargetRefused } from '../http-client.js';
+import { cloudflareApi } from './cloudflare-api.js';
 import { ProviderError, type ProviderSettings, type ScrubbingProvider } from './types.js';
 
-interface Envelope<T> {
-  success?: boolean;
-  errors?: Array<{ code?: number; message?: string }>;
-  result?: T;
-}
-
 export function createMagicTransitProvider(s: ProviderSettings<ScrubbingConfig<'cloudflare_magic_transit'>, ScrubbingCredentials<'cloudflare_magic_transit'>>): ScrubbingProvider {
-  const base = s.baseUrl.replace(/\/+$/, '');
   const account = `/accounts/${encodeURIComponent(s.config.account_id)}`;
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let answer;
-    try {
-      answer = await httpCall(method, base + path, body === undefined ? undefined : JSON.stringify(body), { authorization: `Bearer ${s.credentials.api_token}`, 'content-type': 'application/json' }, s.timeoutMs, s.targets);
-    } catch (err) {
-      if (err instanceof TargetRefused || (err as { code?: string }).code === 'ETARGETREFUSED') throw new ProviderError(`Cloudflare API refused: ${(err as Error).message}`, false);
-      throw new ProviderError(`Cloudflare API unreachable: ${(err as Error).message}`);
-    }
-    let parsed: Envelope<T> = {};
-    try {
-      parsed = answer.body ? JSON.parse(answer.body) : {};
-    } catch {
-      // A proxy's error page: judged by the status below.
-    }
-    if (answer.status >= 200 && answer.status < 300 && parsed.success !== false) return parsed.result as T;
-    const errors = (parsed.errors ?? []).map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ');
-    const what = `Cloudflare ${method} ${path}: HTTP ${answer.status}${errors ? ` (${errors})` : ''}`;
-    if (answer.status === 429 || answer.status >= 500) throw new ProviderError(what);
-    throw new ProviderError(what, false);
-  }
+  const call = cloudflareApi(s, s.credentials.api_token);
 
   /** The BGP prefix path of each configured CIDR (looked up once, then kept). */
   let paths: Map<string, string> | null = null;

@@ -11,8 +11,18 @@ export interface ProviderStatus {
   detail: string;
 }
 
+/** What a diversion's start knows beyond the integration's config. */
+export interface DiversionContext {
+  /**
+   * The workspace's allowlisted prefixes: a provider that drops traffic by rules accepts
+   * these sources before any drop (and refuses, non-retryably, when its rule limit leaves
+   * no room for them).
+   */
+  allowlisted: string[];
+}
+
 export interface ScrubbingProvider {
-  enable(): Promise<void>;
+  enable(context: DiversionContext): Promise<void>;
   disable(): Promise<void>;
   status(): Promise<ProviderStatus>;
   test(): Promise<{ latencyMs: number; detail: string }>;
@@ -35,4 +45,10 @@ export interface ProviderSettings<Config, Credentials> {
   credentials: Credentials;
   timeoutMs: number;
   targets: TargetPolicy;
+  /**
+   * Marks what the provider creates for this integration (rule labels, notes, protection
+   * names: `bulwark-<integration id>`), so turning it off removes exactly that and never
+   * the user's own rules.
+   */
+  tag: string;
 }

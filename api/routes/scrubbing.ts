@@ -23,8 +23,6 @@ async function loadIntegration(deps: AppDeps, workspaceId: number, id: number): 
   return row;
 }
 
-const NOT_BUILT = { 501: 'not_implemented: this integration type has no provider implementation yet' };
-
 const listRoute = defineRoute({
   method: 'get',
   path: '/scrubbing',
@@ -38,7 +36,7 @@ const saveRoute = defineRoute({
   summary: 'Create or update a scrubbing integration',
   description: 'Creates an integration, or updates the one named by `id`. Credentials are stored encrypted and never returned.',
   request: jsonBody(SaveScrubbingBody),
-  responses: responses('The saved integration', ok({ integration: ScrubbingSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: a diversion runs', ...NOT_BUILT }),
+  responses: responses('The saved integration', ok({ integration: ScrubbingSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: a diversion runs', 501: 'not_implemented: hetzner_mitigation, aws_shield and linode are not built yet' }),
 });
 
 const deleteRoute = defineRoute({
@@ -57,7 +55,6 @@ const statusRoute = defineRoute({
   request: { params: IdParam },
   responses: responses('Status', ok({ status: z.enum(SCRUBBING_STATUSES), provider: z.enum(SCRUBBING_TYPES), diverting: z.boolean().nullable(), health: ProviderCheckSchema, integration: ScrubbingSchema }), {
     404: 'not_found',
-    ...NOT_BUILT,
   }),
 });
 
@@ -69,7 +66,6 @@ const testRoute = defineRoute({
   responses: responses('The outcome: `success` false with an `error` when the provider could not be reached or refused', ok({ success: z.boolean(), latency_ms: z.number(), detail: z.string().optional(), error: z.string().optional() }), {
     ...WRITE_ERRORS,
     404: 'not_found',
-    ...NOT_BUILT,
   }),
 });
 
@@ -85,7 +81,6 @@ const announceRoute = defineRoute({
     ...WRITE_ERRORS,
     404: 'not_found',
     502: 'adapter_error: the provider did not divert',
-    ...NOT_BUILT,
   }),
 });
 
@@ -95,7 +90,7 @@ const withdrawRoute = defineRoute({
   summary: 'End the diversion',
   description: 'Answers once the provider confirmed traffic takes its normal path again (200, `inactive`), or 202 (`deactivating`) after 30 s; the workflow keeps at it until it is off.',
   request: { params: IdParam, ...jsonBody(WithdrawScrubbingBody, false) },
-  responses: responses('Withdrawn', ok({ status: z.enum(SCRUBBING_STATUSES), message: z.string() }), { ...WRITE_ERRORS, 404: 'not_found', 502: 'adapter_error: the provider could not turn it off', ...NOT_BUILT }),
+  responses: responses('Withdrawn', ok({ status: z.enum(SCRUBBING_STATUSES), message: z.string() }), { ...WRITE_ERRORS, 404: 'not_found', 502: 'adapter_error: the provider could not turn it off' }),
 });
 
 export const scrubbingRouter = router()
@@ -128,10 +123,8 @@ export const scrubbingRouter = router()
     const deps = c.var.deps;
     const row = await findScrubbing(deps.db, c.var.workspace.id, c.req.valid('param').id);
     if (!row) throw new ApiError('not_found', `scrubbing integration ${c.req.valid('param').id} not found`);
-    if (isBuiltScrubbingType(row.type)) {
-      const ended = await endDiversion(deps, row.id, `integration ${row.id} deleted`, WAIT_MS);
-      if (ended !== 'none' && ended?.phase !== 'inactive') throw new ApiError('adapter_error', `the diversion could not be ended yet (${ended?.error ?? ended?.phase ?? 'still deactivating'}); the integration is kept`);
-    }
+    const ended = await endDiversion(deps, row.id, `integration ${row.id} deleted`, WAIT_MS);
+    if (ended !== 'none' && ended?.phase !== 'inactive') throw new ApiError('adapter_error', `the diversion could not be ended yet (${ended?.error ?? ended?.phase ?? 'still deactivating'}); the integration is kept`);
     await deleteScrubbing(deps.db, row.id);
     return c.json({ ok: true as const, deleted: row.id }, 200);
   })
@@ -154,7 +147,7 @@ export const scrubbingRouter = router()
     const deps = c.var.deps;
     const row = await loadIntegration(deps, c.var.workspace.id, c.req.valid('param').id);
     const body = c.req.valid('json') ?? {};
-    const refused = refuseDiversion(row.config.prefixes, await loadAllowlist(deps.db, row.workspaceId, 'network'));
+    const refused = refuseDiversion(row, await loadAllowlist(deps.db, row.workspaceId, 'network'));
     if (refused) throw new ApiError('invalid_parameter', `the diversion is refused: ${refused}`);
     const state = await startDiversion(deps, { integrationId: row.id, ttlSeconds: body.ttl ?? 0, reason: body.reason ?? null, watchSeconds: deps.scrubbingWatchSeconds }, WAIT_MS);
     const workflowId = `scrubbing:${row.id}`;

@@ -3,64 +3,39 @@
 // with `ddos_protection`, shown in the instance's `features`. It keeps state, can apply a
 // change only after some status reads (as a provider that applies asynchronously), and can
 // be told to fail.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { startStandIn, type ProviderStandIn, type StandInAnswer } from './provider-stand-in.js';
 
-export interface VultrApi {
-  /** The base URL the integration is configured with (…/v2). */
-  baseUrl: string;
+export interface VultrApi extends ProviderStandIn {
   apiKey: string;
   /** Whether the instance's DDoS protection is on. */
   protectedNow(instanceId: string): boolean;
   /** Turns it on or off behind Bulwark's back (someone in the console). */
   set(instanceId: string, on: boolean): void;
-  /** Changes take effect only after this many later reads of the instance. */
-  applyAfterReads: number;
-  /** Answer the next `n` requests with `status`. */
-  failNext(n: number, status?: number): void;
-  requests: string[];
-  close(): Promise<void>;
 }
 
-export async function startVultrApi(instanceIds: string[]): Promise<VultrApi> {
+export async function startVultrApi(instanceIds: string[] = []): Promise<VultrApi> {
   const apiKey = 'VULTRTESTKEY0123456789';
   const on = new Map(instanceIds.map((id) => [id, false]));
   const pending = new Map<string, { value: boolean; reads: number }>();
-  let failures = 0;
-  let failStatus = 500;
-  const requests: string[] = [];
-  const api: Partial<VultrApi> = { applyAfterReads: 0 };
+  const instance = (id: string) => ({ id, main_ip: '203.0.113.10', features: on.get(id) ? ['ddos_protection', 'auto_backups'] : ['auto_backups'] });
+  const error = (status: number, message: string): StandInAnswer => ({ status, body: { error: message, status } });
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const send = (status: number, body?: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(body === undefined ? '' : JSON.stringify(body));
-      };
-      requests.push(`${req.method} ${req.url}`);
-      if (failures > 0) {
-        failures--;
-        return send(failStatus, { error: 'simulated failure', status: failStatus });
-      }
-      if (req.headers.authorization !== `Bearer ${apiKey}`) return send(401, { error: 'Invalid API token.', status: 401 });
-      const path = (req.url ?? '').replace(/^\/v2/, '');
-      if (req.method === 'GET' && path === '/account') return send(200, { account: { name: 'Test Account', email: 'ops@example.com' } });
-      const m = /^\/instances\/([^/]+)$/.exec(path);
-      if (!m || !on.has(decodeURIComponent(m[1]!))) return send(404, { error: 'Invalid instance-id.', status: 404 });
-      const id = decodeURIComponent(m[1]!);
+  const server = await startStandIn(
+    '/v2',
+    (req) => {
+      if (req.headers.authorization !== `Bearer ${apiKey}`) return error(401, 'Invalid API token.');
+      if (req.method === 'GET' && req.path === '/account') return { status: 200, body: { account: { name: 'Test Account', email: 'ops@example.com' } } };
+      const m = /^\/instances\/([^/]+)$/.exec(req.path);
+      const id = m ? decodeURIComponent(m[1]!) : '';
+      if (!on.has(id)) return error(404, 'Invalid instance-id.');
       if (req.method === 'PATCH') {
-        let body: { ddos_protection?: unknown };
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          return send(400, { error: 'Invalid JSON.', status: 400 });
-        }
-        if (typeof body.ddos_protection !== 'boolean') return send(400, { error: 'ddos_protection must be a boolean', status: 400 });
-        if (api.applyAfterReads! > 0) pending.set(id, { value: body.ddos_protection, reads: api.applyAfterReads! });
-        else on.set(id, body.ddos_protection);
-        return send(202, { instance: instance(id) });
+        if (req.json === undefined) return error(400, 'Invalid JSON.');
+        const value: unknown = req.json.ddos_protection;
+        if (typeof value !== 'boolean') return error(400, 'ddos_protection must be a boolean');
+        if (api.applyAfterReads > 0) pending.set(id, { value, reads: api.applyAfterReads });
+        else on.set(id, value);
+        return { status: 202, body: { instance: instance(id) } };
       }
       if (req.method === 'GET') {
         const p = pending.get(id);
@@ -68,23 +43,28 @@ export async function startVultrApi(instanceIds: string[]): Promise<VultrApi> {
           on.set(id, p.value);
           pending.delete(id);
         }
-        return send(200, { instance: instance(id) });
+        return { status: 200, body: { instance: instance(id) } };
       }
-      send(405, { error: 'Method not allowed', status: 405 });
-    });
-  });
-  const instance = (id: string) => ({ id, main_ip: '203.0.113.10', features: on.get(id) ? ['ddos_protection', 'auto_backups'] : ['auto_backups'] });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return Object.assign(api, {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`,
-    apiKey,
-    protectedNow: (id: string) => on.get(id) ?? false,
-    set: (id: string, value: boolean) => void on.set(id, value),
-    failNext(n: number, status = 500) {
-      failures = n;
-      failStatus = status;
+      return error(405, 'Method not allowed');
     },
-    requests,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  }) as VultrApi;
+    (status) => ({ error: 'simulated failure', status }),
+  );
+
+  const api: VultrApi = {
+    ...server,
+    type: 'vultr',
+    apiKey,
+    applyAfterReads: 0,
+    protectedNow: (id) => on.get(id) ?? false,
+    set: (id, value) => void on.set(id, value),
+    integration() {
+      const id = randomUUID();
+      on.set(id, false);
+      return { config: { prefixes: ['203.0.113.10/32'], instance_id: id }, credentials: { api_key: apiKey } };
+    },
+    badCredentials: () => ({ api_key: 'VULTRWRONGKEY000000' }),
+    diverting: (config) => (on.get(config.instance_id as string) ? 'on' : 'off'),
+    turnOff: (config) => void on.set(config.instance_id as string, false),
+  };
+  return api;
 }
