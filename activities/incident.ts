@@ -7,10 +7,11 @@ import { loadAllowlist } from '../db/allowlist.js';
 import { loadPolicy, loadTiers } from '../db/escalation.js';
 import { countryPrefixes } from '../db/geoip.js';
 import { recordIncidentEvent, type IncidentRow } from '../db/incidents.js';
-import { requestRules } from '../db/rules.js';
+import { requestDiversionRule, requestRules } from '../db/rules.js';
 import { incidents, nodes, type IncidentEventKind } from '../db/schema.js';
 import { DEFAULT_TTL_SECONDS, flowMatchFor, severityAfter, type TierLevel } from '../domain/escalation.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
+import { ruleInput } from '../workflows/rule.contract.js';
 import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRule } from '../workflows/incident.contract.js';
 
 /** A router holds FlowSpec routes in hardware: more than this for one target is refused. */
@@ -47,7 +48,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
 
     /**
      * Creates the pending rule for a tier, or records on the timeline why there is none
-     * (dry run, allowlisted target, no adapter, scrubbing not available). Idempotent per
+     * (dry run, allowlisted target, no adapter or integration named). Idempotent per
      * `dedupeKey`: a retry finds the rule its first attempt made.
      */
     async requestTierRule(incidentId: number, level: TierLevel, dedupeKey: string): Promise<TierRule> {
@@ -61,6 +62,24 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
       };
       if (!tier) return refuse(`tier ${level} is no longer in the policy`);
       const what = `tier ${level} ${tier.action} for ${incident.targetIp} (ttl ${tier.ttlSeconds} s)`;
+      if (tier.action === 'scrubbing') {
+        if (policy.scrubbingId === null) return refuse(`${what}: the escalation policy names no scrubbing integration`);
+        const requested = await requestDiversionRule(db, {
+          workspaceId: incident.workspaceId,
+          scrubbingId: policy.scrubbingId,
+          target: incident.targetIp,
+          ttl: tier.ttlSeconds,
+          reason: `incident ${incidentId} tier ${level}`,
+          incidentId,
+          dryRun: policy.dryRun,
+        });
+        if (requested.outcome === 'refused') return refuse(`${what}: ${requested.reason}`);
+        const through = `scrubbing integration ${requested.integration.id} (${requested.integration.type})`;
+        if (requested.outcome === 'dry_run') return refuse(`dry run: would divert ${what} through ${through}`, 'dry_run');
+        if (!requested.rule) return refuse(`${what}: rule ${requested.conflict?.id ?? '?'} already holds the diversion of ${through}`);
+        await record(incidentId, 'rule_requested', `${what}: rule ${requested.rule.id} through ${through}`, { tier: level, rule_id: requested.rule.id }, dedupeKey);
+        return ruleInput(requested.rule);
+      }
       if (policy.adapterId === null) return refuse(`${what}: the escalation policy names no adapter`);
 
       const target = mustParsePrefix(incident.targetIp);
@@ -70,7 +89,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
         intents: [
           tier.action === 'flowspec'
             ? { kind: 'flowspec', target: incident.targetIp, match: flowMatchFor(incident.family, incident.subtype, target.family), action: { type: 'discard' } }
-            : { kind: tier.action, target: incident.targetIp },
+            : { kind: 'blackhole', target: incident.targetIp },
         ],
         ttl: tier.ttlSeconds,
         reason: `incident ${incidentId} tier ${level}`,
@@ -85,7 +104,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
         return refuse(`${what}: rule ${live?.id ?? '?'} already holds this route (${live?.status ?? 'unknown'})`);
       }
       await record(incidentId, 'rule_requested', `${what}: rule ${rule.id} through adapter ${requested.adapter.id}`, { tier: level, rule_id: rule.id }, dedupeKey);
-      return { ruleId: rule.id, ttlSeconds: tier.ttlSeconds };
+      return ruleInput(rule);
     },
 
     /**

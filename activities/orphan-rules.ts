@@ -3,6 +3,7 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { mitigationRules } from '../db/schema.js';
+import { ruleInput } from '../workflows/rule.contract.js';
 import { ORPHAN_AFTER_SECONDS, type OrphanRule } from '../workflows/orphan-rules.contract.js';
 
 /** At most this many a run; the next run takes the rest. */
@@ -12,12 +13,13 @@ export function createOrphanRuleActivities({ db }: { db: Db }) {
   return {
     /** Pending rules older than ORPHAN_AFTER_SECONDS: the API starts a rule's workflow within its request. */
     async findOrphanRules(): Promise<OrphanRule[]> {
-      return db
-        .select({ ruleId: mitigationRules.id, ttlSeconds: mitigationRules.ttl })
+      const rows = await db
+        .select({ id: mitigationRules.id, ttl: mitigationRules.ttl, scrubbingId: mitigationRules.scrubbingId })
         .from(mitigationRules)
         .where(and(eq(mitigationRules.status, 'pending'), lt(mitigationRules.createdAt, sql`now() - make_interval(secs => ${ORPHAN_AFTER_SECONDS})`)))
         .orderBy(mitigationRules.id)
         .limit(BATCH);
+      return rows.map(ruleInput);
     },
   };
 }

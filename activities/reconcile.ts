@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationAdapters, mitigationRules, routeRepairs, type RepairKind } from '../db/schema.js';
 import type { SecretBox } from '../db/secrets.js';
-import { routeKey, type MitigationIntent } from '../domain/intent.js';
+import { routeIntent, routeKey, type MitigationIntent } from '../domain/intent.js';
 import type { ReconcileOutcome } from '../workflows/reconcile.contract.js';
 import type { AdapterRegistry } from './adapters/index.js';
 import type { MitigationAdapter } from './adapters/types.js';
@@ -84,9 +84,9 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
       const reannounced: number[] = [];
       for (const rule of want) {
         if (have.has(rule.routeKey)) continue;
-        if (!(await attempt(`announce rule ${rule.id}`, () => impl.announce(rule.intent)))) continue;
+        if (!(await attempt(`announce rule ${rule.id}`, () => impl.announce(routeIntent(rule.intent))))) continue;
         // It may have ended while we announced: then its route goes again, at once.
-        if ((await ruleStatus(rule.id)) !== 'active') await attempt(`withdraw rule ${rule.id}`, () => impl.withdraw(rule.intent));
+        if ((await ruleStatus(rule.id)) !== 'active') await attempt(`withdraw rule ${rule.id}`, () => impl.withdraw(routeIntent(rule.intent)));
         else {
           reannounced.push(rule.id);
           await record(adapterId, rule.id, 'reannounced', rule.routeKey);
@@ -120,7 +120,7 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
         else unowned++;
         await record(adapterId, rule?.id ?? null, 'withdrew_stray', key);
         // A rule that took the route meanwhile keeps it.
-        for (const live of await liveOnSpeaker(adapter, [key])) await attempt(`announce rule ${live.id}`, () => impl.announce(live.intent));
+        for (const live of await liveOnSpeaker(adapter, [key])) await attempt(`announce rule ${live.id}`, () => impl.announce(routeIntent(live.intent)));
       }
 
       await done(errors.length > 0 ? errors.join('; ') : null);

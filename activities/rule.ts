@@ -1,5 +1,6 @@
 // The side effects of a mitigation rule's life: announce through the adapter, withdraw,
-// and keep the rule's row true to what happened.
+// and keep the rule's row true to what happened (a scrubbing rule's diversion is its
+// child workflow's; the row follows it here).
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -7,7 +8,7 @@ import type { Db } from '../db/client.js';
 import { loadAllowlist } from '../db/allowlist.js';
 import { mitigationAdapters, mitigationRules } from '../db/schema.js';
 import type { SecretBox } from '../db/secrets.js';
-import type { MitigationIntent } from '../domain/intent.js';
+import { routeIntent, type MitigationIntent } from '../domain/intent.js';
 import { prefixLimits, refuseIntent } from '../domain/safety.js';
 import type { AdapterRegistry } from './adapters/index.js';
 import { AdapterError } from './adapters/types.js';
@@ -29,7 +30,29 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
       .where(eq(mitigationRules.id, ruleId));
     if (!row) throw ApplicationFailure.nonRetryable(`rule ${ruleId} does not exist`, 'RuleMissing');
     const adapter = adapters.get(row.adapter, () => (row.adapter.authTokenEnc ? secrets.open(row.adapter.authTokenEnc) : null));
-    return { ...row, impl: adapter };
+    return { ...row, intent: routeIntent(row.rule.intent), impl: adapter };
+  }
+
+  async function markActive(ruleId: number, ttlSeconds: number): Promise<{ expiresAtMs: number | null }> {
+    const [updated] = await db
+      .update(mitigationRules)
+      .set({
+        status: 'active',
+        announcedAt: sql`now()`,
+        expiresAt: ttlSeconds > 0 ? sql`now() + make_interval(secs => ${ttlSeconds})` : null,
+      })
+      .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])))
+      .returning({ expiresAt: mitigationRules.expiresAt });
+    return { expiresAtMs: updated?.expiresAt ? updated.expiresAt.getTime() : null };
+  }
+  async function markWithdrawing(ruleId: number): Promise<void> {
+    await db
+      .update(mitigationRules)
+      .set({ status: 'withdrawing' })
+      .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])));
+  }
+  async function markEnded(ruleId: number, outcome: RuleOutcome, reason: string | null): Promise<void> {
+    await db.update(mitigationRules).set({ status: outcome, statusReason: reason, endedAt: sql`now()` }).where(eq(mitigationRules.id, ruleId));
   }
 
   /** Maps an adapter failure onto Temporal's retry semantics. */
@@ -49,28 +72,19 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
      * automated path comes through here.
      */
     async announceRule(ruleId: number, ttlSeconds: number): Promise<{ expiresAtMs: number | null }> {
-      const { rule, adapter, impl } = await load(ruleId);
+      const { rule, intent, adapter, impl } = await load(ruleId);
       // Checked again here, not only when the rule was requested: the allowlist may have grown since.
-      const refused = refuseIntent(rule.intent, prefixLimits(adapter.config), await loadAllowlist(db, rule.workspaceId, 'network'));
+      const refused = refuseIntent(intent, prefixLimits(adapter.config), await loadAllowlist(db, rule.workspaceId, 'network'));
       if (refused) throw ApplicationFailure.nonRetryable(refused, 'SafetyRefused');
       if (adapter.deletedAt) throw ApplicationFailure.nonRetryable(`adapter ${adapter.id} was deleted`, 'AdapterRejected');
 
       try {
-        await impl.announce(rule.intent);
+        await impl.announce(intent);
       } catch (err) {
-        asFailure(err, 'announce', rule.intent);
+        asFailure(err, 'announce', intent);
       }
-      const [updated] = await db
-        .update(mitigationRules)
-        .set({
-          status: 'active',
-          announcedAt: sql`now()`,
-          expiresAt: ttlSeconds > 0 ? sql`now() + make_interval(secs => ${ttlSeconds})` : null,
-        })
-        .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])))
-        .returning({ expiresAt: mitigationRules.expiresAt });
       logger.info({ ruleId, target: rule.targetIp, kind: rule.intentType, adapter: adapter.id }, 'rule announced');
-      return { expiresAtMs: updated?.expiresAt ? updated.expiresAt.getTime() : null };
+      return markActive(ruleId, ttlSeconds);
     },
 
     /**
@@ -79,33 +93,27 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
      * `outcome` failed: clean-up after a failed announce; the row keeps its error.
      */
     async withdrawRule(ruleId: number, outcome: RuleOutcome, reason: string | null): Promise<void> {
-      const { rule, impl } = await load(ruleId);
-      if (outcome !== 'failed') {
-        await db
-          .update(mitigationRules)
-          .set({ status: 'withdrawing' })
-          .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])));
-      }
+      const { rule, intent, impl } = await load(ruleId);
+      if (outcome !== 'failed') await markWithdrawing(ruleId);
       try {
-        await impl.withdraw(rule.intent);
+        await impl.withdraw(intent);
       } catch (err) {
         if (err instanceof AdapterError) throw ApplicationFailure.retryable(err.message, 'AdapterUnavailable');
         throw err;
       }
-      if (outcome !== 'failed') {
-        await db
-          .update(mitigationRules)
-          .set({ status: outcome, statusReason: reason, endedAt: sql`now()` })
-          .where(eq(mitigationRules.id, ruleId));
-      }
+      if (outcome !== 'failed') await markEnded(ruleId, outcome, reason);
       logger.info({ ruleId, target: rule.targetIp, outcome, reason }, 'rule withdrawn');
     },
 
+    // A scrubbing rule's row, as its diversion (a child workflow) settles.
+    /** The diversion is confirmed: the rule is active, its TTL counted from now. */
+    markRuleActive: (ruleId: number, ttlSeconds: number) => markActive(ruleId, ttlSeconds),
+    markRuleWithdrawing: (ruleId: number) => markWithdrawing(ruleId),
+    /** How the rule ended: `failed` when its diversion could not be turned off (the reason says why). */
+    markRuleEnded: (ruleId: number, outcome: RuleOutcome, reason: string) => markEnded(ruleId, outcome, reason),
+
     async markRuleFailed(ruleId: number, error: string): Promise<void> {
-      await db
-        .update(mitigationRules)
-        .set({ status: 'failed', statusReason: error, endedAt: sql`now()` })
-        .where(eq(mitigationRules.id, ruleId));
+      await markEnded(ruleId, 'failed', error);
       logger.warn({ ruleId, error }, 'rule failed');
     },
   };

@@ -2,13 +2,17 @@
 // /mitigation/rules, an incident's tiers, geo lockdown): the adapter and whether it can
 // announce the intent, the allowlist (network reach, db/allowlist.ts), the safety rails
 // (domain/build-intent.ts), and the pending row whose workflow the caller then starts.
+// Scrubbing rules take the same shape through their integration (requestDiversionRule).
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { adapterRefusal, type IntentType } from '../domain/adapter-types.js';
 import { buildIntent, type IntentRequest } from '../domain/build-intent.js';
-import { routeKey, type MitigationIntent } from '../domain/intent.js';
+import { routeKey, type MitigationIntent, type ScrubbingIntent } from '../domain/intent.js';
+import { formatPrefix, mustParsePrefix, parsePrefix, prefixContains } from '../domain/prefix.js';
+import { refuseDiversion } from '../domain/scrubbing.js';
 import { findAdapter, type AdapterRow } from './adapters.js';
 import { loadAllowlist } from './allowlist.js';
 import { isRowId, type Db } from './client.js';
+import { findScrubbing, type ScrubbingRow } from './scrubbing.js';
 import { FINAL_RULE_STATUSES, LIVE_RULE_STATUSES, mitigationRules, routeRepairs, type RepairKind } from './schema.js';
 
 export type RuleRow = typeof mitigationRules.$inferSelect;
@@ -17,7 +21,7 @@ export interface RuleRequest {
   workspaceId: number;
   adapterId: number;
   /** What to announce: one intent, or many with the same TTL and reason (geo lockdown). */
-  intents: Array<IntentRequest | { kind: 'scrubbing'; target: string }>;
+  intents: IntentRequest[];
   ttl: number;
   reason: string | null;
   /** The incident whose escalation asks: a retry finds the pending rules its first attempt made. */
@@ -28,7 +32,8 @@ export interface RuleRequest {
 
 export type RuleRefusal = {
   outcome: 'refused';
-  code: 'not_found' | 'not_implemented' | 'unsupported' | 'unsafe';
+  /** busy: the integration diverts already, by hand (a rule would end what it did not start). */
+  code: 'not_found' | 'not_implemented' | 'unsupported' | 'unsafe' | 'busy';
   /** The request field at fault, where one is. */
   field: string | null;
   reason: string;
@@ -51,7 +56,6 @@ export async function requestRules(db: Db, req: RuleRequest): Promise<RuleReques
   const adapter = await findAdapter(db, req.workspaceId, req.adapterId);
   if (!adapter) return refuse('not_found', 'adapter_id', `adapter ${req.adapterId} not found`);
   const kinds = new Set<IntentType>(req.intents.map((i) => i.kind));
-  if (kinds.has('scrubbing')) return refuse('not_implemented', 'intent_type', 'intent_type "scrubbing" is not available yet; use blackhole or flowspec');
   for (const kind of kinds) {
     const refusal = adapterRefusal(adapter, kind);
     if (refusal) return refuse(refusal.code, refusal.code === 'unsupported' ? 'intent_type' : null, refusal.reason);
@@ -59,7 +63,7 @@ export async function requestRules(db: Db, req: RuleRequest): Promise<RuleReques
 
   const allowlist = await loadAllowlist(db, req.workspaceId, 'network');
   const intents: MitigationIntent[] = [];
-  for (const wanted of req.intents as IntentRequest[]) {
+  for (const wanted of req.intents) {
     const built = buildIntent(wanted, adapter.config, allowlist);
     if (!built.ok) return refuse('unsafe', built.field, built.reason);
     intents.push(built.intent);
@@ -80,6 +84,58 @@ export async function requestRules(db: Db, req: RuleRequest): Promise<RuleReques
     else if (inserted.live) conflicts.push(inserted.live);
   }
   return { outcome: 'requested', adapter, rules, conflicts };
+}
+
+export interface DiversionRequest {
+  workspaceId: number;
+  scrubbingId: number;
+  /** What the rule diverts: an address or prefix within the integration's prefixes. */
+  target: string;
+  ttl: number;
+  reason: string | null;
+  incidentId?: number;
+  dryRun?: boolean;
+}
+
+/** `rule` null: `conflict`, a live rule of another, holds the integration's diversion already. */
+export type DiversionRequested = { outcome: 'requested'; integration: ScrubbingRow; rule: RuleRow | null; conflict: RuleRow | null };
+
+/**
+ * A scrubbing rule: the integration's diversion, held by a rule row (and its workflow)
+ * like a route. The target must lie within what the integration diverts, and nothing the
+ * diversion covers may be allowlisted.
+ */
+export async function requestDiversionRule(db: Db, req: DiversionRequest & { dryRun?: false }): Promise<RuleRefusal | DiversionRequested>;
+export async function requestDiversionRule(db: Db, req: DiversionRequest): Promise<RuleRefusal | { outcome: 'dry_run'; integration: ScrubbingRow } | DiversionRequested>;
+export async function requestDiversionRule(db: Db, req: DiversionRequest): Promise<RuleRefusal | { outcome: 'dry_run'; integration: ScrubbingRow } | DiversionRequested> {
+  const refuse = (code: RuleRefusal['code'], field: string | null, reason: string): RuleRefusal => ({ outcome: 'refused', code, field, reason });
+  const integration = await findScrubbing(db, req.workspaceId, req.scrubbingId);
+  if (!integration) return refuse('not_found', 'scrubbing_id', `scrubbing integration ${req.scrubbingId} not found`);
+  const parsed = parsePrefix(req.target);
+  if (!parsed.ok) return refuse('unsafe', 'target_ip', parsed.reason);
+  const target = formatPrefix(parsed.prefix);
+  if (!integration.config.prefixes.some((p) => prefixContains(mustParsePrefix(p), parsed.prefix))) {
+    return refuse('unsafe', 'target_ip', `${target} lies outside what integration ${integration.id} diverts (${integration.config.prefixes.join(', ')})`);
+  }
+  const refused = refuseDiversion(integration, await loadAllowlist(db, req.workspaceId, 'network'));
+  if (refused) return refuse('unsafe', 'scrubbing_id', `the diversion is refused: ${refused}`);
+  if (req.dryRun) return { outcome: 'dry_run', integration };
+
+  const intent: ScrubbingIntent = { kind: 'scrubbing', integrationId: integration.id, target };
+  const values = { workspaceId: req.workspaceId, scrubbingId: integration.id, targetIp: target, intentType: 'scrubbing' as const, intent, routeKey: routeKey(intent), ttl: req.ttl, reason: req.reason, incidentId: req.incidentId ?? null };
+  const [rule] = await db.insert(mitigationRules).values(values).onConflictDoNothing().returning();
+  if (rule) {
+    // Diverting by hand already (POST /scrubbing/{id}/announce): the rule would end a diversion it did not start.
+    if (integration.status !== 'inactive' && integration.status !== 'failed') {
+      await db.delete(mitigationRules).where(eq(mitigationRules.id, rule.id));
+      return refuse('busy', 'scrubbing_id', `integration ${integration.id} is ${integration.status} by hand (workflow ${integration.workflowId ?? '?'}); withdraw that diversion first`);
+    }
+    return { outcome: 'requested', integration, rule, conflict: null };
+  }
+  const [live] = await db.select().from(mitigationRules).where(and(eq(mitigationRules.scrubbingId, integration.id), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])));
+  // The incident's own (its first attempt, or an earlier run): adopted, as for routes.
+  if (live && req.incidentId !== undefined && live.incidentId === req.incidentId && live.status !== 'withdrawing') return { outcome: 'requested', integration, rule: live, conflict: null };
+  return { outcome: 'requested', integration, rule: null, conflict: live ?? null };
 }
 
 /** The workspace's rules that hold (or are announcing or withdrawing) a route, newest first. */

@@ -6,7 +6,7 @@ import type { AdapterConfig, AdapterType, IntentType } from '../domain/adapter-t
 import type { NodeTrafficState } from '../domain/agent-protocol.js';
 import type { AttackFamily } from '../domain/attack.js';
 import type { EscalationPolicy, HostThreshold, Severity } from '../domain/escalation.js';
-import type { MitigationIntent } from '../domain/intent.js';
+import type { RuleIntent } from '../domain/intent.js';
 import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
 import type { ScrubbingStatus, ScrubbingType } from '../domain/scrubbing.js';
 
@@ -103,11 +103,14 @@ export const mitigationRules = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    adapterId: integer('adapter_id').notNull().references(() => mitigationAdapters.id),
+    /** The adapter a blackhole or FlowSpec rule announces through; null for a scrubbing rule. */
+    adapterId: integer('adapter_id').references(() => mitigationAdapters.id),
+    /** The integration a scrubbing rule diverts through; null for the others. */
+    scrubbingId: integer('scrubbing_id').references((): AnyPgColumn => scrubbingIntegrations.id),
     targetIp: text('target_ip').notNull(),
     intentType: text('intent_type').$type<IntentType>().notNull(),
-    /** Exactly what the adapter is asked to announce (and later withdraw). */
-    intent: jsonb('intent').$type<MitigationIntent>().notNull(),
+    /** Exactly what the adapter is asked to announce (and later withdraw), or the diversion. */
+    intent: jsonb('intent').$type<RuleIntent>().notNull(),
     /** domain/intent.ts routeKey(): what the speaker keys the route by. */
     routeKey: text('route_key').notNull(),
     ttl: integer('ttl').notNull(),
@@ -130,6 +133,11 @@ export const mitigationRules = pgTable(
     uniqueIndex('mitigation_rules_live_route_idx')
       .on(t.adapterId, t.routeKey)
       .where(sql`${t.status} in ('pending', 'active', 'withdrawing')`),
+    // One diversion per integration: one live rule holds it.
+    uniqueIndex('mitigation_rules_live_diversion_idx')
+      .on(t.scrubbingId)
+      .where(sql`${t.status} in ('pending', 'active', 'withdrawing')`),
+    check('mitigation_rules_through_check', sql`(${t.intentType} = 'scrubbing') = (${t.scrubbingId} is not null) and (${t.adapterId} is null) = (${t.intentType} = 'scrubbing')`),
     check('mitigation_rules_ttl_check', sql`${t.ttl} >= 0`),
   ],
 );

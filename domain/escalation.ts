@@ -44,8 +44,10 @@ export interface EscalationPolicy {
   geoLockdown: GeoLockdown;
   /** Record every action the policy would take; announce nothing. */
   dryRun: boolean;
-  /** The adapter tiers announce through; null: decisions are recorded, nothing is announced. */
+  /** The adapter blackhole and FlowSpec tiers announce through; null: decisions are recorded, nothing is announced. */
   adapterId: number | null;
+  /** The scrubbing integration a `scrubbing` tier diverts through; null: the tier is recorded, nothing diverted. */
+  scrubbingId: number | null;
   /** How long an attack must stay below a tier before the incident steps down from it. */
   holdDownSeconds: number;
 }
@@ -59,6 +61,7 @@ export const DEFAULT_POLICY: EscalationPolicy = {
   geoLockdown: { enabled: false, countries: [], action: 'flowspec', suite: 'nftables' },
   dryRun: false,
   adapterId: null,
+  scrubbingId: null,
   holdDownSeconds: 120,
 };
 

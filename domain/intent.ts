@@ -55,6 +55,22 @@ export interface FlowSpecIntent {
 
 export type MitigationIntent = BlackholeIntent | FlowSpecIntent;
 
+/** A scrubbing rule: divert `target`'s traffic through the integration (its `scrubbing:<id>` diversion). */
+export interface ScrubbingIntent {
+  kind: 'scrubbing';
+  integrationId: number;
+  target: Cidr;
+}
+
+/** What a rule holds: a route through an adapter, or a diversion through an integration. */
+export type RuleIntent = MitigationIntent | ScrubbingIntent;
+
+/** The route a rule through an adapter holds (the table's check keeps scrubbing rules off adapters). */
+export function routeIntent(intent: RuleIntent): MitigationIntent {
+  if (intent.kind === 'scrubbing') throw new Error(`a scrubbing rule (integration ${intent.integrationId}) holds no route`);
+  return intent;
+}
+
 export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
   icmp: 1,
   tcp: 6,
@@ -75,8 +91,10 @@ export function isIPv6Cidr(cidr: Cidr): boolean {
  * other at the router, so at most one live rule per adapter may hold each key.
  * (A FlowSpec action is an attribute, not part of the NLRI.)
  */
-export function routeKey(intent: MitigationIntent): string {
+export function routeKey(intent: RuleIntent): string {
   if (intent.kind === 'blackhole') return `blackhole ${intent.prefix}`;
+  // One diversion per integration, whatever part of it the rule names.
+  if (intent.kind === 'scrubbing') return `scrubbing ${intent.integrationId}`;
   // Components in one order (the one buildIntent writes them in), so an intent read back
   // from a speaker keys like the one that was announced.
   const m = intent.match;

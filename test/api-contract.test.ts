@@ -52,7 +52,9 @@ describe('health and documentation', () => {
       expect(Object.keys(res.body.paths)).toContain(path);
     }
     const createRule = res.body.components.schemas.CreateRule;
-    expect(createRule.required).toEqual(expect.arrayContaining(['target_ip', 'intent_type', 'adapter_id']));
+    expect(createRule.required).toEqual(expect.arrayContaining(['target_ip', 'intent_type']));
+    // adapter_id is required for blackhole and flowspec, scrubbing_id for scrubbing (checked per intent).
+    expect(Object.keys(createRule.properties)).toEqual(expect.arrayContaining(['adapter_id', 'scrubbing_id']));
     expect(createRule.additionalProperties).toBe(false);
     const page = await fetch(`${stack.baseUrl}/api/v1/docs`);
     expect(page.headers.get('content-type')).toContain('text/html');
@@ -374,7 +376,7 @@ describe('rules through a webhook adapter', () => {
       [{ ttl: 1.5 }, 400, 'invalid_parameter', 'ttl'],
       [{ target: '203.0.113.60' }, 400, 'invalid_parameter', 'unknown field "target"'],
       [{ match: { protocol: 'udp' } }, 400, 'invalid_parameter', 'flowspec'],
-      [{ intent_type: 'scrubbing' }, 501, 'not_implemented', 'scrubbing'],
+      [{ intent_type: 'scrubbing' }, 400, 'invalid_parameter', 'scrubbing_id'],
       [{ intent_type: 'flowspec', match: { destination_port: 70000 } }, 400, 'invalid_parameter', 'destination_port'],
       [{ intent_type: 'flowspec', match: { source_port: '900-80' } }, 400, 'invalid_parameter', 'low end'],
       [{ intent_type: 'flowspec', match: { packet_length: '1-99999' } }, 400, 'invalid_parameter', 'packet_length'],

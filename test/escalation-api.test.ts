@@ -27,6 +27,7 @@ describe('escalation policy', () => {
       baseline_mode: 'static',
       dry_run: false,
       adapter_id: null,
+      scrubbing_id: null,
       updated_at: null,
     });
   });
@@ -80,6 +81,7 @@ describe('escalation policy', () => {
       expectError(await a.call('POST', '/api/v1/mitigation/escalation', body), 400, 'invalid_parameter', field);
     }
     expectError(await a.call('POST', '/api/v1/mitigation/escalation', { adapter_id: 999_999 }), 404, 'not_found', 'adapter_id');
+    expectError(await a.call('POST', '/api/v1/mitigation/escalation', { scrubbing_id: 999_999 }), 404, 'not_found', 'scrubbing_id');
   });
 
   it('keeps workspaces apart', async () => {

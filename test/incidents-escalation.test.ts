@@ -5,12 +5,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routerRib, startBgpLab, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
 import { mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
+import { startVultrApi, type VultrApi } from './support/vultr-api.js';
 
 let stack: Stack;
 let lab: BgpLabInfo & { stop(): Promise<void> };
 let user: { call: Caller };
 let other: { call: Caller };
 let adapterId: number;
+let vultr: VultrApi;
+let scrubbing: { id: number; config: Record<string, unknown> };
 
 beforeAll(async () => {
   lab = await startBgpLab();
@@ -26,10 +29,18 @@ beforeAll(async () => {
   });
   expect(adapter.status, JSON.stringify(adapter.body)).toBe(200);
   adapterId = adapter.body.adapter.id;
+  // Tier 3 diverts the victim's traffic through a scrubbing integration (a local stand-in of Vultr's API).
+  vultr = await startVultrApi();
+  const made = vultr.integration();
+  const config = { ...made.config, prefixes: ['203.0.113.80/32'] };
+  const integration = await user.call('POST', '/api/v1/scrubbing', { type: 'vultr', name: 'victim scrubbing', config, credentials: made.credentials, base_url: vultr.baseUrl });
+  expect(integration.status, JSON.stringify(integration.body)).toBe(200);
+  scrubbing = { id: integration.body.integration.id, config };
 });
 afterAll(async () => {
   await stack?.stop();
   await lab?.stop();
+  await vultr?.close();
 });
 
 const HOLD_DOWN = 2;
@@ -40,6 +51,7 @@ async function policy(extra: Record<string, unknown> = {}) {
     ttl: { tier1: 600, tier2: 600, tier3: 600 },
     actions: { tier1: 'flowspec', tier2: 'blackhole', tier3: 'scrubbing' },
     adapter_id: adapterId,
+    scrubbing_id: scrubbing.id,
     hold_down_seconds: HOLD_DOWN,
     dry_run: false,
     ...extra,
@@ -98,13 +110,17 @@ describe('escalation', () => {
     await expect.poll(async () => (await incident(id)).incident.tier, { timeout: 10_000 }).toBe(2);
     expect((await incident(id)).incident).toMatchObject({ severity: 'high', peak_pps: 250_000 });
 
-    // Tier 3 is scrubbing, which no integration offers yet: recorded, nothing announced.
+    // Tier 3: past FlowSpec and blackholing, the traffic is diverted through the scrubbing integration.
+    expect(vultr.diverting(scrubbing.config)).toBe('off');
     await host.agent('POST', '/incidents/atk-1/update', { pps: 2_000_000, bps: 2e10 });
     await expect.poll(async () => (await incident(id)).incident.tier, { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => vultr.diverting(scrubbing.config), { timeout: 15_000 }).toBe('on');
+    await expect.poll(async () => (await incident(id)).rules.find((r) => r.intent_type === 'scrubbing')?.status, { timeout: 10_000 }).toBe('active');
 
-    // Falling back to tier 1 figures: after the hold-down, the blackhole goes, the FlowSpec stays.
+    // Falling back to tier 1 figures: after the hold-down, the diversion and the blackhole go, the FlowSpec stays.
     await host.agent('POST', '/incidents/atk-1/update', { pps: 20_000, bps: 1.6e8 });
     await waitForRib(lab, 'ipv4', not(routeFor('203.0.113.80/32')), (HOLD_DOWN + 10) * 1000);
+    await expect.poll(() => vultr.diverting(scrubbing.config), { timeout: 15_000 }).toBe('off');
     expect(flowFor('203.0.113.80')(await routerRib(lab, 'ipv4-flowspec'))).toBe(true);
     await expect.poll(async () => (await incident(id)).incident.tier, { timeout: 10_000 }).toBe(1);
 
@@ -119,13 +135,16 @@ describe('escalation', () => {
     expect(rules.map((r) => [r.intent_type, r.status])).toEqual([
       ['flowspec', 'withdrawn'],
       ['blackhole', 'withdrawn'],
+      ['scrubbing', 'withdrawn'],
     ]);
     const kinds = timeline.map((e) => e.kind);
     expect(kinds[0]).toBe('opened');
-    expect(kinds.filter((k) => k === 'rule_requested')).toHaveLength(2);
-    expect(kinds.filter((k) => k === 'rule_withdrawn')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'rule_requested')).toHaveLength(3);
+    expect(kinds.filter((k) => k === 'rule_withdrawn')).toHaveLength(3);
     expect(kinds).toContain('resolved');
-    expect(timeline.find((e) => e.kind === 'refused')!.message).toContain('scrubbing');
+    expect(kinds).not.toContain('refused');
+    expect(timeline.find((e) => e.message.includes('tier 3 scrubbing'))!.message).toContain(`through scrubbing integration ${scrubbing.id} (vultr)`);
+    expect((await user.call('GET', '/api/v1/scrubbing')).body.integrations.find((i: { id: number }) => i.id === scrubbing.id)).toMatchObject({ status: 'inactive' });
     expect(timeline.filter((e) => e.kind === 'tier_changed').map((e) => e.message.split(' at ')[0])).toEqual([
       'escalated from tier 0 to tier 1',
       'escalated from tier 1 to tier 2',

@@ -4,6 +4,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Tier, TierLevel } from '../domain/escalation.js';
 import type { FirewallSuite } from '../domain/firewall.js';
+import type { RuleWorkflowInput } from './rule.contract.js';
 
 /** One workflow per incident row. */
 export const incidentWorkflowId = (incidentId: number) => `incident:${incidentId}`;
@@ -50,10 +51,8 @@ export interface EscalationPlan {
 }
 
 /** A rule to start as a child workflow. */
-export interface RuleToStart {
-  ruleId: number;
-  ttlSeconds: number;
-}
+/** A rule to start as a child workflow (its workflow's input). */
+export type RuleToStart = RuleWorkflowInput;
 
 /** A tier's rule to start as a child workflow, or null when the tier announces nothing. */
 export type TierRule = RuleToStart | null;

@@ -109,7 +109,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     try {
       await startChild(ruleWorkflow, {
         workflowId: ruleWorkflowId(rule.ruleId),
-        args: [{ ruleId: rule.ruleId, ttlSeconds: rule.ttlSeconds }],
+        args: [rule],
         // The rule keeps its own TTL if this workflow is ever terminated.
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });

@@ -2,6 +2,8 @@
 // shared by the workflow, its activity (activities/orphan-rules.ts) and its client
 // (clients/orphan-rules.ts).
 
+import type { RuleWorkflowInput } from './rule.contract.js';
+
 /** One schedule per task queue; each run's workflow id is the schedule's. */
 export const orphanSweepScheduleId = (taskQueue: string) => `orphan-rules:${taskQueue}`;
 
@@ -12,10 +14,8 @@ export const ORPHAN_SWEEP_SECONDS = 15;
 export const ORPHAN_AFTER_SECONDS = 30;
 
 /** A rule row left pending with no workflow (the API died, or Temporal was down, between the two). */
-export interface OrphanRule {
-  ruleId: number;
-  ttlSeconds: number;
-}
+/** A pending rule without its workflow: that workflow's input. */
+export type OrphanRule = RuleWorkflowInput;
 
 export interface OrphanSweepResult {
   /** Rules whose workflow this run started. */

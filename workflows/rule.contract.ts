@@ -10,6 +10,13 @@ export interface RuleWorkflowInput {
   ruleId: number;
   /** 0 = until withdrawn. */
   ttlSeconds: number;
+  /** A scrubbing rule: the integration whose diversion (`scrubbing:<id>`, a child) the rule holds. */
+  scrubbingId?: number;
+}
+
+/** The workflow input for a rule's row. */
+export function ruleInput(row: { id: number; ttl: number; scrubbingId: number | null }): RuleWorkflowInput {
+  return row.scrubbingId === null ? { ruleId: row.id, ttlSeconds: row.ttl } : { ruleId: row.id, ttlSeconds: row.ttl, scrubbingId: row.scrubbingId };
 }
 
 export type RulePhase = 'announcing' | 'active' | 'withdrawing' | 'withdrawn' | 'expired' | 'failed';

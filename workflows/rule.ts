@@ -1,9 +1,8 @@
-// One mitigation rule (workflow id `rule:<id>`): announce through the adapter, hold until
-// the TTL expires or someone withdraws it, then withdraw for certain.
+// One mitigation rule (workflow id `rule:<id>`): announce through the adapter (or, for a
+// scrubbing rule, start the integration's diversion as a child), hold until the TTL
+// expires or someone withdraws it, then withdraw for certain.
 // Deterministic: all I/O is in activities/rule.ts; ids and messages in rule.contract.ts.
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
@@ -12,6 +11,9 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { RuleActivities } from '../activities/rule.js';
+import { failureMessage, isRefusal } from './failure.js';
+import type { Held } from './held.js';
+import { heldDiversion } from './rule-diversion.js';
 import {
   announcedUpdate,
   ENDED_RULE_PHASES,
@@ -24,6 +26,8 @@ import {
   type WithdrawRequest,
 } from './rule.contract.js';
 
+const REFUSED = ['AdapterRejected', 'SafetyRefused'];
+
 // Announce and withdraw run as local activities: in the workflow task itself, without the
 // round trips through the server's task queues that a normal activity costs (~40 ms of a
 // ~50 ms budget from POST to route at the router). They appear in the history as markers.
@@ -35,7 +39,7 @@ const { announceRule } = proxyLocalActivities<RuleActivities>({
     maximumInterval: '5s',
     maximumAttempts: 5,
     // The speaker refused the route itself, or a safety rail did: trying again cannot help.
-    nonRetryableErrorTypes: ['AdapterRejected', 'SafetyRefused'],
+    nonRetryableErrorTypes: REFUSED,
   },
 });
 
@@ -54,8 +58,17 @@ const { withdrawRule: withdrawAfterFailure } = proxyActivities<RuleActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
 
+/** A blackhole or FlowSpec rule holds its route at the adapter. */
+const route = (input: RuleWorkflowInput): Held => ({
+  announce: () => announceRule(input.ruleId, input.ttlSeconds),
+  cleanUpAfterFailure: () => withdrawAfterFailure(input.ruleId, 'failed', null).catch(() => undefined),
+  endedByItself: () => null,
+  withdraw: (outcome, reason) => withdrawRule(input.ruleId, outcome, reason),
+});
+
 export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState> {
   const state: RuleState = { phase: 'announcing', expiresAtMs: null, error: null };
+  const held = input.scrubbingId === undefined ? route(input) : heldDiversion(input.ruleId, input.scrubbingId, input.ttlSeconds);
   let withdrawal: WithdrawRequest | null = null;
   let ttlChanges = 0;
 
@@ -89,7 +102,7 @@ export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState>
   );
 
   try {
-    const announced = await announceRule(input.ruleId, input.ttlSeconds);
+    const announced = await held.announce();
     state.expiresAtMs = announced.expiresAtMs;
     state.phase = 'active';
   } catch (err) {
@@ -99,7 +112,7 @@ export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState>
       // Only now: the announced update answers the API, which then reads the row.
       state.error = error;
       state.phase = 'failed';
-      if (!isRefusal(err)) await withdrawAfterFailure(input.ruleId, 'failed', null).catch(() => undefined);
+      if (!isRefusal(err, REFUSED)) await held.cleanUpAfterFailure();
     });
     return state;
   }
@@ -113,10 +126,18 @@ export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState>
     withdrawal ??= { reason: 'workflow cancelled' };
   }
 
-  const outcome = withdrawal !== null ? 'withdrawn' : 'expired';
-  const reason = withdrawal !== null ? ((withdrawal as WithdrawRequest).reason ?? 'withdrawn') : 'ttl expired';
+  const byItself = held.endedByItself();
+  const outcome = withdrawal !== null || byItself !== null ? 'withdrawn' : 'expired';
+  const reason = withdrawal !== null ? ((withdrawal as WithdrawRequest).reason ?? 'withdrawn') : (byItself ?? 'ttl expired');
   state.phase = 'withdrawing';
-  await CancellationScope.nonCancellable(() => withdrawRule(input.ruleId, outcome, reason));
+  try {
+    await CancellationScope.nonCancellable(() => held.withdraw(outcome, reason));
+  } catch (err) {
+    // Only a diversion's end can fail (a route's withdrawal retries for ever): the row says why.
+    state.error = failureMessage(err);
+    state.phase = 'failed';
+    return state;
+  }
   state.phase = outcome;
   return state;
 
@@ -125,19 +146,9 @@ export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState>
       const seen = ttlChanges;
       const remaining = state.expiresAtMs === null ? undefined : state.expiresAtMs - Date.now();
       if (remaining !== undefined && remaining <= 0) return;
-      const woken = () => withdrawal !== null || ttlChanges !== seen;
+      const woken = () => withdrawal !== null || ttlChanges !== seen || held.endedByItself() !== null;
       const woke = remaining === undefined ? (await condition(woken), true) : await condition(woken, remaining);
-      if (withdrawal !== null || !woke) return; // withdrawn, or the TTL elapsed
+      if (withdrawal !== null || held.endedByItself() !== null || !woke) return; // withdrawn, ended, or the TTL elapsed
     }
   }
-}
-
-function failureMessage(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
-function isRefusal(err: unknown): boolean {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && (cause.type === 'AdapterRejected' || cause.type === 'SafetyRefused');
 }

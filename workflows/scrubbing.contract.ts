@@ -2,7 +2,7 @@
 // connectivity/status check (`scrubbing-check:<id>:<nonce>`), their messages and payloads.
 // Pure; shared by the workflows, their activities (activities/scrubbing.ts) and their
 // client (clients/scrubbing.ts).
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /** One diversion per integration: announcing again finds the running one. */
 export const scrubbingWorkflowId = (integrationId: number) => `scrubbing:${integrationId}`;
@@ -32,6 +32,10 @@ export const activeUpdate = defineUpdate<DiversionState>('active');
 /** Ends the diversion and resolves once the provider confirmed it off (inactive) or it failed. */
 export const withdrawUpdate = defineUpdate<DiversionState, [{ reason?: string }]>('withdraw');
 export const diversionStateQuery = defineQuery<DiversionState>('state');
+/** Ends the diversion, for a parent (the scrubbing rule holding it), which cannot send updates. */
+export const endDiversionSignal = defineSignal<[{ reason?: string }]>('end');
+/** To the parent, if any: the diversion is active, failed, or ended (workflows cannot query their children). */
+export const diversionPhaseSignal = defineSignal<[DiversionState]>('diversionPhase');
 
 /** How long a provider may take to confirm a change (Hetzner applies firewall rules asynchronously). */
 export const CONFIRM_TIMEOUT_SECONDS = 300;

@@ -4,19 +4,33 @@
 // written to the integration's row. Deterministic: all I/O is in activities/scrubbing.ts.
 // A connectivity/status check (`scrubbing-check:...`) is a workflow too, so the API never
 // talks to a provider itself.
-import { ActivityFailure, allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ScrubbingActivities } from '../activities/scrubbing.js';
 import {
   activeUpdate,
   CONFIRM_POLL_SECONDS,
   CONFIRM_TIMEOUT_SECONDS,
+  diversionPhaseSignal,
   diversionStateQuery,
   DRIFT_POLL_SECONDS,
+  endDiversionSignal,
   withdrawUpdate,
   type DiversionInput,
   type DiversionState,
   type ScrubbingCheck,
 } from './scrubbing.contract.js';
+import { failureMessage, isRefusal } from './failure.js';
 
 const REFUSED = ['ProviderRejected'];
 
@@ -63,6 +77,9 @@ async function divert(input: DiversionInput): Promise<DiversionState> {
     await condition(() => state.phase === 'inactive' || state.phase === 'failed');
     return state;
   });
+  setHandler(endDiversionSignal, ({ reason }) => {
+    withdrawal ??= reason ?? 'withdrawn';
+  });
 
   /** Polls the provider until the diversion is all on (or all off), or the timeout; throws then. */
   async function confirm(want: 'on' | 'off') {
@@ -80,6 +97,7 @@ async function divert(input: DiversionInput): Promise<DiversionState> {
     await off.recordScrubbingStatus(id, 'failed', error, null);
     state.error = error;
     state.phase = 'failed';
+    await tellParent(state);
   }
 
   try {
@@ -90,13 +108,14 @@ async function divert(input: DiversionInput): Promise<DiversionState> {
     await CancellationScope.nonCancellable(async () => {
       // Failed first (so the API answers now), then the undo.
       await fail(failureMessage(err));
-      if (!isRefusal(err)) await undo.disableDiversion(id).catch(() => undefined);
+      if (!isRefusal(err, REFUSED)) await undo.disableDiversion(id).catch(() => undefined);
     });
     return state;
   }
   await on.recordScrubbingStatus(id, 'active', input.reason ?? 'the provider confirmed the diversion', workflowId);
   state.phase = 'active';
   state.expiresAtMs = input.ttlSeconds > 0 ? Date.now() + input.ttlSeconds * 1000 : null;
+  await tellParent(state);
 
   try {
     await holdWatchingDrift();
@@ -119,6 +138,7 @@ async function divert(input: DiversionInput): Promise<DiversionState> {
     }
     await off.recordScrubbingStatus(id, 'inactive', reason, null);
     state.phase = 'inactive';
+    await tellParent(state);
   });
   return state;
 
@@ -138,17 +158,13 @@ async function divert(input: DiversionInput): Promise<DiversionState> {
   }
 }
 
+/** A scrubbing rule holding the diversion (its parent) learns of each settled phase; one that has ended does not need to. */
+async function tellParent(state: DiversionState) {
+  const parent = workflowInfo().parent;
+  if (parent) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(diversionPhaseSignal, { ...state }).catch(() => undefined);
+}
+
 /** One look at the provider: credentials, reachability, whether it diverts now. */
 export async function scrubbingCheckWorkflow(integrationId: number): Promise<ScrubbingCheck> {
   return check.checkScrubbing(integrationId);
-}
-
-function failureMessage(err: unknown): string {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
-function isRefusal(err: unknown): boolean {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && cause.type === 'ProviderRejected';
 }

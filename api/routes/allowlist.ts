@@ -2,8 +2,11 @@
 import { z } from '@hono/zod-openapi';
 import { addAllowlistEntry, listAllowlist, removeAllowlistEntry } from '../../db/allowlist.js';
 import { withdrawRule } from '../../clients/rule.js';
+import { endDiversion } from '../../clients/scrubbing.js';
 import { findNode } from '../../db/nodes.js';
 import { listLiveRules } from '../../db/rules.js';
+import { listScrubbing } from '../../db/scrubbing.js';
+import { refuseDiversion } from '../../domain/scrubbing.js';
 import { allowlistConflict } from '../../domain/safety.js';
 import { formatPrefix, mustParsePrefix } from '../../domain/prefix.js';
 import { ApiError } from '../errors.js';
@@ -34,7 +37,9 @@ const createEntryRoute = defineRoute({
   path: '/allowlist',
   summary: 'Add an allowlist entry',
   request: jsonBody(CreateAllowlistBody),
-  responses: responses('The new entry, and the live rules it made withdraw (gone when this answers)', ok({ entry: AllowlistEntrySchema, withdrawn_rules: z.array(z.number().int()) }), {
+  responses: responses(
+    'The new entry, the live rules it made withdraw and the scrubbing integrations whose diversion it ended (gone when this answers)',
+    ok({ entry: AllowlistEntrySchema, withdrawn_rules: z.array(z.number().int()), withdrawn_diversions: z.array(z.number().int()) }), {
     ...WRITE_ERRORS,
     409: 'conflict: already allowlisted',
   }),
@@ -67,10 +72,18 @@ export const allowlistRouter = router()
     const entry = { prefix: mustParsePrefix(row.ipAddress), label: row.label };
     const covered = (await listLiveRules(c.var.deps.db, c.var.workspace.id))
       .filter((r) => r.status !== 'withdrawing')
-      .map((r) => ({ id: r.id, conflict: allowlistConflict(r.intent, [entry]) }))
+      .map((r) => ({ id: r.id, conflict: r.intent.kind === 'scrubbing' ? null : allowlistConflict(r.intent, [entry]) }))
       .filter((r): r is { id: number; conflict: string } => r.conflict !== null);
-    await Promise.all(covered.map((r) => withdrawRule(c.var.deps, r.id, `allowlist entry ${row.id} added: ${r.conflict}`)));
-    return c.json({ ok: true as const, entry: allowlistEntryJson(row), withdrawn_rules: covered.map((r) => r.id) }, 200);
+    // A diversion covers its integration's prefixes, not only a rule's target: ended as a whole (a scrubbing rule holding it ends with it).
+    const diverting = (await listScrubbing(c.var.deps.db, c.var.workspace.id))
+      .filter((i) => i.status !== 'inactive' && i.status !== 'failed')
+      .map((i) => ({ id: i.id, conflict: refuseDiversion(i, [entry]) }))
+      .filter((i): i is { id: number; conflict: string } => i.conflict !== null);
+    await Promise.all([
+      ...covered.map((r) => withdrawRule(c.var.deps, r.id, `allowlist entry ${row.id} added: ${r.conflict}`)),
+      ...diverting.map((i) => endDiversion(c.var.deps, i.id, `allowlist entry ${row.id} added: ${i.conflict}`, 30_000)),
+    ]);
+    return c.json({ ok: true as const, entry: allowlistEntryJson(row), withdrawn_rules: covered.map((r) => r.id), withdrawn_diversions: diverting.map((i) => i.id) }, 200);
   })
   .openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');

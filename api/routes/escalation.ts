@@ -2,6 +2,7 @@
 // flat "tier1_bps" keys; domain/escalation.ts keeps tiers as a list.
 import { z } from '@hono/zod-openapi';
 import { findAdapter } from '../../db/adapters.js';
+import { findScrubbing } from '../../db/scrubbing.js';
 import { deleteHostThreshold, listHostThresholds, loadPolicy, saveHostThreshold, savePolicy } from '../../db/escalation.js';
 import { knownCountries } from '../../db/geoip.js';
 import {
@@ -55,6 +56,7 @@ function merge(current: EscalationPolicy, body: z.infer<typeof SaveEscalationBod
     geoLockdown: body.geo_lockdown ?? current.geoLockdown,
     dryRun: body.dry_run ?? current.dryRun,
     adapterId: body.adapter_id !== undefined ? body.adapter_id : current.adapterId,
+    scrubbingId: body.scrubbing_id !== undefined ? body.scrubbing_id : current.scrubbingId,
     holdDownSeconds: body.hold_down_seconds ?? current.holdDownSeconds,
   };
 }
@@ -110,6 +112,9 @@ export const escalationRouter = router()
     const body = c.req.valid('json');
     if (body.adapter_id != null) {
       if (!(await findAdapter(db, ws, body.adapter_id))) throw new ApiError('not_found', `adapter_id: adapter ${body.adapter_id} not found`);
+    }
+    if (body.scrubbing_id != null) {
+      if (!(await findScrubbing(db, ws, body.scrubbing_id))) throw new ApiError('not_found', `scrubbing_id: scrubbing integration ${body.scrubbing_id} not found`);
     }
     const unknown = body.geo_lockdown?.countries.filter((cc) => !knownCountries().has(cc)) ?? [];
     if (unknown.length > 0) throw new ApiError('invalid_parameter', `geo_lockdown.countries: ${unknown.join(', ')} not in the GeoIP data set`);

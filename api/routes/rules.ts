@@ -1,10 +1,11 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
 import { z } from '@hono/zod-openapi';
 import { startRule, withdrawRule } from '../../clients/rule.js';
-import { findRule, listEndedRules, listLiveRules, listRuleRepairs, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
+import { findRule, listEndedRules, listLiveRules, listRuleRepairs, requestDiversionRule, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
 import { FINAL_RULE_STATUSES } from '../../db/schema.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
+import { ruleInput } from '../../workflows/rule.contract.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { CreateRuleBody, HistoryQuery, RuleRepairSchema, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
@@ -16,9 +17,9 @@ async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise
   return row;
 }
 
-/** The body's intent, in the domain's terms. */
+/** The body's route intent, in the domain's terms. */
 function intentOf(body: z.infer<typeof CreateRuleBody>): RuleRequest['intents'][number] {
-  if (body.intent_type !== 'flowspec') return { kind: body.intent_type, target: body.target_ip };
+  if (body.intent_type !== 'flowspec') return { kind: 'blackhole', target: body.target_ip };
   const m = body.match ?? {};
   return {
     kind: 'flowspec',
@@ -39,7 +40,26 @@ function intentOf(body: z.infer<typeof CreateRuleBody>): RuleRequest['intents'][
 /** The API's answer to a refused rule request: the status its code means, the field named. */
 function refusalError(r: RuleRefusal): ApiError {
   if (r.code === 'not_found' || r.code === 'not_implemented') return new ApiError(r.code, r.reason);
+  if (r.code === 'busy') return new ApiError('conflict', r.reason);
   return new ApiError('invalid_parameter', r.field ? `${r.field}: ${r.reason}` : r.reason);
+}
+
+/** The pending row of a blackhole or FlowSpec rule, or why there is none. */
+async function requestRoute(deps: AppDeps, workspaceId: number, body: z.infer<typeof CreateRuleBody>): Promise<RuleRow> {
+  const requested = await requestRules(deps.db, { workspaceId, adapterId: body.adapter_id!, intents: [intentOf(body)], ttl: body.ttl, reason: body.reason ?? null });
+  if (requested.outcome === 'refused') throw refusalError(requested);
+  const [row] = requested.rules;
+  if (!row) throw new ApiError('conflict', `rule ${requested.conflicts[0]?.id ?? '?'} already holds this route on adapter ${requested.adapter.id}; withdraw it first`);
+  return row;
+}
+
+/** The pending row of a scrubbing rule, or why there is none. */
+async function requestDiversion(deps: AppDeps, workspaceId: number, body: z.infer<typeof CreateRuleBody>): Promise<RuleRow> {
+  if (body.match || body.action) throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
+  const requested = await requestDiversionRule(deps.db, { workspaceId, scrubbingId: body.scrubbing_id!, target: body.target_ip, ttl: body.ttl, reason: body.reason ?? null });
+  if (requested.outcome === 'refused') throw refusalError(requested);
+  if (!requested.rule) throw new ApiError('conflict', `rule ${requested.conflict?.id ?? '?'} already holds the diversion of scrubbing integration ${requested.integration.id}; withdraw it first`);
+  return requested.rule;
 }
 
 const listRoute = defineRoute({
@@ -70,16 +90,17 @@ const getRoute = defineRoute({
 const createRuleRoute = defineRoute({
   method: 'post',
   path: '/mitigation/rules',
-  summary: 'Create a BGP blackhole or FlowSpec rule',
+  summary: 'Create a BGP blackhole, FlowSpec or scrubbing rule',
   description:
     'Announces through the adapter and answers once the speaker acknowledged it (status "active"), ' +
-    'or with adapter_error if it refused. Answers 202 with status "pending" if the speaker takes longer than the wait limit.',
+    'or with adapter_error if it refused. Answers 202 with status "pending" if the speaker takes longer than the wait limit. ' +
+    'A scrubbing rule holds the diversion of the integration named by `scrubbing_id` (workflow `scrubbing:<id>`, a child of the rule’s) and is active once the provider confirmed it.',
   request: jsonBody(CreateRuleBody),
   responses: responses('The announced rule', ok({ rule: RuleSchema }), {
     ...WRITE_ERRORS,
     404: 'not_found: no such adapter',
-    409: 'conflict: a live rule already holds this route on this adapter',
-    501: 'not_implemented: scrubbing intents or this adapter type',
+    409: 'conflict: a live rule already holds this route on this adapter (or this integration’s diversion), or the integration diverts by hand',
+    501: 'not_implemented: this adapter type',
     502: 'adapter_error: the speaker refused or could not be reached (the failed rule is included)',
   }),
 });
@@ -119,19 +140,8 @@ export const rulesRouter = router()
     if (body.intent_type === 'blackhole' && (body.match || body.action)) {
       throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
     }
-    const requested = await requestRules(deps.db, {
-      workspaceId: ws.id,
-      adapterId: body.adapter_id,
-      intents: [intentOf(body)],
-      ttl: body.ttl,
-      reason: body.reason ?? null,
-    });
-    if (requested.outcome === 'refused') throw refusalError(requested);
-    const [row] = requested.rules;
-    if (!row) {
-      throw new ApiError('conflict', `rule ${requested.conflicts[0]?.id ?? '?'} already holds this route on adapter ${requested.adapter.id}; withdraw it first`);
-    }
-    const settled = await startRule(deps, { ruleId: row.id, ttlSeconds: body.ttl }, deps.announceWaitMs ?? 30_000);
+    const row = body.intent_type === 'scrubbing' ? await requestDiversion(deps, ws.id, body) : await requestRoute(deps, ws.id, body);
+    const settled = await startRule(deps, ruleInput(row), deps.announceWaitMs ?? 30_000);
     const rule = ruleJson(await loadRule(deps, ws.id, row.id));
     if (settled === null) return c.json({ ok: true as const, rule }, 202);
     if (settled.phase === 'failed') throw new ApiError('adapter_error', `the adapter did not announce the rule: ${settled.error}`, { rule });

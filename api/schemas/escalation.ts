@@ -54,7 +54,8 @@ export const SaveEscalationBody = z
       .strictObject({ tier1: z.enum(TIER_ACTIONS).optional(), tier2: z.enum(TIER_ACTIONS).optional(), tier3: z.enum(TIER_ACTIONS).optional() })
       .optional()
       .openapi({ description: 'what each tier does; default tier1 flowspec, tier2 blackhole, tier3 scrubbing' }),
-    adapter_id: bodyId().nullable().optional().openapi({ description: 'the adapter tiers announce through' }),
+    adapter_id: bodyId().nullable().optional().openapi({ description: 'the adapter blackhole and FlowSpec tiers announce through' }),
+    scrubbing_id: bodyId().nullable().optional().openapi({ description: 'the scrubbing integration a scrubbing tier diverts through' }),
     baseline_mode: z.enum(BASELINE_MODES).optional(),
     geo_lockdown: GeoLockdownSchema.optional(),
     dry_run: z.boolean().optional(),
@@ -68,6 +69,7 @@ export const EscalationPolicySchema = z
     ttl: z.record(z.string(), z.number()),
     actions: z.record(z.string(), z.enum(TIER_ACTIONS)),
     adapter_id: z.number().int().nullable(),
+    scrubbing_id: z.number().int().nullable(),
     baseline_mode: z.enum(BASELINE_MODES),
     geo_lockdown: z.object({ enabled: z.boolean(), countries: z.array(z.string()), action: z.enum(['flowspec', 'firewall']), suite: z.enum(FIREWALL_SUITES) }),
     dry_run: z.boolean(),

@@ -78,7 +78,8 @@ export const CreateRuleBody = z
   .strictObject({
     target_ip: CidrOrIp.meta({ description: 'IP address or prefix to mitigate', example: '203.0.113.50/32' }),
     intent_type: z.enum(INTENT_TYPES).openapi({ example: 'blackhole' }),
-    adapter_id: bodyId().openapi({ example: 1 }),
+    adapter_id: bodyId().optional().openapi({ description: 'blackhole and flowspec: the adapter that announces the rule', example: 1 }),
+    scrubbing_id: bodyId().optional().openapi({ description: 'scrubbing: the integration whose diversion the rule holds (the target must lie within its prefixes)', example: 3 }),
     ttl: z
       .number()
       .int()
@@ -90,6 +91,13 @@ export const CreateRuleBody = z
     match: FlowMatchSchema.optional().openapi({ description: 'flowspec only: what to match besides the destination' }),
     action: FlowActionSchema.optional().openapi({ description: 'flowspec only: discard (default) or rate_limit' }),
   })
+  .superRefine((body, ctx) => {
+    const scrubbing = body.intent_type === 'scrubbing';
+    // Each intent goes through one kind of back end: name that one, and only that one.
+    const [needed, other] = scrubbing ? (['scrubbing_id', 'adapter_id'] as const) : (['adapter_id', 'scrubbing_id'] as const);
+    if (body[needed] === undefined) ctx.addIssue({ code: 'custom', path: [needed], message: `is required for intent_type "${body.intent_type}"` });
+    if (body[other] !== undefined) ctx.addIssue({ code: 'custom', path: [other], message: `does not apply to intent_type "${body.intent_type}"${scrubbing ? ' (a scrubbing rule diverts through scrubbing_id)' : ''}` });
+  })
   .openapi('CreateRule');
 
 export const WithdrawRuleBody = z.strictObject({ reason: z.string().max(500).optional() }).openapi('WithdrawRule');
@@ -99,7 +107,8 @@ export const RuleSchema = z
     id: z.number().int(),
     target_ip: z.string(),
     intent_type: z.enum(INTENT_TYPES),
-    adapter_id: z.number().int(),
+    adapter_id: z.number().int().nullable().openapi({ description: 'the adapter a blackhole or FlowSpec rule announces through' }),
+    scrubbing_id: z.number().int().nullable().openapi({ description: 'the integration a scrubbing rule diverts through' }),
     status: z.enum(RULE_STATUSES),
     ttl: z.number().int(),
     reason: z.string().nullable(),

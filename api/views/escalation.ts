@@ -25,6 +25,7 @@ export function policyJson(p: EscalationPolicy, updatedAt: Date | null): z.infer
     ttl: perTier((_, t) => t?.ttlSeconds ?? DEFAULT_TTL_SECONDS),
     actions: perTier((l, t) => t?.action ?? DEFAULT_ACTIONS[l]),
     adapter_id: p.adapterId,
+    scrubbing_id: p.scrubbingId,
     baseline_mode: p.baselineMode,
     geo_lockdown: p.geoLockdown,
     dry_run: p.dryRun,

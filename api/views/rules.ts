@@ -13,6 +13,7 @@ export function ruleJson(r: RuleRow): z.infer<typeof RuleSchema> {
     target_ip: r.targetIp,
     intent_type: r.intentType,
     adapter_id: r.adapterId,
+    scrubbing_id: r.scrubbingId,
     status: r.status,
     ttl: r.ttl,
     reason: r.reason,

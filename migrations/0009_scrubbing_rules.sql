@@ -1,0 +1,5 @@
+ALTER TABLE "mitigation_rules" ALTER COLUMN "adapter_id" DROP NOT NULL;--> statement-breakpoint
+ALTER TABLE "mitigation_rules" ADD COLUMN "scrubbing_id" integer;--> statement-breakpoint
+ALTER TABLE "mitigation_rules" ADD CONSTRAINT "mitigation_rules_scrubbing_id_scrubbing_integrations_id_fk" FOREIGN KEY ("scrubbing_id") REFERENCES "public"."scrubbing_integrations"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE UNIQUE INDEX "mitigation_rules_live_diversion_idx" ON "mitigation_rules" USING btree ("scrubbing_id") WHERE "mitigation_rules"."status" in ('pending', 'active', 'withdrawing');--> statement-breakpoint
+ALTER TABLE "mitigation_rules" ADD CONSTRAINT "mitigation_rules_through_check" CHECK (("mitigation_rules"."intent_type" = 'scrubbing') = ("mitigation_rules"."scrubbing_id" is not null) and ("mitigation_rules"."adapter_id" is null) = ("mitigation_rules"."intent_type" = 'scrubbing'));
