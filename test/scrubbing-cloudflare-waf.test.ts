@@ -6,8 +6,8 @@
 // API, and rules Cloudflare applies late.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createWafProvider } from '../activities/scrubbing/cloudflare-waf.js';
-import { ProviderError } from '../activities/scrubbing/types.js';
 import { config as configSchema } from '../domain/scrubbing/cloudflare-waf.js';
+import { refusal } from './support/expect-error.js';
 import { startCloudflareWafApi, type CloudflareWafApi } from './support/cloudflare-waf-api.js';
 
 const TAG = 'bulwark-7';
@@ -46,14 +46,6 @@ const summary = (zone: string) =>
   ours(zone)
     .map((r) => `${r.mode} ${r.configuration.target} ${r.configuration.value}`)
     .sort();
-async function refusal(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 describe('cloudflare_waf provider', () => {
   it('adds one tagged rule per source with the configured mode, then removes exactly those', async () => {

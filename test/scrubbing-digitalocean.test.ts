@@ -6,8 +6,8 @@
 // a failing API, and a change DigitalOcean is still applying.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDigitalOceanProvider } from '../activities/scrubbing/digitalocean.js';
-import { ProviderError } from '../activities/scrubbing/types.js';
 import { config as configSchema } from '../domain/scrubbing/digitalocean.js';
+import { refusal } from './support/expect-error.js';
 import { CLOSE, USER_INBOUND, startDigitalOceanApi, type DigitalOceanApi, type DoInboundRule } from './support/digitalocean-api.js';
 
 const TAG = 'bulwark-7';
@@ -38,14 +38,6 @@ function made(inbound: DoInboundRule[] = USER_INBOUND, close: unknown[] = CLOSE)
 }
 const rules = (id: string) => d.firewall(id).inbound_rules;
 const sorted = (rs: DoInboundRule[]) => rs.map((r) => JSON.stringify(r)).sort();
-async function refusal(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 describe('digitalocean provider', () => {
   it('closes the configured rules, keeping allowlisted sources open, and puts them back exactly', async () => {

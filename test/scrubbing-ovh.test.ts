@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOvhProvider } from '../activities/scrubbing/ovh-mitigation.js';
-import { ProviderError, type ScrubbingProvider } from '../activities/scrubbing/types.js';
+import type { ScrubbingProvider } from '../activities/scrubbing/types.js';
 import { config as ovhConfig } from '../domain/scrubbing/ovh-mitigation.js';
+import { refusal } from './support/expect-error.js';
 import { startOvhApi, type OvhApi, type OvhRule } from './support/ovh-api.js';
 
 let ovh: OvhApi;
@@ -34,14 +35,6 @@ const rulesOn = (config: Config, ip: string) =>
   (ovh.firewall(config.ip_block as string, ip)?.rules ?? []).map((r: OvhRule) => [r.sequence, r.action, r.protocol, r.source, r.destinationPort, r.state]);
 /** The requests that change something, from `from` on. */
 const writes = (from: number) => ovh.requests.slice(from).filter((r) => !r.startsWith('GET'));
-async function refusal(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 /** What enable writes on an integration() address: the 2 permits, then udp and the tcp range. */
 const EXPECTED = [

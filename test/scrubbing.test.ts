@@ -76,11 +76,12 @@ describe('scrubbing integrations', () => {
     ['ovh_mitigation', { prefixes: ['203.0.113.1/32'], rules: [{ protocol: 'udp' }] }, 'config.ip_block'],
     ['digitalocean', { prefixes: ['203.0.113.1/32'], firewall_id: 'cb676a46-66fd-4dfb-b839-443f2e6c0b60', close: [{ protocol: 'icmp', ports: '80' }] }, 'config.close.0.ports'],
     ['cloudflare_waf', { prefixes: ['203.0.113.1/32'], zone_id: '0123456789abcdef0123456789abcdef', sources: ['10.0.0.0/8'] }, 'config.sources.0'],
+    ['linode', { prefixes: ['203.0.113.1/32'], firewall_id: 'fw-1', rules: [{ protocol: 'udp' }] }, 'config.firewall_id'],
   ])('checks each type’s own config: %s', async (type, config, field) => {
     expectError(await user.call('POST', '/api/v1/scrubbing', { type, name: type, config, credentials: {} }), 400, 'invalid_parameter', field);
   });
 
-  it.each(['hetzner_mitigation', 'aws_shield', 'linode'])('answers 501 for %s, which has no provider implementation yet', async (type) => {
+  it.each(['hetzner_mitigation', 'aws_shield'])('answers 501 for %s, which has no provider implementation yet', async (type) => {
     expectError(await user.call('POST', '/api/v1/scrubbing', { type, name: type, config: {}, credentials: {} }), 501, 'not_implemented', type);
   });
 

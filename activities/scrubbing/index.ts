@@ -7,6 +7,7 @@ import type { SecretBox } from '../../db/secrets.js';
 import { createMagicTransitProvider } from './cloudflare-magic-transit.js';
 import { createWafProvider } from './cloudflare-waf.js';
 import { createDigitalOceanProvider } from './digitalocean.js';
+import { createLinodeProvider } from './linode.js';
 import { createOvhProvider } from './ovh-mitigation.js';
 import { ProviderError, type ProviderSettings, type ScrubbingProvider } from './types.js';
 import { createVultrProvider } from './vultr.js';
@@ -19,6 +20,7 @@ const FACTORIES: { [T in BuiltScrubbingType]: (s: ProviderSettings<ScrubbingConf
   cloudflare_waf: createWafProvider,
   digitalocean: createDigitalOceanProvider,
   vultr: createVultrProvider,
+  linode: createLinodeProvider,
 };
 
 export function providerFor(row: ScrubbingRow, secrets: SecretBox, targets: TargetPolicy): ScrubbingProvider {
