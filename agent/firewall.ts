@@ -43,7 +43,9 @@ export function createFirewall(suite: FirewallSuite, opts: FirewallOptions = {})
     if (!v.ok) throw new Error(`invalid rule set: ${v.reason}`);
     return v.set;
   };
-  return suite === 'nftables' ? nftables(exec, checked) : iptables(exec, checked);
+  if (suite === 'nftables') return nftables(exec, checked);
+  if (suite === 'iptables') return iptables(exec, checked);
+  throw new Error(`firewall suite ${suite} is not supported by this agent yet`);
 }
 
 type Exec = (cmd: string, args: string[], input?: string) => Promise<string>;

@@ -5,7 +5,7 @@
 // zod, no I/O, so both sides may import it.
 import { z } from 'zod';
 import { ATTACK_FAMILIES, type Classification } from './attack.js';
-import { FIREWALL_SUITES, MAX_SOURCES, validateRuleSet, type FirewallRuleSet } from './firewall.js';
+import { CT_STATES, FIREWALL_ACTIONS, FIREWALL_SUITES, ICMP_TYPES, MAX_SOURCES, TCP_FLAGS, validateRuleSet, type FirewallRuleSet } from './firewall.js';
 import { Address, CidrOrIp, IfName, queryInt } from './wire.js';
 
 // ---------- pieces ----------
@@ -188,13 +188,23 @@ export const RuleSetSchema = z
     rules: z
       .array(
         z.strictObject({
-          action: z.enum(['drop', 'accept', 'rate_limit']),
+          action: z.enum(FIREWALL_ACTIONS),
+          title: z.string().max(160).optional(),
+          reason: z.string().max(160).optional(),
           protocol: z.enum(['tcp', 'udp', 'icmp']).optional(),
           source: z.string().max(64).optional(),
           sources: z.array(z.string().max(64)).max(MAX_SOURCES).optional(),
+          destination: z.string().max(64).optional(),
           sourcePorts: z.array(PortRange).max(16).optional(),
           destinationPorts: z.array(PortRange).max(16).optional(),
+          state: z.array(z.enum(CT_STATES)).max(CT_STATES.length).optional(),
+          tcpFlags: z.strictObject({ mask: z.array(z.enum(TCP_FLAGS)).max(TCP_FLAGS.length), set: z.array(z.enum(TCP_FLAGS)).max(TCP_FLAGS.length) }).optional(),
+          fragment: z.literal(true).optional(),
+          length: PortRange.optional(),
+          icmpTypes: z.array(z.enum(ICMP_TYPES)).max(ICMP_TYPES.length).optional(),
           ratePps: z.number().int().optional(),
+          burst: z.number().int().optional(),
+          perSource: z.boolean().optional(),
         }),
       )
       .max(500),
