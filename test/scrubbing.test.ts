@@ -81,7 +81,7 @@ describe('scrubbing integrations', () => {
     expectError(await user.call('POST', '/api/v1/scrubbing', { type, name: type, config, credentials: {} }), 400, 'invalid_parameter', field);
   });
 
-  it.each(['hetzner_mitigation', 'aws_shield'])('answers 501 for %s, which has no provider implementation yet', async (type) => {
+  it.each(['aws_shield'])('answers 501 for %s, which has no provider implementation yet', async (type) => {
     expectError(await user.call('POST', '/api/v1/scrubbing', { type, name: type, config: {}, credentials: {} }), 501, 'not_implemented', type);
   });
 

@@ -7,6 +7,7 @@ import type { SecretBox } from '../../db/secrets.js';
 import { createMagicTransitProvider } from './cloudflare-magic-transit.js';
 import { createWafProvider } from './cloudflare-waf.js';
 import { createDigitalOceanProvider } from './digitalocean.js';
+import { createHetznerProvider } from './hetzner-mitigation.js';
 import { createLinodeProvider } from './linode.js';
 import { createOvhProvider } from './ovh-mitigation.js';
 import { ProviderError, type ProviderSettings, type ScrubbingProvider } from './types.js';
@@ -21,6 +22,7 @@ const FACTORIES: { [T in BuiltScrubbingType]: (s: ProviderSettings<ScrubbingConf
   digitalocean: createDigitalOceanProvider,
   vultr: createVultrProvider,
   linode: createLinodeProvider,
+  hetzner_mitigation: createHetznerProvider,
 };
 
 export function providerFor(row: ScrubbingRow, secrets: SecretBox, targets: TargetPolicy): ScrubbingProvider {

@@ -36,7 +36,7 @@ const saveRoute = defineRoute({
   summary: 'Create or update a scrubbing integration',
   description: 'Creates an integration, or updates the one named by `id`. Credentials are stored encrypted and never returned.',
   request: jsonBody(SaveScrubbingBody),
-  responses: responses('The saved integration', ok({ integration: ScrubbingSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: a diversion runs', 501: 'not_implemented: hetzner_mitigation, aws_shield and linode are not built yet' }),
+  responses: responses('The saved integration', ok({ integration: ScrubbingSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: a diversion runs', 501: 'not_implemented: aws_shield is not built yet' }),
 });
 
 const deleteRoute = defineRoute({
