@@ -24,10 +24,6 @@ export const SCRUBBING_TYPES = [
 ] as const;
 export type ScrubbingType = (typeof SCRUBBING_TYPES)[number];
 
-/** The types with a provider implementation (activities/scrubbing/); the rest answer 501. */
-export const BUILT_SCRUBBING_TYPES = ['cloudflare_magic_transit', 'cloudflare_waf', 'ovh_mitigation', 'digitalocean', 'vultr', 'linode', 'hetzner_mitigation'] as const satisfies readonly ScrubbingType[];
-export type BuiltScrubbingType = (typeof BUILT_SCRUBBING_TYPES)[number];
-export const isBuiltScrubbingType = (t: ScrubbingType): t is BuiltScrubbingType => (BUILT_SCRUBBING_TYPES as readonly ScrubbingType[]).includes(t);
 
 /** Each type's definition: its config and credentials (one zod schema, used by the API to validate and by the provider to read) and its API's address. */
 const DEFINITIONS = {

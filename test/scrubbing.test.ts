@@ -81,10 +81,6 @@ describe('scrubbing integrations', () => {
     expectError(await user.call('POST', '/api/v1/scrubbing', { type, name: type, config, credentials: {} }), 400, 'invalid_parameter', field);
   });
 
-  it.each(['aws_shield'])('answers 501 for %s, which has no provider implementation yet', async (type) => {
-    expectError(await user.call('POST', '/api/v1/scrubbing', { type, name: type, config: {}, credentials: {} }), 501, 'not_implemented', type);
-  });
-
   it('tests credentials and reachability, and never retries a refused key', async () => {
     const { id } = await integration();
     const good = await user.call('POST', `/api/v1/scrubbing/${id}/test`);

@@ -5,7 +5,7 @@ import { checkScrubbing, endDiversion, startDiversion } from '../../clients/scru
 import { loadAllowlist } from '../../db/allowlist.js';
 import { createScrubbing, deleteScrubbing, findScrubbing, listScrubbing, updateScrubbing, type ScrubbingRow } from '../../db/scrubbing.js';
 import { refuseTargetUrl } from '../../domain/http-targets.js';
-import { isBuiltScrubbingType, refuseDiversion, SCRUBBING_STATUSES, SCRUBBING_TYPES } from '../../domain/scrubbing.js';
+import { refuseDiversion, SCRUBBING_STATUSES, SCRUBBING_TYPES } from '../../domain/scrubbing.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
@@ -19,7 +19,6 @@ const WAIT_MS = 30_000;
 async function loadIntegration(deps: AppDeps, workspaceId: number, id: number): Promise<ScrubbingRow> {
   const row = await findScrubbing(deps.db, workspaceId, id);
   if (!row) throw new ApiError('not_found', `scrubbing integration ${id} not found`);
-  if (!isBuiltScrubbingType(row.type)) throw new ApiError('not_implemented', `scrubbing type ${row.type} is not implemented yet`);
   return row;
 }
 
@@ -36,7 +35,7 @@ const saveRoute = defineRoute({
   summary: 'Create or update a scrubbing integration',
   description: 'Creates an integration, or updates the one named by `id`. Credentials are stored encrypted and never returned.',
   request: jsonBody(SaveScrubbingBody),
-  responses: responses('The saved integration', ok({ integration: ScrubbingSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: a diversion runs', 501: 'not_implemented: aws_shield is not built yet' }),
+  responses: responses('The saved integration', ok({ integration: ScrubbingSchema }), { ...WRITE_ERRORS, 404: 'not_found', 409: 'conflict: a diversion runs' }),
 });
 
 const deleteRoute = defineRoute({
@@ -101,7 +100,6 @@ export const scrubbingRouter = router()
   .openapi(saveRoute, async (c) => {
     const deps = c.var.deps;
     const body = c.req.valid('json');
-    if (!isBuiltScrubbingType(body.type)) throw new ApiError('not_implemented', `scrubbing type ${body.type} is not implemented yet`);
     if (body.base_url) {
       const refused = refuseTargetUrl(new URL(body.base_url), deps.targets);
       if (refused) throw new ApiError('invalid_parameter', `base_url: ${refused}`);

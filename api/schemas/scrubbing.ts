@@ -1,7 +1,7 @@
 // Scrubbing integrations: what users save (config and credentials per type, checked by
 // the type's own schema in domain/scrubbing.ts) and what the API answers.
 import { z } from '@hono/zod-openapi';
-import { isBuiltScrubbingType, SCRUBBING_CONFIGS, SCRUBBING_CREDENTIALS, SCRUBBING_STATUSES, SCRUBBING_TYPES } from '../../domain/scrubbing.js';
+import { SCRUBBING_CONFIGS, SCRUBBING_CREDENTIALS, SCRUBBING_STATUSES, SCRUBBING_TYPES } from '../../domain/scrubbing.js';
 import { HttpUrl } from './adapters.js';
 import { bodyId, Timestamp } from './common.js';
 
@@ -15,7 +15,6 @@ export const SaveScrubbingBody = z
     base_url: HttpUrl.nullable().optional().openapi({ description: "the provider's API base URL (default: its public API)" }),
   })
   .superRefine((body, ctx) => {
-    if (!isBuiltScrubbingType(body.type)) return; // answered 501 by the route
     const nested = (field: 'config' | 'credentials', schema: z.ZodType, value: unknown) => {
       const r = schema.safeParse(value);
       // The type's own issues, placed under the field (so they read "config.instance_id ...").
