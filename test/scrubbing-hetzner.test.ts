@@ -150,7 +150,7 @@ describe('hetzner provider', () => {
     expect(locked.message).toContain('HTTP 403 (BLOCKED');
   });
 
-  it('retries a failing or silent Robot; refuses an unknown server and an IPv6 source', async () => {
+  it('retries a failing or silent Robot; refuses an unknown server and an IPv6 source or prefix', async () => {
     const { config, p } = made();
     h.failNext(1, 500);
     expect((await refusal(p.enable({ allowlisted: [] }))).retryable).toBe(true);
@@ -163,6 +163,9 @@ describe('hetzner provider', () => {
     expect(missing.message).toContain('SERVER_NOT_FOUND');
     const v6 = configSchema.safeParse({ ...config, rules: [{ protocol: 'udp', sources: ['2001:db8::/32'] }] });
     expect(v6.error?.issues[0]).toMatchObject({ path: ['rules', 0, 'sources', 0] });
+    // An IPv6 address of the server: its traffic would be reported diverted and pass untouched.
+    const v6Target = configSchema.safeParse({ ...config, prefixes: ['203.0.113.5', '2001:db8::/64'] });
+    expect(v6Target.error?.issues[0]).toMatchObject({ path: ['prefixes', 1], message: expect.stringContaining('must be IPv4') });
     expect(configSchema.safeParse({ ...config, rules: Array.from({ length: 11 }, () => ({ protocol: 'udp' })) }).error?.issues[0]?.path).toEqual(['rules']);
   });
 

@@ -10,8 +10,12 @@ export const defaultBaseUrl = 'https://robot-ws.your-server.de';
 export const HETZNER_MAX_RULES = 10;
 
 export const config = z.strictObject({
-  /** The server's addresses. */
-  prefixes: Prefixes,
+  /** The server's IPv4 addresses: the rules Bulwark places filter IPv4 only, so an IPv6 target would be reported diverted and not be. */
+  prefixes: Prefixes.superRefine((prefixes, ctx) =>
+    prefixes.forEach((p, i) => {
+      if (p.includes(':')) ctx.addIssue({ code: 'custom', path: [i], message: 'must be IPv4: the Robot firewall rules Bulwark places filter IPv4 traffic only' });
+    }),
+  ),
   server_number: z.number().int('must be the server number').positive('must be the server number'),
   /** Discarded while the diversion runs; IPv4 sources only (Robot filters IPv6 only as a whole, with filter_ipv6). */
   rules: FilterRules(HETZNER_MAX_RULES).superRefine((rules: FilterRule[], ctx) => {
