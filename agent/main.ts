@@ -1,6 +1,8 @@
 // The host agent: `node --import tsx agent/main.ts --api https://bulwark.example --key <node key>`
 // (or --config /etc/bulwark/agent.json with the same keys). See agent/bulwark-agent.service.
 import { createHash } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -14,7 +16,8 @@ import { capture } from './capture.js';
 import { classify } from '../domain/classify.js';
 import { busiestInterface, createSampler } from './counters.js';
 import { DEFAULT_DETECTOR, Detector } from './detector.js';
-import { createFirewall } from './firewall.js';
+import { createFirewall, type Firewall } from './firewall.js';
+import type { FirewallSuite, KeepPath } from '../domain/firewall.js';
 import { parsePcap } from '../domain/pcap.js';
 import { PcapUploader } from './pcap-uploader.js';
 import { startRunner } from './runner.js';
@@ -115,20 +118,30 @@ const detector = new Detector({ ...thresholds(config), ...detectorSettings() });
 /** Captures that capture commands are running, so stop_capture can end them. */
 const captures = new Set<AbortController>();
 
+/** The API server's addresses and port, resolved at each change: every rule set accepts them first, so no rule set can cut the agent off. */
+async function apiPaths(): Promise<KeepPath[]> {
+  const url = new URL(apiUrl);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+  return [...new Set(addresses)].map((address) => ({ address, port }));
+}
+const firewall = async (suite: FirewallSuite): Promise<Firewall> => createFirewall(suite, { keep: await apiPaths() });
+
 /** Typed commands, each mapped onto the firewall module or tcpdump; never a shell. */
 async function runCommand(command: DeliveredCommand): Promise<NodeCommandResult> {
   switch (command.type) {
     case 'apply_ruleset':
-      await createFirewall(command.suite).apply(command.ruleset);
+      await (await firewall(command.suite)).apply(command.ruleset);
       return { ok: true, detail: { ruleset: command.ruleset.name, rules: command.ruleset.rules.length } };
     case 'remove_ruleset':
-      await createFirewall(command.suite).remove(command.name);
+      await (await firewall(command.suite)).remove(command.name);
       return { ok: true, detail: { ruleset: command.name } };
     case 'block_source':
     case 'unblock_source': {
       const source = formatPrefix(mustParsePrefix(command.source));
       const name = `src_${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
-      const fw = createFirewall(command.suite);
+      const fw = await firewall(command.suite);
       if (command.type === 'block_source') await fw.apply({ name, rules: [{ action: 'drop', source }] });
       else await fw.remove(name);
       return { ok: true, detail: { source, ruleset: name } };

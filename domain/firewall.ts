@@ -77,6 +77,12 @@ export interface FirewallRuleSet {
   rules: FirewallRule[];
 }
 
+/** A TCP path the agent needs (its API server): accepted first in every rule set, so none can cut the agent off. */
+export interface KeepPath {
+  address: string;
+  port: number;
+}
+
 /** Rule sets named so are attack profiles: the agent evaluates them after every other rule set (blocks first, then the profile's accepts). */
 export const PROFILE_RULESET_PREFIX = 'profile_';
 /** The order the agent evaluates installed rule sets in: by name, profiles last. */
@@ -119,6 +125,8 @@ function checkRule(r: FirewallRule, at: string): Checked<FirewallRule> {
   if (r.fragment !== undefined && r.fragment !== true) return fail('.fragment is true or absent');
   // Fragments after the first carry no transport header: a port, flag or ICMP type never matches them.
   if (r.fragment && (ports.length > 0 || r.tcpFlags || r.icmpTypes)) return fail(': a fragment carries no ports, TCP flags or ICMP type to match');
+  // Fragments are matched before the kernel reassembles them, where there is no connection tracking yet.
+  if (r.fragment && (r.action !== 'drop' || r.state)) return fail(': a fragment rule drops, and cannot match a connection state');
   if (r.tcpFlags !== undefined) {
     if (r.protocol !== 'tcp') return fail('.tcpFlags needs protocol tcp');
     const { mask, set } = r.tcpFlags;
@@ -188,4 +196,19 @@ export function validateRuleSet(set: FirewallRuleSet): { ok: true; set: Firewall
 export function ruleFamily(r: FirewallRule): 4 | 6 | null {
   const addr = r.destination ?? r.source;
   return addr === undefined ? null : addr.includes(':') ? 6 : 4;
+}
+
+/**
+ * A rule's identity in its rule set, 16 hex digits from its place and its spec (words
+ * aside): the names of its stateful objects (limits, meters), so that re-applying the same
+ * rules keeps their state and a changed rule gets fresh ones. FNV-1a, twice: pure, stable.
+ */
+export function ruleId(setName: string, index: number, r: FirewallRule): string {
+  const text = `${setName}:${index}:${JSON.stringify({ ...r, title: undefined, reason: undefined })}`;
+  const fnv = (seed: number) => {
+    let h = seed >>> 0;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
+    return h.toString(16).padStart(8, '0');
+  };
+  return fnv(2166136261) + fnv(0x811c9dc5 ^ 0x5bd1e995);
 }

@@ -13,6 +13,7 @@ command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
 command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
 command -v hping3 >/dev/null 2>&1 || missing="$missing hping3"
+command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,127 @@
+// Rule sets as iptables-restore input (pure; the agent runs it, the API shows it in
+// previews): chain BULWARK jumped to from INPUT, one chain BW-<name> per rule set, in
+// iptables (IPv4) and ip6tables (IPv6) alike. A change is one iptables-restore transaction
+// per family: the set's chain refilled and BULWARK's jumps rebuilt in ruleSetOrder, so no
+// packet sees a chain half filled.
+//
+// Rate limits are hashlimit matches (`--hashlimit-above … -j DROP`: what fits the rate goes
+// on to the next rule), named after ruleId: the rules one model rule becomes (several port
+// lists, ICMP types) share one bucket, and a changed rate is a new table rather than the
+// kernel keeping the old one under the old name.
+// Fragments cannot be matched: with connection tracking loaded, iptables only ever sees
+// packets after the kernel reassembled them. Such a rule set is refused.
+import { ruleFamily, ruleId, ruleSetOrder, type FirewallRule, type FirewallRuleSet, type IcmpType, type KeepPath } from './firewall.js';
+import type { NumRange } from './intent.js';
+
+export const IPT_MAIN = 'BULWARK';
+
+/** Why iptables cannot apply the rule set as the model means it, or null. */
+export function iptablesRefusal(set: FirewallRuleSet): string | null {
+  const i = set.rules.findIndex((r) => r.fragment);
+  return i < 0 ? null : `rules[${i}] matches IP fragments, which iptables never sees (the kernel reassembles them before its chains): use nftables`;
+}
+
+const restore = (lines: string[]) => ['*filter', ...lines, 'COMMIT', ''].join('\n');
+const jumps = (names: string[]) => [`-F ${IPT_MAIN}`, ...ruleSetOrder(names).map((n) => `-A ${IPT_MAIN} -j BW-${n}`)];
+
+/** iptables-restore --noflush input installing (or replacing) a validated rule set in one family's table. */
+export function iptApplyRestore(installed: string[], set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): string {
+  const chain = `BW-${set.name}`;
+  const rules = iptRules(set, v6, keep).map((args) => ['-A', chain, ...args].join(' '));
+  return restore([`:${IPT_MAIN} - [0:0]`, `:${chain} - [0:0]`, `-F ${chain}`, ...rules, ...jumps([...new Set([...installed, set.name])])]);
+}
+
+/** iptables-restore --noflush input removing a rule set (and BULWARK with the last one; INPUT's jump to it must go first). */
+export function iptRemoveRestore(installed: string[], name: string): string {
+  const rest = installed.filter((n) => n !== name);
+  return restore([...jumps(rest), `-F BW-${name}`, `-X BW-${name}`, ...(rest.length === 0 ? [`-X ${IPT_MAIN}`] : [])]);
+}
+
+/** ip6tables names of the model's ICMP types (iptables uses the model's own, where IPv4 has them). */
+const ICMP6: Partial<Record<IcmpType, string>> = {
+  'echo-request': 'echo-request',
+  'echo-reply': 'echo-reply',
+  'destination-unreachable': 'destination-unreachable',
+  'time-exceeded': 'time-exceeded',
+  'parameter-problem': 'parameter-problem',
+  'packet-too-big': 'packet-too-big',
+  'router-solicitation': 'router-solicitation',
+  'router-advertisement': 'router-advertisement',
+  'neighbor-solicitation': 'neighbour-solicitation',
+  'neighbor-advertisement': 'neighbour-advertisement',
+  redirect: 'redirect',
+};
+const ICMP4 = new Set<IcmpType>(['echo-request', 'echo-reply', 'destination-unreachable', 'time-exceeded', 'parameter-problem', 'router-solicitation', 'router-advertisement', 'redirect', 'timestamp-request']);
+
+/** multiport takes 15 ports, a range counting two: longer lists become several rules. */
+function portChunks(ranges: NumRange[]): NumRange[][] {
+  const chunks: NumRange[][] = [[]];
+  let used = 0;
+  for (const p of ranges) {
+    const cost = p.from === p.to ? 1 : 2;
+    if (used + cost > 15) {
+      chunks.push([]);
+      used = 0;
+    }
+    chunks.at(-1)!.push(p);
+    used += cost;
+  }
+  return chunks;
+}
+const iptPorts = (ranges: NumRange[]) => ranges.map((p) => (p.from === p.to ? String(p.from) : `${p.from}:${p.to}`)).join(',');
+const flags = (f: string[]) => (f.length ? f.map((x) => x.toUpperCase()).join(',') : 'NONE');
+
+/** The rule set as iptables argument lists for one family's chain. */
+export function iptRules(set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): string[][] {
+  const out: string[][] = keep.filter((k) => k.address.includes(':') === v6).map((k) => ['-s', k.address, '-p', 'tcp', '--sport', String(k.port), '-m', 'comment', '--comment', '"the agent\'s API server"', '-j', 'ACCEPT']);
+  for (const [i, r] of set.rules.entries()) {
+    const family = ruleFamily(r);
+    if (family !== null && family === 4 === v6) continue;
+    const sources = r.sources ? r.sources.filter((s) => s.includes(':') === v6) : [r.source];
+    if (sources.length === 0) continue;
+    let icmp: Array<string | undefined> = [undefined];
+    if (r.icmpTypes) {
+      icmp = v6 ? r.icmpTypes.flatMap((t) => ICMP6[t] ?? []) : r.icmpTypes.filter((t) => ICMP4.has(t));
+      if (icmp.length === 0) continue;
+    }
+    const target = iptTarget(set.name, i, r);
+    for (const source of sources)
+      for (const type of icmp)
+        for (const sp of r.sourcePorts ? portChunks(r.sourcePorts) : [undefined])
+          for (const dp of r.destinationPorts ? portChunks(r.destinationPorts) : [undefined]) {
+            const m: string[] = [];
+            if (source) m.push('-s', source);
+            if (r.destination) m.push('-d', r.destination);
+            if (r.protocol) m.push('-p', r.protocol === 'icmp' ? (v6 ? 'ipv6-icmp' : 'icmp') : r.protocol);
+            if (r.tcpFlags) m.push('-m', 'tcp', '--tcp-flags', flags(r.tcpFlags.mask), flags(r.tcpFlags.set));
+            if (type) m.push(v6 ? '--icmpv6-type' : '--icmp-type', type);
+            if (sp) m.push('-m', 'multiport', '--sports', iptPorts(sp));
+            if (dp) m.push('-m', 'multiport', '--dports', iptPorts(dp));
+            if (r.state) m.push('-m', 'conntrack', '--ctstate', r.state.map((s) => s.toUpperCase()).join(','));
+            if (r.length) m.push('-m', 'length', '--length', r.length.from === r.length.to ? String(r.length.from) : `${r.length.from}:${r.length.to}`);
+            if (r.title) m.push('-m', 'comment', '--comment', `"${r.title.replace(/[^\x20-\x7e]|["\\]/g, '?').slice(0, 255)}"`);
+            out.push([...m, ...target]);
+          }
+  }
+  return out;
+}
+
+function iptTarget(setName: string, index: number, r: FirewallRule): string[] {
+  switch (r.action) {
+    case 'accept':
+      return ['-j', 'ACCEPT'];
+    case 'drop':
+      return ['-j', 'DROP'];
+    case 'reject':
+      return r.protocol === 'tcp' ? ['-j', 'REJECT', '--reject-with', 'tcp-reset'] : ['-j', 'REJECT'];
+    case 'rate_limit': {
+      // hashlimit names take 15 characters.
+      const name = `bw${ruleId(setName, index, r).slice(0, 13)}`;
+      return [
+        '-m', 'hashlimit', '--hashlimit-above', `${r.ratePps}/sec`, '--hashlimit-burst', String(r.burst ?? r.ratePps),
+        ...(r.perSource ? ['--hashlimit-mode', 'srcip'] : []),
+        '--hashlimit-name', name, '-j', 'DROP',
+      ];
+    }
+  }
+}
