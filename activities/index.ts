@@ -8,6 +8,7 @@ import { createAdapterActivities } from './adapter-test.js';
 import { createIncidentActivities } from './incident.js';
 import { createNodeCommandActivities } from './node-command.js';
 import { createOrphanRuleActivities } from './orphan-rules.js';
+import { createProfileRolloutActivities } from './profile-rollout.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createRetentionActivities } from './retention.js';
 import { createRuleActivities } from './rule.js';
@@ -25,6 +26,7 @@ export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Log
       ...createReconcileActivities({ ...deps, adapters }),
       ...createOrphanRuleActivities(deps),
       ...createScrubbingActivities(deps),
+      ...createProfileRolloutActivities(deps),
     },
     adapters,
   };

@@ -2,6 +2,7 @@
 // activity writes (activities/node-command.ts) and the agent's poll and answers move along
 // pending -> delivered -> succeeded | failed.
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { profileRuleSet } from '../domain/attack-profiles.js';
 import type { DeliveredCommand, NodeCommand, NodeCommandResult } from '../domain/agent-protocol.js';
 import { GEO_LOCKDOWN_RULESET } from '../domain/node-command.js';
 import { formatPrefix } from '../domain/prefix.js';
@@ -86,9 +87,14 @@ export async function markAbandoned(db: Db, id: number): Promise<void> {
 
 /**
  * The command as the agent runs it. geo_lockdown becomes the countries' prefixes (both
- * families, the node's allowlist as it is now cut out) in a rule set named `geo_lockdown`.
+ * families, the node's allowlist as it is now cut out) in a rule set named `geo_lockdown`;
+ * apply_profile the profile's rule set, the node's allowlist as it is now accepted first.
  */
 export async function commandForAgent(db: Db, node: NodeRow, command: NodeCommand): Promise<DeliveredCommand> {
+  if (command.type === 'apply_profile') {
+    const allowlisted = (await loadAllowlist(db, node.workspaceId, { nodeUuid: node.uuid })).map((e) => formatPrefix(e.prefix));
+    return { type: 'apply_ruleset', suite: command.suite, ruleset: profileRuleSet(command.profile_id, { allowlisted, custom: command.custom }) };
+  }
   if (command.type !== 'geo_lockdown') return command;
   const allow = (await loadAllowlist(db, node.workspaceId, { nodeUuid: node.uuid })).map((e) => e.prefix);
   const sources = ([4, 6] as const).flatMap((family) => countryPrefixes(command.countries, family, allow).map(formatPrefix));

@@ -14,7 +14,7 @@ export const NODE_STATUSES = ['online', 'offline', 'attack', 'elevated'] as cons
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 /** The status users filter by, derived in SQL so filters and answers agree. */
-const nodeStatusSql = sql<NodeStatus>`case
+export const nodeStatusSql = sql<NodeStatus>`case
   when ${nodes.lastSeenAt} is null or ${nodes.lastSeenAt} < now() - make_interval(secs => ${OFFLINE_AFTER_SECONDS}) then 'offline'
   when ${nodes.trafficState} = 'attack' then 'attack'
   when ${nodes.trafficState} = 'elevated' then 'elevated'

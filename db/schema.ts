@@ -8,6 +8,9 @@ import type { AttackFamily } from '../domain/attack.js';
 import type { EscalationPolicy, HostThreshold, Severity } from '../domain/escalation.js';
 import type { RuleIntent } from '../domain/intent.js';
 import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
+import type { ProfileId } from '../domain/attack-profiles.js';
+import type { RolloutNodeState } from '../domain/profile-rollout.js';
+import type { FirewallRule, FirewallSuite } from '../domain/firewall.js';
 import type { ScrubbingStatus, ScrubbingType } from '../domain/scrubbing.js';
 
 /** Binary column: postgres.js hands back a Buffer, PGlite a Uint8Array; both become Buffer. */
@@ -395,6 +398,60 @@ export const agentCommands = pgTable(
   },
   (t) => [index('agent_commands_node_status_idx').on(t.nodeId, t.status)],
 );
+
+// ---------- attack profiles ----------
+
+export const ROLLOUT_ACTIONS = ['apply', 'remove'] as const;
+export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
+export const ROLLOUT_STATUSES = ['running', 'completed'] as const;
+export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
+
+/** A profile applied to (or removed from) nodes by the workflow `profile-rollout:<uuid>`. */
+export const profileRollouts = pgTable(
+  'profile_rollouts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    uuid: uuid('uuid').notNull().unique().defaultRandom(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    action: text('action').$type<RolloutAction>().notNull(),
+    /** The profile applied; for a removal, the one removed (null: whichever each node has). */
+    profileId: text('profile_id').$type<ProfileId>(),
+    suite: text('suite').$type<FirewallSuite>(),
+    /** The custom rules, parsed, with the commands they came from. */
+    customRules: jsonb('custom_rules').$type<Array<{ cmd: string; title: string | null; rule: FirewallRule }>>().notNull().default([]),
+    /** As asked: node UUIDs, or "all" (every node of the workspace when the roll-out started). */
+    target: jsonb('target').$type<string[] | 'all'>().notNull(),
+    status: text('status').$type<RolloutStatus>().notNull().default('running'),
+    workflowId: text('workflow_id').notNull(),
+    createdAt: createdAt(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('profile_rollouts_ws_idx').on(t.workspaceId, t.id)],
+);
+
+export const profileRolloutNodes = pgTable(
+  'profile_rollout_nodes',
+  {
+    rolloutId: bigint('rollout_id', { mode: 'number' }).notNull().references(() => profileRollouts.id, { onDelete: 'cascade' }),
+    nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
+    state: text('state').$type<RolloutNodeState>().notNull().default('pending'),
+    /** The agent's error, or why the node was skipped. */
+    detail: text('detail'),
+    /** The node-command workflow that carried it. */
+    commandWorkflowId: text('command_workflow_id'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.rolloutId, t.nodeId] })],
+);
+
+/** The profile installed on a node now (one at most: applying another replaces it). */
+export const nodeProfiles = pgTable('node_profiles', {
+  nodeId: integer('node_id').primaryKey().references(() => nodes.id, { onDelete: 'cascade' }),
+  profileId: text('profile_id').$type<ProfileId>().notNull(),
+  suite: text('suite').$type<FirewallSuite>().notNull(),
+  rolloutId: bigint('rollout_id', { mode: 'number' }).references(() => profileRollouts.id, { onDelete: 'set null' }),
+  appliedAt: ts('applied_at').notNull().defaultNow(),
+});
 
 // ---------- packet captures ----------
 

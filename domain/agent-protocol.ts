@@ -5,6 +5,7 @@
 // zod, no I/O, so both sides may import it.
 import { z } from 'zod';
 import { ATTACK_FAMILIES, type Classification } from './attack.js';
+import { PROFILE_IDS } from './attack-profiles.js';
 import { CT_STATES, FIREWALL_ACTIONS, FIREWALL_SUITES, ICMP_TYPES, MAX_SOURCES, TCP_FLAGS, validateRuleSet, type FirewallRuleSet } from './firewall.js';
 import { Address, CidrOrIp, IfName, queryInt } from './wire.js';
 
@@ -181,32 +182,33 @@ export type PcapUpload = z.infer<typeof PcapUploadSchema>;
 export const Suite = z.enum(FIREWALL_SUITES).default('nftables');
 const PortRange = z.strictObject({ from: z.number().int().min(0).max(65535), to: z.number().int().min(0).max(65535) });
 
+/** One firewall rule (domain/firewall.ts); validateRuleSet checks the meaning. */
+export const FirewallRuleSchema = z.strictObject({
+    action: z.enum(FIREWALL_ACTIONS),
+    title: z.string().max(160).optional(),
+    reason: z.string().max(160).optional(),
+    protocol: z.enum(['tcp', 'udp', 'icmp']).optional(),
+    source: z.string().max(64).optional(),
+    sources: z.array(z.string().max(64)).max(MAX_SOURCES).optional(),
+    destination: z.string().max(64).optional(),
+    sourcePorts: z.array(PortRange).max(16).optional(),
+    destinationPorts: z.array(PortRange).max(16).optional(),
+    state: z.array(z.enum(CT_STATES)).max(CT_STATES.length).optional(),
+    tcpFlags: z.strictObject({ mask: z.array(z.enum(TCP_FLAGS)).max(TCP_FLAGS.length), set: z.array(z.enum(TCP_FLAGS)).max(TCP_FLAGS.length) }).optional(),
+    fragment: z.literal(true).optional(),
+    length: PortRange.optional(),
+    icmpTypes: z.array(z.enum(ICMP_TYPES)).max(ICMP_TYPES.length).optional(),
+    ratePps: z.number().int().optional(),
+    burst: z.number().int().optional(),
+    perSource: z.boolean().optional(),
+  });
+
 /** A firewall rule set (domain/firewall.ts), checked by validateRuleSet. */
 export const RuleSetSchema = z
   .strictObject({
     name: z.string(),
     rules: z
-      .array(
-        z.strictObject({
-          action: z.enum(FIREWALL_ACTIONS),
-          title: z.string().max(160).optional(),
-          reason: z.string().max(160).optional(),
-          protocol: z.enum(['tcp', 'udp', 'icmp']).optional(),
-          source: z.string().max(64).optional(),
-          sources: z.array(z.string().max(64)).max(MAX_SOURCES).optional(),
-          destination: z.string().max(64).optional(),
-          sourcePorts: z.array(PortRange).max(16).optional(),
-          destinationPorts: z.array(PortRange).max(16).optional(),
-          state: z.array(z.enum(CT_STATES)).max(CT_STATES.length).optional(),
-          tcpFlags: z.strictObject({ mask: z.array(z.enum(TCP_FLAGS)).max(TCP_FLAGS.length), set: z.array(z.enum(TCP_FLAGS)).max(TCP_FLAGS.length) }).optional(),
-          fragment: z.literal(true).optional(),
-          length: PortRange.optional(),
-          icmpTypes: z.array(z.enum(ICMP_TYPES)).max(ICMP_TYPES.length).optional(),
-          ratePps: z.number().int().optional(),
-          burst: z.number().int().optional(),
-          perSource: z.boolean().optional(),
-        }),
-      )
+      .array(FirewallRuleSchema)
       .max(500),
   })
   .superRefine((set, ctx) => {
@@ -240,14 +242,19 @@ export const DeliveredCommandSchema = z
   .meta({ id: 'AgentDeliveredCommand' });
 export type DeliveredCommand = z.infer<typeof DeliveredCommandSchema>;
 
+/** Custom rules a profile takes on top of its own. */
+export const MAX_CUSTOM_RULES = 50;
+
 /**
- * A command as the control plane issues and stores it: the delivered ones, plus geo
- * lockdown, which the API expands on delivery into an apply_ruleset of the countries'
+ * A command as the control plane issues and stores it: the delivered ones, plus attack
+ * profiles and geo lockdown, which the API expands on delivery into an apply_ruleset of the countries'
  * prefixes (they change with the allowlist, so they are computed as late as possible).
  */
 export const NodeCommandSchema = z.discriminatedUnion('type', [
   ...DeliveredCommandSchema.options,
   z.strictObject({ type: z.literal('geo_lockdown'), suite: Suite, countries: z.array(z.string().regex(/^[A-Z]{2}$/)).min(1).max(250) }),
+  // An attack profile, expanded on delivery into the profile's rule set with the node's allowlist as it is then.
+  z.strictObject({ type: z.literal('apply_profile'), suite: Suite, profile_id: z.enum(PROFILE_IDS), custom: z.array(FirewallRuleSchema).max(MAX_CUSTOM_RULES) }),
 ]);
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;
 

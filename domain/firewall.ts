@@ -59,7 +59,7 @@ export interface FirewallRule {
   /** TCP flags: of the flags in `mask`, exactly those in `set` are set (SYN only: mask syn,ack,rst,fin; set syn). */
   tcpFlags?: { mask: TcpFlag[]; set: TcpFlag[] };
   /** true: only fragments after the first (they carry no ports: a port match never sees them). */
-  fragment?: boolean;
+  fragment?: true;
   /** The IP packet's length in bytes (IPv4 total length; IPv6 payload plus its 40-byte header). */
   length?: NumRange;
   icmpTypes?: IcmpType[];

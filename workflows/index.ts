@@ -7,3 +7,4 @@ export { metricsRetentionWorkflow, pcapRetentionWorkflow } from './retention.js'
 export { reconcileWorkflow } from './reconcile.js';
 export { orphanRulesWorkflow } from './orphan-rules.js';
 export { scrubbingCheckWorkflow, scrubbingWorkflow } from './scrubbing.js';
+export { profileRolloutWorkflow } from './profile-rollout.js';
