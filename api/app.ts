@@ -23,6 +23,7 @@ import { incidentsRouter } from './routes/incidents.js';
 import { nodesRouter } from './routes/nodes.js';
 import { authenticateNode } from './agent-auth.js';
 import { checkJsonInput } from './json-body.js';
+import { attackProfilesRouter } from './routes/attack-profiles.js';
 import { notBuiltRouter } from './routes/not-built.js';
 import { rulesRouter } from './routes/rules.js';
 import { scrubbingRouter } from './routes/scrubbing.js';
@@ -101,7 +102,7 @@ export function createApp(deps: AppDeps) {
 
   const authed = new OpenAPIHono<AppEnv>();
   authed.use('*', authenticate, rateLimit, requireSubscriptionForWrites);
-  for (const r of [rulesRouter, adaptersRouter, allowlistRouter, escalationRouter, nodesRouter, incidentsRouter, pcapsRouter, scrubbingRouter, notBuiltRouter] as OpenAPIHono<AppEnv>[]) authed.route('/', r);
+  for (const r of [rulesRouter, adaptersRouter, allowlistRouter, escalationRouter, nodesRouter, incidentsRouter, pcapsRouter, scrubbingRouter, attackProfilesRouter, notBuiltRouter] as OpenAPIHono<AppEnv>[]) authed.route('/', r);
   api.route('/', authed);
   app.route(API_BASE, api);
 

@@ -216,7 +216,6 @@ describe('status codes and their headers', () => {
     ['POST', '/api/v1/runbooks/1/toggle'],
     ['POST', '/api/v1/runbooks/1/run'],
     ['GET', '/api/v1/runbooks/1/executions'],
-    ['POST', '/api/v1/attack-profiles/apply'],
   ])('%s %s, documented but not built yet, is 501', async (method, path) => {
     expectError(await a.call(method, path), 501, 'not_implemented');
     expect((await request(stack.baseUrl, method, path)).status).toBe(401);

@@ -2,9 +2,10 @@
 // (test/histories/*.history.pb) must replay against the current code. A change that breaks
 // replay breaks every rule in flight during a deploy.
 // Record new fixtures with: RECORD_HISTORIES=1 npx vitest run test/replay.test.ts (and
-// test/orphan-rules.test.ts, test/agent-hostile.test.ts, test/scrubbing-cloudflare.test.ts
-// and test/scrubbing-rules.test.ts, which record the orphan-rule sweep starting a rule, an
-// incident adopting a rule of an earlier run, a diversion, and a rule holding a diversion)
+// test/orphan-rules.test.ts, test/agent-hostile.test.ts, test/scrubbing-cloudflare.test.ts,
+// test/scrubbing-rules.test.ts and test/attack-profiles-api.test.ts, which record the
+// orphan-rule sweep starting a rule, an incident adopting a rule of an earlier run, a
+// diversion, a rule holding a diversion, and a profile roll-out replacing a profile)
 // Fixtures are binary protobuf: the SDK's JSON history conversion does not load under vitest.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

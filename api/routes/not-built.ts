@@ -15,7 +15,6 @@ const PENDING = [
   ['post', '/runbooks/{id}/toggle', 'Activate or deactivate a runbook'],
   ['post', '/runbooks/{id}/run', 'Run a runbook'],
   ['get', '/runbooks/{id}/executions', 'A runbook’s executions'],
-  ['post', '/attack-profiles/apply', 'Apply an attack profile to nodes'],
 ] as const;
 
 export const notBuiltRouter = router();
