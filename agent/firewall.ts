@@ -22,6 +22,8 @@ export interface FirewallOptions {
   prefix?: string[];
   /** The agent's API server: accepted first in every rule set. */
   keep?: KeepPath[];
+  /** The node's allowlist (its config's): accepted next, before any rule of the set. */
+  allowlist?: string[];
 }
 
 type Exec = (cmd: string, args: string[], input?: string) => Promise<string>;
@@ -44,7 +46,8 @@ export function createFirewall(suite: FirewallSuite, opts: FirewallOptions = {})
   return {
     ...fw,
     apply(input) {
-      const v = validateRuleSet(input);
+      const allow = opts.allowlist?.length ? [{ action: 'accept' as const, sources: opts.allowlist, title: 'Allowlist (the node config)' }] : [];
+      const v = validateRuleSet({ ...input, rules: [...allow, ...input.rules] });
       if (!v.ok) return Promise.reject(new Error(`invalid rule set: ${v.reason}`));
       return fw.apply(v.set);
     },

@@ -17,6 +17,7 @@ import { classify } from '../domain/classify.js';
 import { busiestInterface, createSampler } from './counters.js';
 import { DEFAULT_DETECTOR, Detector } from './detector.js';
 import { createFirewall, type Firewall } from './firewall.js';
+import { InstalledRuleSets } from './installed-rulesets.js';
 import type { FirewallSuite, KeepPath } from '../domain/firewall.js';
 import { parsePcap } from '../domain/pcap.js';
 import { PcapUploader } from './pcap-uploader.js';
@@ -126,24 +127,24 @@ async function apiPaths(): Promise<KeepPath[]> {
   const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
   return [...new Set(addresses)].map((address) => ({ address, port }));
 }
-const firewall = async (suite: FirewallSuite): Promise<Firewall> => createFirewall(suite, { keep: await apiPaths() });
+const firewall = async (suite: FirewallSuite, allowlist: string[]): Promise<Firewall> => createFirewall(suite, { keep: await apiPaths(), allowlist });
+const installed = new InstalledRuleSets(join(stateDir, 'rulesets.json'), firewall, config.allowlist);
 
 /** Typed commands, each mapped onto the firewall module or tcpdump; never a shell. */
 async function runCommand(command: DeliveredCommand): Promise<NodeCommandResult> {
   switch (command.type) {
     case 'apply_ruleset':
-      await (await firewall(command.suite)).apply(command.ruleset);
+      await installed.apply(command.suite, command.ruleset);
       return { ok: true, detail: { ruleset: command.ruleset.name, rules: command.ruleset.rules.length } };
     case 'remove_ruleset':
-      await (await firewall(command.suite)).remove(command.name);
+      await installed.remove(command.suite, command.name);
       return { ok: true, detail: { ruleset: command.name } };
     case 'block_source':
     case 'unblock_source': {
       const source = formatPrefix(mustParsePrefix(command.source));
       const name = `src_${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
-      const fw = await firewall(command.suite);
-      if (command.type === 'block_source') await fw.apply({ name, rules: [{ action: 'drop', source }] });
-      else await fw.remove(name);
+      if (command.type === 'block_source') await installed.apply(command.suite, { name, rules: [{ action: 'drop', source }] });
+      else await installed.remove(command.suite, name);
       return { ok: true, detail: { source, ruleset: name } };
     }
     case 'capture': {
@@ -201,6 +202,10 @@ const runner = startRunner(
       return packets.length > 0 ? classify(packets, { victim }) : null;
     },
     runCommand,
+    async allowlistChanged(allowlist) {
+      const n = await installed.allowlistIs(allowlist);
+      if (n > 0) log.info({ rulesets: n, allowlist: allowlist.length }, 'allowlist changed: rule sets installed again with it');
+    },
     baseline: { add: (at, pps, bps) => baseline.add(at, pps, bps), summary: (at) => ({ mode, ...baseline.summary(at) }) },
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   },

@@ -28,6 +28,8 @@ export interface RunnerParts {
   /** Captures and classifies the attack `ref` on `victim`; null when nothing could be captured. */
   classify(victim: string, config: AgentConfig, ref: string): Promise<Classification | null>;
   runCommand(command: DeliveredCommand): Promise<NodeCommandResult>;
+  /** The config's allowlist, at start and at each refresh: firewall rule sets follow it (run in turn with firewall commands). */
+  allowlistChanged?(allowlist: string[]): Promise<void>;
   /** Learns normal traffic, one second at a time (never during an attack). */
   baseline?: { add(atMs: number, pps: number, bps: number): void; summary(atMs: number): BaselineSummary };
   log(level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
@@ -71,6 +73,13 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   // samples after it starts, and the second it started in must not become normal.
   const unlearned: Array<{ startMs: number; pps: number; bps: number }> = [];
   let seq = 0;
+  // Firewall changes (commands, an allowlist change) run one at a time, in order.
+  let firewall: Promise<unknown> = Promise.resolve();
+  const followAllowlist = (c: AgentConfig) => {
+    if (!parts.allowlistChanged) return;
+    firewall = firewall.then(() => parts.allowlistChanged!(c.allowlist)).catch((err: Error) => parts.log('error', 'reinstalling rule sets with the new allowlist failed', { error: err.message }));
+  };
+  followAllowlist(current);
 
   const victim = () => current.node.ip;
 
@@ -160,6 +169,7 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
       .then((c) => {
         current = c;
         parts.detector.configure(c);
+        followAllowlist(c);
       })
       .catch((err: Error) => parts.log('warn', 'config refresh failed; keeping the last one', { error: err.message }));
   }, opts.configRefreshMs);
@@ -169,7 +179,6 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   // order sent (apply, then remove); captures run beside them.
   // A command counts as running until its result is posted, so the control plane never
   // delivers it twice.
-  let firewall: Promise<unknown> = Promise.resolve();
   const running = new Set<number>();
   const commands = (async () => {
     while (!stopped) {

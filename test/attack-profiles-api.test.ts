@@ -138,6 +138,13 @@ describe('attack profiles', () => {
     expect(await udpArrived(27015, 200)).toBe(200);
     expect(await udpArrived(27016, 3000)).toBeLessThan(1500);
     expect(await udpArrived(7777, 20)).toBe(0);
+    // An address allowlisted afterwards is accepted by the installed profile within a config
+    // refresh (the agent installs its rule sets again), and limited again once it is removed.
+    const entry = await user.call('POST', '/api/v1/allowlist', { ip_address: lab.pair.a.ip, label: 'load tester' });
+    expect(entry.status).toBe(200);
+    await expect.poll(() => udpArrived(27018, 3000), { timeout: 15_000, interval: 1000 }).toBe(3000);
+    await user.call('DELETE', `/api/v1/allowlist/${entry.body.entry.id}`);
+    await expect.poll(() => udpArrived(27019, 3000), { timeout: 15_000, interval: 1000 }).toBeLessThan(1500);
     // The agent still reaches the API through its own firewall.
     await new Promise((r) => setTimeout(r, 2500));
     expect((await user.call('GET', `/api/v1/nodes/${online}`)).body.node.status).toBe('online');
