@@ -8,12 +8,20 @@
 // on to the next rule), named after ruleId: the rules one model rule becomes (several port
 // lists, ICMP types) share one bucket, and a changed rate is a new table rather than the
 // kernel keeping the old one under the old name.
+// `accept` ends Bulwark's evaluation only, as on nftables: ACCEPT in a chain jumped to from
+// INPUT would be the filter table's final verdict, skipping the host's own INPUT rules (a
+// profile's game ports opened where the operator closed them). So an accept sets ACCEPTED
+// in the packet mark and returns, and BULWARK returns to INPUT as soon as it is set; the
+// bit stays on the accepted packet (nothing routes by an input packet's mark after INPUT).
 // Fragments cannot be matched: with connection tracking loaded, iptables only ever sees
 // packets after the kernel reassembled them. Such a rule set is refused.
 import { ruleFamily, ruleId, ruleSetOrder, type FirewallRule, type FirewallRuleSet, type IcmpType, type KeepPath } from './firewall.js';
 import type { NumRange } from './intent.js';
 
 export const IPT_MAIN = 'BULWARK';
+/** The packet-mark bit an accept sets (one high bit, left to Bulwark). */
+export const ACCEPTED = '0x20000000';
+const IF_ACCEPTED = ['-m', 'mark', '--mark', `${ACCEPTED}/${ACCEPTED}`, '-j', 'RETURN'];
 
 /** Why iptables cannot apply the rule set as the model means it, or null. */
 export function iptablesRefusal(set: FirewallRuleSet): string | null {
@@ -22,7 +30,7 @@ export function iptablesRefusal(set: FirewallRuleSet): string | null {
 }
 
 const restore = (lines: string[]) => ['*filter', ...lines, 'COMMIT', ''].join('\n');
-const jumps = (names: string[]) => [`-F ${IPT_MAIN}`, ...ruleSetOrder(names).map((n) => `-A ${IPT_MAIN} -j BW-${n}`)];
+const jumps = (names: string[]) => [`-F ${IPT_MAIN}`, ...ruleSetOrder(names).flatMap((n) => [`-A ${IPT_MAIN} -j BW-${n}`, `-A ${IPT_MAIN} ${IF_ACCEPTED.join(' ')}`])];
 
 /** iptables-restore --noflush input installing (or replacing) a validated rule set in one family's table. */
 export function iptApplyRestore(installed: string[], set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): string {
@@ -71,9 +79,13 @@ function portChunks(ranges: NumRange[]): NumRange[][] {
 const iptPorts = (ranges: NumRange[]) => ranges.map((p) => (p.from === p.to ? String(p.from) : `${p.from}:${p.to}`)).join(',');
 const flags = (f: string[]) => (f.length ? f.map((x) => x.toUpperCase()).join(',') : 'NONE');
 
+const ACCEPT = ['-j', 'MARK', '--or-mark', ACCEPTED];
+
 /** The rule set as iptables argument lists for one family's chain. */
 export function iptRules(set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): string[][] {
-  const out: string[][] = keep.filter((k) => k.address.includes(':') === v6).map((k) => ['-s', k.address, '-p', 'tcp', '--sport', String(k.port), '-m', 'comment', '--comment', '"the agent\'s API server"', '-j', 'ACCEPT']);
+  const out: string[][] = keep
+    .filter((k) => k.address.includes(':') === v6)
+    .flatMap((k) => [['-s', k.address, '-p', 'tcp', '--sport', String(k.port), '-m', 'comment', '--comment', '"the agent\'s API server"', ...ACCEPT], IF_ACCEPTED]);
   for (const [i, r] of set.rules.entries()) {
     const family = ruleFamily(r);
     if (family !== null && family === 4 === v6) continue;
@@ -101,6 +113,7 @@ export function iptRules(set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): s
             if (r.length) m.push('-m', 'length', '--length', r.length.from === r.length.to ? String(r.length.from) : `${r.length.from}:${r.length.to}`);
             if (r.title) m.push('-m', 'comment', '--comment', `"${r.title.replace(/[^\x20-\x7e]|["\\]/g, '?').slice(0, 255)}"`);
             out.push([...m, ...target]);
+            if (r.action === 'accept') out.push(IF_ACCEPTED);
           }
   }
   return out;
@@ -109,7 +122,7 @@ export function iptRules(set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): s
 function iptTarget(setName: string, index: number, r: FirewallRule): string[] {
   switch (r.action) {
     case 'accept':
-      return ['-j', 'ACCEPT'];
+      return ACCEPT;
     case 'drop':
       return ['-j', 'DROP'];
     case 'reject':

@@ -147,6 +147,21 @@ describe.each(['nftables', 'iptables'] as const)('%s', (suite) => {
     await fw.remove('cat_amplification');
   });
 
+  it("ends only Bulwark's evaluation with an accept: later rule sets are skipped, the host's own rules still apply", async () => {
+    await fw.apply({ name: 'a_accept', rules: [{ action: 'accept', protocol: 'udp', destinationPorts: [{ from: 9601, to: 9602 }] }] });
+    await fw.apply({ name: 'b_drop', rules: [{ action: 'drop', protocol: 'udp' }] });
+    expect(await udpArrived(9601, 20)).toBe(20);
+    expect(await udpArrived(9603, 20)).toBe(0);
+    // The host's own firewall closes 9602: Bulwark's accept does not reopen it.
+    if (suite === 'nftables') await inNs(pair.b.ns, 'nft', 'add table inet host_own ; add chain inet host_own input { type filter hook input priority 0 ; } ; add rule inet host_own input udp dport 9602 drop');
+    else await inNs(pair.b.ns, 'iptables', '-w', '-A', 'INPUT', '-p', 'udp', '--dport', '9602', '-j', 'DROP');
+    expect(await udpArrived(9602, 20)).toBe(0);
+    if (suite === 'nftables') await inNs(pair.b.ns, 'nft', 'delete', 'table', 'inet', 'host_own');
+    else await inNs(pair.b.ns, 'iptables', '-w', '-D', 'INPUT', '-p', 'udp', '--dport', '9602', '-j', 'DROP');
+    await fw.remove('a_accept');
+    await fw.remove('b_drop');
+  });
+
   it('evaluates profiles after every other rule set, whatever the order they came in', async () => {
     await fw.apply({ name: 'profile_test', rules: [{ action: 'accept', protocol: 'udp', destinationPorts: [{ from: 9400, to: 9400 }] }] });
     await fw.apply({ name: 'zz_block', rules: [{ action: 'drop', protocol: 'udp', destinationPorts: [{ from: 9400, to: 9400 }] }] });
