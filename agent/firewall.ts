@@ -3,10 +3,13 @@
 // Bulwark installed. What each suite gets is rendered in domain/firewall-<suite>.ts; this
 // module runs it.
 import { execFile } from 'node:child_process';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { validateRuleSet, type FirewallRuleSet, type FirewallSuite, type KeepPath } from '../domain/firewall.js';
 import { IPT_MAIN, iptablesRefusal, iptApplyRestore, iptRemoveRestore } from '../domain/firewall-iptables.js';
 import { NFT_EMPTY, nftApplyScript, nftRemoveScript, parseNftInstalled } from '../domain/firewall-nftables.js';
+import { parseUfwBlock, ufwSetLines, withUfwBlock } from '../domain/firewall-ufw.js';
 
 const run = promisify(execFile);
 
@@ -24,6 +27,8 @@ export interface FirewallOptions {
   keep?: KeepPath[];
   /** The node's allowlist (its config's): accepted next, before any rule of the set. */
   allowlist?: string[];
+  /** ufw's configuration directory (default /etc/ufw). */
+  ufwDir?: string;
 }
 
 type Exec = (cmd: string, args: string[], input?: string) => Promise<string>;
@@ -41,7 +46,7 @@ export function createFirewall(suite: FirewallSuite, opts: FirewallOptions = {})
     }
   };
   const keep = opts.keep ?? [];
-  const fw = suite === 'nftables' ? nftables(exec, keep) : suite === 'iptables' ? iptables(exec, keep) : null;
+  const fw = suite === 'nftables' ? nftables(exec, keep) : suite === 'iptables' ? iptables(exec, keep) : suite === 'ufw' ? ufw(exec, keep, opts.ufwDir ?? '/etc/ufw') : null;
   if (!fw) throw new Error(`firewall suite ${suite} is not supported by this agent yet`);
   return {
     ...fw,
@@ -94,6 +99,62 @@ function iptables(exec: Exec, keep: KeepPath[]): Firewall {
         if (now.length === 1) while (await exists(tool, ['-C', 'INPUT', '-j', IPT_MAIN])) await ipt(tool, ['-D', 'INPUT', '-j', IPT_MAIN]);
         await restore(tool, iptRemoveRestore(now, name));
       }
+    },
+  };
+}
+
+/**
+ * ufw: Bulwark's block in before.rules and before6.rules (domain/firewall-ufw.ts), loaded by
+ * `ufw reload`. A reload that fails puts the files back as they were and reloads again, so
+ * ufw is never left on a broken configuration. ufw must be active: rules in an inactive
+ * ufw's files would do nothing, silently.
+ */
+function ufw(exec: Exec, keep: KeepPath[], dir: string): Firewall {
+  const files = [
+    { path: join(dir, 'before.rules'), v6: false, tool: 'iptables' },
+    { path: join(dir, 'before6.rules'), v6: true, tool: 'ip6tables' },
+  ];
+  const read = () => Promise.all(files.map((f) => readFile(f.path, 'utf8')));
+  const write = async (texts: string[]) => {
+    for (const [i, f] of files.entries()) {
+      await writeFile(`${f.path}.bulwark-tmp`, texts[i]!, { mode: 0o640 });
+      await rename(`${f.path}.bulwark-tmp`, f.path);
+    }
+  };
+  async function change(edit: (sets: Map<string, string[]>, v6: boolean) => void): Promise<void> {
+    const status = await exec('ufw', ['status']);
+    if (!/^Status: active/m.test(status)) throw new Error('ufw is inactive on this host: rules in its files would do nothing; enable ufw, or use the nftables or iptables suite');
+    const before = await read();
+    const after = before.map((text, i) => {
+      const sets = parseUfwBlock(text);
+      edit(sets, files[i]!.v6);
+      return withUfwBlock(text, sets, files[i]!.v6);
+    });
+    await write(after);
+    try {
+      await exec('ufw', ['reload']);
+    } catch (err) {
+      await write(before);
+      await exec('ufw', ['reload']).catch(() => undefined);
+      throw err;
+    }
+  }
+  /** Chains a reload left behind, unreferenced (ufw flushes only its own). */
+  const dropChains = async (chains: string[]) => {
+    for (const f of files) for (const c of chains) for (const args of [['-F', c], ['-X', c]]) await exec(f.tool, ['-w', ...args]).catch(() => undefined);
+  };
+  return {
+    list: async () => [...parseUfwBlock((await read())[0]!).keys()].sort(),
+    async apply(set) {
+      const refusal = iptablesRefusal(set);
+      if (refusal) throw new Error(refusal.replace('iptables never sees', 'ufw (iptables) never sees'));
+      await change((sets, v6) => sets.set(set.name, ufwSetLines(set, v6, keep)));
+    },
+    async remove(name) {
+      const installed = parseUfwBlock((await read())[0]!);
+      if (!installed.has(name)) return;
+      await change((sets) => sets.delete(name));
+      await dropChains([`bwu-${name}`, ...(installed.size === 1 ? ['bwu-input'] : [])]);
     },
   };
 }

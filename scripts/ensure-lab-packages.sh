@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages the tests need (the BGP speakers, the GoBGP API protos,
-# iproute2; tcpdump, nftables and iptables for the agent; hping3 for floods), once:
+# iproute2; tcpdump, nftables, iptables and ufw for the agent; hping3 and ping for floods), once:
 # nothing happens when they are all present. Installing needs root and apt-get; without
 # them it names the packages to install and fails.
 set -eu
@@ -14,6 +14,7 @@ command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
 command -v hping3 >/dev/null 2>&1 || missing="$missing hping3"
 command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
+command -v ufw >/dev/null 2>&1 || missing="$missing ufw"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -11,6 +11,7 @@ import { acceptEstablished } from '../domain/firewall-blocks.js';
 import { catalogueRuleSet } from '../domain/firewall-catalogue.js';
 import { validateRuleSet, type FirewallRule } from '../domain/firewall.js';
 import { createNsPair, type NsPair } from './support/netns.js';
+import { ufwInNamespace, type UfwNs } from './support/ufw-ns.js';
 
 const run = promisify(execFile);
 let pair: NsPair;
@@ -88,11 +89,15 @@ describe('rule model validation', () => {
   });
 });
 
-describe.each(['nftables', 'iptables'] as const)('%s', (suite) => {
+describe.each(['nftables', 'iptables', 'ufw'] as const)('%s', (suite) => {
   let fw: Firewall;
+  let ufw: UfwNs | null = null;
+  const where = () => (ufw ? { prefix: ufw.prefix, ufwDir: ufw.dir } : { prefix: pair.exec(pair.b.ns) });
   beforeAll(() => {
-    fw = createFirewall(suite, { prefix: pair.exec(pair.b.ns) });
+    if (suite === 'ufw') ufw = ufwInNamespace(pair.b.ns);
+    fw = createFirewall(suite, where());
   });
+  afterAll(() => ufw?.destroy());
 
   it('accepts established traffic before dropping new connections, and rejects with a reset', async () => {
     await fw.apply({ name: 'conns', rules: [acceptEstablished, { action: 'drop', protocol: 'tcp', state: ['new'], title: 'New TCP' }] });
@@ -105,7 +110,7 @@ describe.each(['nftables', 'iptables'] as const)('%s', (suite) => {
   });
 
   it("keeps the agent's API path open under a rule set that drops everything", async () => {
-    const keep = createFirewall(suite, { prefix: pair.exec(pair.b.ns), keep: [{ address: pair.a.ip, port: 8080 }] });
+    const keep = createFirewall(suite, { ...where(), keep: [{ address: pair.a.ip, port: 8080 }] });
     await keep.apply({ name: 'all_off', rules: [{ action: 'drop', title: 'Everything' }] });
     expect(await connect('b', 8080)).toBe('ok'); // the API server's answers
     expect(await connect('b', 8081)).toBe('timeout'); // another service on the same host
@@ -154,9 +159,11 @@ describe.each(['nftables', 'iptables'] as const)('%s', (suite) => {
     expect(await udpArrived(9603, 20)).toBe(0);
     // The host's own firewall closes 9602: Bulwark's accept does not reopen it.
     if (suite === 'nftables') await inNs(pair.b.ns, 'nft', 'add table inet host_own ; add chain inet host_own input { type filter hook input priority 0 ; } ; add rule inet host_own input udp dport 9602 drop');
+    else if (ufw) ufw.ufw('deny', '9602/udp');
     else await inNs(pair.b.ns, 'iptables', '-w', '-A', 'INPUT', '-p', 'udp', '--dport', '9602', '-j', 'DROP');
     expect(await udpArrived(9602, 20)).toBe(0);
     if (suite === 'nftables') await inNs(pair.b.ns, 'nft', 'delete', 'table', 'inet', 'host_own');
+    else if (ufw) ufw.ufw('delete', 'deny', '9602/udp');
     else await inNs(pair.b.ns, 'iptables', '-w', '-D', 'INPUT', '-p', 'udp', '--dport', '9602', '-j', 'DROP');
     await fw.remove('a_accept');
     await fw.remove('b_drop');
@@ -174,7 +181,7 @@ describe.each(['nftables', 'iptables'] as const)('%s', (suite) => {
 
   it(suite === 'nftables' ? 'drops fragments before the kernel reassembles them' : 'refuses fragment rules (iptables sees packets after reassembly)', async () => {
     const set = catalogueRuleSet('block_fragments');
-    if (suite === 'iptables') {
+    if (suite !== 'nftables') {
       await expect(fw.apply(set)).rejects.toThrow(/fragments.*use nftables/);
       expect(await fw.list()).toEqual([]);
       return;

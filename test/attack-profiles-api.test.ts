@@ -79,8 +79,10 @@ describe('attack profiles', () => {
     const ipt = await user.call('GET', '/api/v1/attack-profiles/game_server?suite=iptables');
     expect(ipt.body.preview.scripts['iptables-restore --noflush']).toContain('-A BW-profile_game_server -s 198.51.100.0/24');
     const ufw = await user.call('GET', '/api/v1/attack-profiles/game_server?suite=ufw');
-    expect(ufw.body.preview).toMatchObject({ supported: false, scripts: null });
-    expect(ufw.body.preview.refusal).toContain('ufw');
+    expect(ufw.body.preview.scripts['/etc/ufw/before.rules']).toContain('-A bwu-profile_game_server -s 198.51.100.0/24');
+    const firewalld = await user.call('GET', '/api/v1/attack-profiles/game_server?suite=firewalld');
+    expect(firewalld.body.preview).toMatchObject({ supported: false, scripts: null });
+    expect(firewalld.body.preview.refusal).toContain('firewalld');
     expectError(await user.call('GET', '/api/v1/attack-profiles/nope'), 404, 'not_found', 'game_server');
     expectError(await user.call('GET', '/api/v1/attack-profiles/game_server?suite=pf'), 400, 'invalid_parameter', 'suite');
   });
