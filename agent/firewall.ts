@@ -141,7 +141,8 @@ function ufw(exec: Exec, keep: KeepPath[], dir: string): Firewall {
   }
   /** Chains a reload left behind, unreferenced (ufw flushes only its own). */
   const dropChains = async (chains: string[]) => {
-    for (const f of files) for (const c of chains) for (const args of [['-F', c], ['-X', c]]) await exec(f.tool, ['-w', ...args]).catch(() => undefined);
+    // All flushed first: bwu-input still jumps to the set's chain until it is flushed.
+    for (const f of files) for (const op of ['-F', '-X']) for (const c of chains) await exec(f.tool, ['-w', op, c]).catch(() => undefined);
   };
   return {
     list: async () => [...parseUfwBlock((await read())[0]!).keys()].sort(),

@@ -135,6 +135,9 @@ describe.each(['nftables', 'iptables', 'ufw'] as const)('profiles on %s', (suite
     expect(await fw.list()).toEqual(installable.map((s) => s.name).sort());
     for (const set of installable) await fw.remove(set.name);
     expect(await fw.list()).toEqual([]);
+    // Nothing of Bulwark's is left in the kernel either.
+    for (const tool of ['iptables', 'ip6tables']) expect(await inNs(pair.b.ns, tool, '-w', '-S')).not.toMatch(/BULWARK|BW-|bwu-/);
+    if (suite === 'nftables') expect(await inNs(pair.b.ns, 'nft', 'list', 'ruleset')).not.toContain('bulwark');
   }, 150_000);
 
   it('game_server: players pass, a flood from one source is cut, reflection is dropped, the allowlist is untouched', async () => {
