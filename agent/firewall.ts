@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { validateRuleSet, type FirewallRuleSet, type FirewallSuite, type KeepPath } from '../domain/firewall.js';
+import { validateRuleSet, type FirewallRule, type FirewallRuleSet, type FirewallSuite } from '../domain/firewall.js';
 import { IPT_MAIN, iptablesRefusal, iptApplyRestore, iptRemoveRestore } from '../domain/firewall-iptables.js';
 import { NFT_EMPTY, nftApplyScript, nftRemoveScript, parseNftInstalled } from '../domain/firewall-nftables.js';
 import { parseUfwBlock, ufwSetLines, withUfwBlock } from '../domain/firewall-ufw.js';
@@ -18,6 +18,12 @@ export interface Firewall {
   remove(name: string): Promise<void>;
   /** Names of the rule sets installed now. */
   list(): Promise<string[]>;
+}
+
+/** A TCP path the agent needs (its API server): accepted first in every rule set, so none can cut the agent off. */
+export interface KeepPath {
+  address: string;
+  port: number;
 }
 
 export interface FirewallOptions {
@@ -45,26 +51,29 @@ export function createFirewall(suite: FirewallSuite, opts: FirewallOptions = {})
       throw new Error(`${cmd} ${args.join(' ')}: ${(e.stderr || e.message).trim().slice(0, 1500)}`);
     }
   };
-  const keep = opts.keep ?? [];
-  const fw = suite === 'nftables' ? nftables(exec, keep) : suite === 'iptables' ? iptables(exec, keep) : suite === 'ufw' ? ufw(exec, keep, opts.ufwDir ?? '/etc/ufw') : null;
+  const fw = suite === 'nftables' ? nftables(exec) : suite === 'iptables' ? iptables(exec) : suite === 'ufw' ? ufw(exec, opts.ufwDir ?? '/etc/ufw') : null;
   if (!fw) throw new Error(`firewall suite ${suite} is not supported by this agent yet`);
   return {
     ...fw,
     apply(input) {
-      const allow = opts.allowlist?.length ? [{ action: 'accept' as const, sources: opts.allowlist, title: 'Allowlist (the node config)' }] : [];
-      const v = validateRuleSet({ ...input, rules: [...allow, ...input.rules] });
+      // Before the set's own rules: the agent's API server, then the node's allowlist.
+      const first: FirewallRule[] = [
+        ...(opts.keep ?? []).map((k): FirewallRule => ({ action: 'accept', protocol: 'tcp', source: k.address, sourcePorts: [{ from: k.port, to: k.port }], title: "the agent's API server" })),
+        ...(opts.allowlist?.length ? [{ action: 'accept' as const, sources: opts.allowlist, title: 'Allowlist (the node config)' }] : []),
+      ];
+      const v = validateRuleSet({ ...input, rules: [...first, ...input.rules] });
       if (!v.ok) return Promise.reject(new Error(`invalid rule set: ${v.reason}`));
       return fw.apply(v.set);
     },
   };
 }
 
-function nftables(exec: Exec, keep: KeepPath[]): Firewall {
+function nftables(exec: Exec): Firewall {
   const installed = () => exec('nft', ['-j', 'list', 'table', 'inet', 'bulwark']).then(parseNftInstalled, () => NFT_EMPTY);
   return {
     list: async () => (await installed()).sets,
     async apply(set) {
-      await exec('nft', ['-f', '-'], nftApplyScript(await installed(), set, keep));
+      await exec('nft', ['-f', '-'], nftApplyScript(await installed(), set));
     },
     async remove(name) {
       const script = nftRemoveScript(await installed(), name);
@@ -73,7 +82,7 @@ function nftables(exec: Exec, keep: KeepPath[]): Firewall {
   };
 }
 
-function iptables(exec: Exec, keep: KeepPath[]): Firewall {
+function iptables(exec: Exec): Firewall {
   const TOOLS = ['iptables', 'ip6tables'] as const;
   const ipt = (tool: string, args: string[]) => exec(tool, ['-w', ...args]);
   const exists = (tool: string, args: string[]) => ipt(tool, args).then(
@@ -88,7 +97,7 @@ function iptables(exec: Exec, keep: KeepPath[]): Firewall {
       const refusal = iptablesRefusal(set);
       if (refusal) throw new Error(refusal);
       for (const tool of TOOLS) {
-        await restore(tool, iptApplyRestore(await installed(tool), set, tool === 'ip6tables', keep));
+        await restore(tool, iptApplyRestore(await installed(tool), set, tool === 'ip6tables'));
         if (!(await exists(tool, ['-C', 'INPUT', '-j', IPT_MAIN]))) await ipt(tool, ['-I', 'INPUT', '1', '-j', IPT_MAIN]);
       }
     },
@@ -109,7 +118,7 @@ function iptables(exec: Exec, keep: KeepPath[]): Firewall {
  * ufw is never left on a broken configuration. ufw must be active: rules in an inactive
  * ufw's files would do nothing, silently.
  */
-function ufw(exec: Exec, keep: KeepPath[], dir: string): Firewall {
+function ufw(exec: Exec, dir: string): Firewall {
   const files = [
     { path: join(dir, 'before.rules'), v6: false, tool: 'iptables' },
     { path: join(dir, 'before6.rules'), v6: true, tool: 'ip6tables' },
@@ -149,7 +158,7 @@ function ufw(exec: Exec, keep: KeepPath[], dir: string): Firewall {
     async apply(set) {
       const refusal = iptablesRefusal(set);
       if (refusal) throw new Error(refusal.replace('iptables never sees', 'ufw (iptables) never sees'));
-      await change((sets, v6) => sets.set(set.name, ufwSetLines(set, v6, keep)));
+      await change((sets, v6) => sets.set(set.name, ufwSetLines(set, v6)));
     },
     async remove(name) {
       const installed = parseUfwBlock((await read())[0]!);

@@ -23,7 +23,7 @@ function simulatedAgent(stack: Stack, key: string) {
     while (!stopped) {
       const polled = await agent('GET', '/commands?wait=2');
       for (const { id, command } of polled.body.commands ?? []) {
-        if (command.type === 'apply_ruleset') nftPlan(command.ruleset as FirewallRuleSet, []);
+        if (command.type === 'apply_ruleset') nftPlan(command.ruleset as FirewallRuleSet);
         await agent('POST', `/commands/${id}/result`, { ok: true, detail: {} });
       }
     }

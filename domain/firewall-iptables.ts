@@ -15,7 +15,7 @@
 // bit stays on the accepted packet (nothing routes by an input packet's mark after INPUT).
 // Fragments cannot be matched: with connection tracking loaded, iptables only ever sees
 // packets after the kernel reassembled them. Such a rule set is refused.
-import { ruleFamily, ruleId, ruleSetOrder, type FirewallRule, type FirewallRuleSet, type IcmpType, type KeepPath } from './firewall.js';
+import { icmpTypesIn, ruleFamily, ruleId, ruleSetOrder, type FirewallRule, type FirewallRuleSet, type IcmpType } from './firewall.js';
 import type { NumRange } from './intent.js';
 
 export const IPT_MAIN = 'BULWARK';
@@ -33,9 +33,9 @@ const restore = (lines: string[]) => ['*filter', ...lines, 'COMMIT', ''].join('\
 const jumps = (names: string[]) => [`-F ${IPT_MAIN}`, ...ruleSetOrder(names).flatMap((n) => [`-A ${IPT_MAIN} -j BW-${n}`, `-A ${IPT_MAIN} ${IF_ACCEPTED.join(' ')}`])];
 
 /** iptables-restore --noflush input installing (or replacing) a validated rule set in one family's table. */
-export function iptApplyRestore(installed: string[], set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): string {
+export function iptApplyRestore(installed: string[], set: FirewallRuleSet, v6: boolean): string {
   const chain = `BW-${set.name}`;
-  const rules = iptRules(set, v6, keep).map((args) => ['-A', chain, ...args].join(' '));
+  const rules = iptRules(set, v6).map((args) => ['-A', chain, ...args].join(' '));
   return restore([`:${IPT_MAIN} - [0:0]`, `:${chain} - [0:0]`, `-F ${chain}`, ...rules, ...jumps([...new Set([...installed, set.name])])]);
 }
 
@@ -45,21 +45,8 @@ export function iptRemoveRestore(installed: string[], name: string): string {
   return restore([...jumps(rest), `-F BW-${name}`, `-X BW-${name}`, ...(rest.length === 0 ? [`-X ${IPT_MAIN}`] : [])]);
 }
 
-/** ip6tables names of the model's ICMP types (iptables uses the model's own, where IPv4 has them). */
-const ICMP6: Partial<Record<IcmpType, string>> = {
-  'echo-request': 'echo-request',
-  'echo-reply': 'echo-reply',
-  'destination-unreachable': 'destination-unreachable',
-  'time-exceeded': 'time-exceeded',
-  'parameter-problem': 'parameter-problem',
-  'packet-too-big': 'packet-too-big',
-  'router-solicitation': 'router-solicitation',
-  'router-advertisement': 'router-advertisement',
-  'neighbor-solicitation': 'neighbour-solicitation',
-  'neighbor-advertisement': 'neighbour-advertisement',
-  redirect: 'redirect',
-};
-const ICMP4 = new Set<IcmpType>(['echo-request', 'echo-reply', 'destination-unreachable', 'time-exceeded', 'parameter-problem', 'router-solicitation', 'router-advertisement', 'redirect', 'timestamp-request']);
+/** ip6tables' spelling where it is not the model's. */
+const ICMP6_NAMES: Partial<Record<IcmpType, string>> = { 'neighbor-solicitation': 'neighbour-solicitation', 'neighbor-advertisement': 'neighbour-advertisement' };
 
 /** multiport takes 15 ports, a range counting two: longer lists become several rules. */
 function portChunks(ranges: NumRange[]): NumRange[][] {
@@ -82,10 +69,8 @@ const flags = (f: string[]) => (f.length ? f.map((x) => x.toUpperCase()).join(',
 const ACCEPT = ['-j', 'MARK', '--or-mark', ACCEPTED];
 
 /** The rule set as iptables argument lists for one family's chain. */
-export function iptRules(set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): string[][] {
-  const out: string[][] = keep
-    .filter((k) => k.address.includes(':') === v6)
-    .flatMap((k) => [['-s', k.address, '-p', 'tcp', '--sport', String(k.port), '-m', 'comment', '--comment', '"the agent\'s API server"', ...ACCEPT], IF_ACCEPTED]);
+export function iptRules(set: FirewallRuleSet, v6: boolean): string[][] {
+  const out: string[][] = [];
   for (const [i, r] of set.rules.entries()) {
     const family = ruleFamily(r);
     if (family !== null && family === 4 === v6) continue;
@@ -93,7 +78,7 @@ export function iptRules(set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): s
     if (sources.length === 0) continue;
     let icmp: Array<string | undefined> = [undefined];
     if (r.icmpTypes) {
-      icmp = v6 ? r.icmpTypes.flatMap((t) => ICMP6[t] ?? []) : r.icmpTypes.filter((t) => ICMP4.has(t));
+      icmp = icmpTypesIn(r.icmpTypes, v6 ? 6 : 4).map((t) => (v6 ? (ICMP6_NAMES[t] ?? t) : t));
       if (icmp.length === 0) continue;
     }
     const target = iptTarget(set.name, i, r);

@@ -12,30 +12,13 @@
 // named limit, shared by the rule's per-family variants; m_<name>_<id>_4/_6: a per-source
 // meter per family): re-applying the same rules keeps their state, and objects no rule
 // uses any more are deleted in the same transaction.
-import { ruleFamily, ruleId, ruleSetOrder, type FirewallRule, type FirewallRuleSet, type IcmpType, type KeepPath } from './firewall.js';
+import { icmpTypesIn, ruleFamily, ruleId, ruleSetOrder, type FirewallRule, type FirewallRuleSet, type IcmpType } from './firewall.js';
 import type { NumRange } from './intent.js';
 
 const TABLE = 'inet bulwark';
 
-/** ICMPv4 names of the model's types; packet-too-big and neighbour discovery are ICMPv6 only. */
-const ICMP4: Partial<Record<IcmpType, string>> = {
-  'echo-request': 'echo-request',
-  'echo-reply': 'echo-reply',
-  'destination-unreachable': 'destination-unreachable',
-  'time-exceeded': 'time-exceeded',
-  'parameter-problem': 'parameter-problem',
-  'router-solicitation': 'router-solicitation',
-  'router-advertisement': 'router-advertisement',
-  redirect: 'redirect',
-  'timestamp-request': 'timestamp-request',
-};
-const ICMP6: Partial<Record<IcmpType, string>> = {
-  'echo-request': 'echo-request',
-  'echo-reply': 'echo-reply',
-  'destination-unreachable': 'destination-unreachable',
-  'time-exceeded': 'time-exceeded',
-  'parameter-problem': 'parameter-problem',
-  'packet-too-big': 'packet-too-big',
+/** nftables' ICMPv6 spelling where it is not the model's. */
+const ICMP6_NAMES: Partial<Record<IcmpType, string>> = {
   'router-solicitation': 'nd-router-solicit',
   'router-advertisement': 'nd-router-advert',
   'neighbor-solicitation': 'nd-neighbor-solicit',
@@ -86,8 +69,8 @@ const deleteObjects = (objects: NftInstalled['objects'], keep: Set<string>, name
   objects.filter((o) => ownedBy(name, o.name) && !keep.has(o.name)).map((o) => `delete ${o.kind} ${TABLE} ${o.name}`);
 
 /** The script that installs (or replaces) a validated rule set. */
-export function nftApplyScript(now: NftInstalled, set: FirewallRuleSet, keep: KeepPath[]): string {
-  const plan = nftPlan(set, keep);
+export function nftApplyScript(now: NftInstalled, set: FirewallRuleSet): string {
+  const plan = nftPlan(set);
   const names = [...new Set([...now.sets, set.name])];
   const frag = new Set(now.frag);
   if (plan.frag.length > 0) frag.add(set.name);
@@ -128,9 +111,9 @@ interface NftObject {
 }
 
 /** The statements a rule set becomes: its objects, its input rules, its fragment rules. */
-export function nftPlan(set: FirewallRuleSet, keep: KeepPath[]): { objects: NftObject[]; rules: string[]; frag: string[] } {
+export function nftPlan(set: FirewallRuleSet): { objects: NftObject[]; rules: string[]; frag: string[] } {
   const objects = new Map<string, NftObject>();
-  const rules = keep.map((k) => `${k.address.includes(':') ? 'ip6' : 'ip'} saddr ${k.address} tcp sport ${k.port} counter accept comment "the agent's API server"`);
+  const rules: string[] = [];
   const frag: string[] = [];
   let fragDrops = false;
   for (const [i, r] of set.rules.entries()) {
@@ -188,7 +171,7 @@ function nftMatch(r: FirewallRule, v: Variant): string | null {
   const parts = addressMatch(r, v);
   if (r.protocol === 'icmp') {
     if (r.icmpTypes) {
-      const names = r.icmpTypes.flatMap((t) => (v.family === 4 ? ICMP4 : ICMP6)[t] ?? []);
+      const names = icmpTypesIn(r.icmpTypes, v.family!).map((t) => (v.family === 6 ? (ICMP6_NAMES[t] ?? t) : t));
       if (names.length === 0) return null;
       parts.push(`${v.family === 4 ? 'icmp' : 'icmpv6'} type ${list(names)}`);
     } else parts.push(`meta l4proto ${v.family === 4 ? 'icmp' : v.family === 6 ? 'ipv6-icmp' : '{ icmp, ipv6-icmp }'}`);

@@ -17,7 +17,7 @@ export function suiteRefusal(suite: FirewallSuite, set: FirewallRuleSet): string
 /** What the suite's tool is given, as the agent gives it (the agent's own API-server accept aside): one script per tool. */
 export function suitePreview(suite: FirewallSuite, set: FirewallRuleSet): Record<string, string> | null {
   if (suiteRefusal(suite, set)) return null;
-  if (suite === 'nftables') return { 'nft -f -': nftApplyScript(NFT_EMPTY, set, []) };
-  if (suite === 'ufw') return { '/etc/ufw/before.rules': ufwSetLines(set, false, []).join('\n'), '/etc/ufw/before6.rules': ufwSetLines(set, true, []).join('\n') };
-  return { 'iptables-restore --noflush': iptApplyRestore([], set, false, []), 'ip6tables-restore --noflush': iptApplyRestore([], set, true, []) };
+  if (suite === 'nftables') return { 'nft -f -': nftApplyScript(NFT_EMPTY, set) };
+  if (suite === 'ufw') return { '/etc/ufw/before.rules': ufwSetLines(set, false).join('\n'), '/etc/ufw/before6.rules': ufwSetLines(set, true).join('\n') };
+  return { 'iptables-restore --noflush': iptApplyRestore([], set, false), 'ip6tables-restore --noflush': iptApplyRestore([], set, true) };
 }

@@ -6,7 +6,7 @@
 // the same matches, limits and accept-ends-Bulwark's-evaluation), so ufw's own and the
 // user's rules still apply after Bulwark's. Nothing outside the block is ever changed.
 import { ACCEPTED, iptRules } from './firewall-iptables.js';
-import { ruleSetOrder, type FirewallRuleSet, type KeepPath } from './firewall.js';
+import { ruleSetOrder, type FirewallRuleSet } from './firewall.js';
 
 const BEGIN = '# BEGIN bulwark: rule sets of the Bulwark agent (rewritten by it; edits here are lost)';
 const END = '# END bulwark';
@@ -28,8 +28,8 @@ export function parseUfwBlock(text: string): Map<string, string[]> {
 }
 
 /** The `-A` lines of a rule set in one family's file. */
-export function ufwSetLines(set: FirewallRuleSet, v6: boolean, keep: KeepPath[]): string[] {
-  return iptRules(set, v6, keep).map((args) => ['-A', `bwu-${set.name}`, ...args].join(' '));
+export function ufwSetLines(set: FirewallRuleSet, v6: boolean): string[] {
+  return iptRules(set, v6).map((args) => ['-A', `bwu-${set.name}`, ...args].join(' '));
 }
 
 /** The file (before6.rules: `v6`) with its Bulwark block holding exactly these rule sets (none: no block). */

@@ -38,6 +38,10 @@ export const ICMP_TYPES = [
   'timestamp-request',
 ] as const;
 export type IcmpType = (typeof ICMP_TYPES)[number];
+const ICMPV6_ONLY: readonly IcmpType[] = ['packet-too-big', 'neighbor-solicitation', 'neighbor-advertisement'];
+/** Those of the types a family has: packet-too-big (a destination-unreachable code in IPv4) and neighbour discovery are ICMPv6's, timestamps ICMPv4's. */
+export const icmpTypesIn = (types: IcmpType[], family: 4 | 6): IcmpType[] =>
+  types.filter((t) => (family === 4 ? !ICMPV6_ONLY.includes(t) : t !== 'timestamp-request'));
 
 export interface FirewallRule {
   action: FirewallAction;
@@ -75,12 +79,6 @@ export interface FirewallRuleSet {
   /** Lower-case letters, digits and _, 1-24 characters: it becomes a chain name. */
   name: string;
   rules: FirewallRule[];
-}
-
-/** A TCP path the agent needs (its API server): accepted first in every rule set, so none can cut the agent off. */
-export interface KeepPath {
-  address: string;
-  port: number;
 }
 
 /** Rule sets named so are attack profiles: the agent evaluates them after every other rule set (blocks first, then the profile's accepts). */
