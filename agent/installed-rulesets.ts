@@ -13,7 +13,7 @@ interface Stored {
   sets: Record<string, { suite: FirewallSuite; set: FirewallRuleSet }>;
 }
 
-const sameList = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+const sameList = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 
 export class InstalledRuleSets {
   private state: Stored;

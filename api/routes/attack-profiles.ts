@@ -22,9 +22,11 @@ import { profileRolloutWorkflowId, type RolloutPlan } from '../../workflows/prof
 /** How long apply and remove wait for every node before answering 202 with the roll-out so far. */
 const WAIT_MS = 20_000;
 
-/** The workspace-wide allowlist, as a profile's first rule accepts it (each node adds its own entries on delivery). */
-const workspaceAllowlist = async (deps: AppDeps, workspaceId: number) =>
-  (await listAllowlist(deps.db, workspaceId, 'network')).filter((e) => e.scope === 'workspace').map((e) => e.ipAddress);
+/** The workspace's allowlist: every entry, and the workspace-wide ones a profile's first rule accepts (each node adds its own entries on delivery). */
+async function allowlistOf(deps: AppDeps, workspaceId: number): Promise<{ all: string[]; workspaceWide: string[] }> {
+  const rows = await listAllowlist(deps.db, workspaceId, 'network');
+  return { all: rows.map((e) => e.ipAddress), workspaceWide: rows.filter((e) => e.scope === 'workspace').map((e) => e.ipAddress) };
+}
 
 function mustProfile(id: string): ProfileId {
   const p = profileById(id);
@@ -135,7 +137,7 @@ export const attackProfilesRouter = router()
   .openapi(previewRoute, async (c) => {
     const id = mustProfile(c.req.valid('param').id);
     const { suite } = c.req.valid('query');
-    const set = profileRuleSet(id, { allowlisted: await workspaceAllowlist(c.var.deps, c.var.workspace.id) });
+    const set = profileRuleSet(id, { allowlisted: (await allowlistOf(c.var.deps, c.var.workspace.id)).workspaceWide });
     const refusal = suiteRefusal(suite, set);
     return c.json({ ok: true as const, profile: profileJson(profileById(id)!), preview: { suite, supported: refusal === null, refusal, ruleset: set, scripts: suitePreview(suite, set) } }, 200);
   })
@@ -149,10 +151,10 @@ export const attackProfilesRouter = router()
       if (!parsed.ok) throw new ApiError('invalid_parameter', `rules[${i}].cmd: ${parsed.reason}`);
       custom.push({ cmd: r.cmd, title: r.title ?? null, rule: parsed.rule });
     }
-    const allowlisted = (await listAllowlist(deps.db, ws, 'network')).map((e) => e.ipAddress);
-    const refused = profileRefusal(body.profile_id, allowlisted);
+    const allowlist = await allowlistOf(deps, ws);
+    const refused = profileRefusal(body.profile_id, allowlist.all);
     if (refused) throw new ApiError('invalid_parameter', `profile_id: ${refused}`);
-    const set = profileRuleSet(body.profile_id, { allowlisted: await workspaceAllowlist(deps, ws), custom: custom.map((x) => x.rule) });
+    const set = profileRuleSet(body.profile_id, { allowlisted: allowlist.workspaceWide, custom: custom.map((x) => x.rule) });
     const unsupported = suiteRefusal(body.suite, set);
     if (unsupported) throw new ApiError('invalid_parameter', `suite: ${unsupported}`);
     const target = await checkTargets(deps, ws, body.node_ids);
