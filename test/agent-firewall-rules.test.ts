@@ -11,6 +11,7 @@ import { acceptEstablished } from '../domain/firewall-blocks.js';
 import { catalogueRuleSet } from '../domain/firewall-catalogue.js';
 import { validateRuleSet, type FirewallRule } from '../domain/firewall.js';
 import { createNsPair, type NsPair } from './support/netns.js';
+import { udpDelivered } from './support/udp-delivered.js';
 import { ufwInNamespace, type UfwNs } from './support/ufw-ns.js';
 
 const run = promisify(execFile);
@@ -43,23 +44,9 @@ async function connect(from: 'a' | 'b', port: number): Promise<string> {
   return (await inNs(pair[from].ns, process.execPath, '-e', script)).trim();
 }
 
-/** UDP datagrams namespace b took in (delivered or answered port-unreachable) of `count` sent from a. */
-async function udpArrived(port: number, count: number, opts: { srcPort?: number; size?: number } = {}): Promise<number> {
-  const before = await udpIn();
-  const bind = opts.srcPort ? `s.bind(${opts.srcPort},()=>go());` : 'go();';
-  const script = `const s=require('dgram').createSocket('udp4');let n=0;const b=Buffer.alloc(${opts.size ?? 64});const go=()=>{if(n++>=${count})return s.close();s.send(b,${port},'${pair.b.ip}',go)};${bind}`;
-  await inNs(pair.a.ns, process.execPath, '-e', script);
-  await new Promise((r) => setTimeout(r, 100));
-  return (await udpIn()) - before;
-}
-
-async function udpIn(): Promise<number> {
-  const snmp = await inNs(pair.b.ns, 'cat', '/proc/net/snmp');
-  const [head, values] = snmp.split('\n').filter((l) => l.startsWith('Udp:'));
-  const h = head!.split(/\s+/);
-  const v = values!.split(/\s+/).map(Number);
-  return v[h.indexOf('InDatagrams')]! + v[h.indexOf('NoPorts')]!;
-}
+/** UDP datagrams namespace b took in of `count` sent from a. */
+const udpArrived = (port: number, count: number, opts: { srcPort?: number; size?: number } = {}) =>
+  udpDelivered({ fromNs: pair.a.ns, toNs: pair.b.ns, to: pair.b.ip, port, count, ...opts });
 
 /** Echo replies to `count` pings of `size` bytes from a to b, sent 5 ms apart. */
 async function pings(count: number, size = 56): Promise<number> {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFirewall, type Firewall } from '../agent/firewall.js';
 import { validateRuleSet } from '../domain/firewall.js';
 import { createNsPair, type NsPair } from './support/netns.js';
+import { udpDelivered } from './support/udp-delivered.js';
 
 const run = promisify(execFile);
 let pair: NsPair;
@@ -17,22 +18,8 @@ afterAll(() => pair?.destroy());
 
 const inB = (cmd: string, ...args: string[]) => run('ip', ['netns', 'exec', pair.b.ns, cmd, ...args], { encoding: 'utf8' }).then((r) => r.stdout);
 
-/** UDP datagrams namespace b took in on `port` (delivered or answered port-unreachable): what the firewall let through. */
-async function udpArrived(port: number, count = 50): Promise<number> {
-  const before = await udpIn();
-  const script = `const s=require('dgram').createSocket('udp4');let n=0;const b=Buffer.alloc(64);const go=()=>{if(n++>=${count})return s.close();s.send(b,${port},'${pair.b.ip}',go)};go()`;
-  await run('ip', ['netns', 'exec', pair.a.ns, process.execPath, '-e', script]);
-  await new Promise((r) => setTimeout(r, 100));
-  return (await udpIn()) - before;
-}
-
-async function udpIn(): Promise<number> {
-  const snmp = await inB('cat', '/proc/net/snmp');
-  const [head, values] = snmp.split('\n').filter((l) => l.startsWith('Udp:'));
-  const h = head!.split(/\s+/);
-  const v = values!.split(/\s+/).map(Number);
-  return v[h.indexOf('InDatagrams')]! + v[h.indexOf('NoPorts')]!;
-}
+/** UDP datagrams namespace b took in of `count` sent from a: what the firewall let through. */
+const udpArrived = (port: number, count = 50) => udpDelivered({ fromNs: pair.a.ns, toNs: pair.b.ns, to: pair.b.ip, port, count });
 
 describe('rule set validation', () => {
   it('refuses what cannot be a safe rule set', () => {

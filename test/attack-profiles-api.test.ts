@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectError } from './support/expect-error.js';
 import { startFloodLab, type FloodLab } from './support/flood-lab.js';
 import { startStack, type Caller, type Stack } from './support/stack.js';
+import { udpDelivered } from './support/udp-delivered.js';
 
 const run = promisify(execFile);
 const VICTIM = '203.0.113.150';
@@ -47,19 +48,7 @@ afterAll(async () => {
 const inVictim = (...argv: string[]) => run('ip', ['netns', 'exec', lab.pair.b.ns, ...argv], { encoding: 'utf8' }).then((r) => r.stdout);
 
 /** UDP datagrams the victim took in of `count` sent at once from the attacker's namespace. */
-async function udpArrived(port: number, count: number): Promise<number> {
-  const read = async () => {
-    const [head, values] = (await inVictim('cat', '/proc/net/snmp')).split('\n').filter((l) => l.startsWith('Udp:'));
-    const h = head!.split(/\s+/);
-    const v = values!.split(/\s+/).map(Number);
-    return v[h.indexOf('InDatagrams')]! + v[h.indexOf('NoPorts')]!;
-  };
-  const before = await read();
-  const script = `const s=require('dgram').createSocket('udp4');let n=0;const b=Buffer.alloc(64);const go=()=>{if(n++>=${count})return s.close();s.send(b,${port},'${VICTIM}',go)};go()`;
-  await run('ip', ['netns', 'exec', lab.pair.a.ns, process.execPath, '-e', script]);
-  await new Promise((r) => setTimeout(r, 100));
-  return (await read()) - before;
-}
+const udpArrived = (port: number, count: number) => udpDelivered({ fromNs: lab.pair.a.ns, toNs: lab.pair.b.ns, to: VICTIM, port, count });
 
 describe('attack profiles', () => {
   it('lists the profiles and the catalogue, and previews a profile per suite', async () => {

@@ -12,6 +12,7 @@ import { parseFirewallCmd } from '../domain/firewall-cmd.js';
 import { iptablesRefusal } from '../domain/firewall-iptables.js';
 import { createNsPair, type NsPair } from './support/netns.js';
 import { ufwInNamespace, type UfwNs } from './support/ufw-ns.js';
+import { udpDelivered } from './support/udp-delivered.js';
 
 const run = promisify(execFile);
 
@@ -107,19 +108,7 @@ describe.each(['nftables', 'iptables', 'ufw'] as const)('profiles on %s', (suite
   });
   const inNs = (ns: string, ...argv: string[]) => run('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' }).then((r) => r.stdout);
 
-  async function udpArrived(port: number, count: number, srcPort?: number): Promise<number> {
-    const read = async () => {
-      const [head, values] = (await inNs(pair.b.ns, 'cat', '/proc/net/snmp')).split('\n').filter((l) => l.startsWith('Udp:'));
-      const h = head!.split(/\s+/);
-      const v = values!.split(/\s+/).map(Number);
-      return v[h.indexOf('InDatagrams')]! + v[h.indexOf('NoPorts')]!;
-    };
-    const before = await read();
-    const script = `const s=require('dgram').createSocket('udp4');let n=0;const b=Buffer.alloc(64);const go=()=>{if(n++>=${count})return s.close();s.send(b,${port},'${pair.b.ip}',go)};${srcPort ? `s.bind(${srcPort},go)` : 'go()'}`;
-    await inNs(pair.a.ns, process.execPath, '-e', script);
-    await new Promise((r) => setTimeout(r, 100));
-    return (await read()) - before;
-  }
+  const udpArrived = (port: number, count: number, srcPort?: number) => udpDelivered({ fromNs: pair.a.ns, toNs: pair.b.ns, to: pair.b.ip, port, count, srcPort });
 
   it('installs every profile and catalogue set, twice as once, and removes them all', async () => {
     const fw = createFirewall(suite, where());
