@@ -117,6 +117,10 @@ describe('attack profiles', () => {
     expect(described.status.name).toBe('COMPLETED');
     expect((await user.call('GET', `/api/v1/attack-profiles/rollouts/${rollout.id}`)).body.rollout).toEqual(rollout);
     expectError(await other.call('GET', `/api/v1/attack-profiles/rollouts/${rollout.id}`), 404, 'not_found');
+    expect((await other.call('GET', '/api/v1/attack-profiles/rollouts')).body.rollouts).toEqual([]);
+    // Another workspace's preview holds none of this one's allowlist.
+    const theirs = (await other.call('GET', '/api/v1/attack-profiles/game_server')).body.preview.ruleset.rules;
+    expect(JSON.stringify(theirs)).not.toContain('198.51.100.0/24');
     expect((await user.call('GET', '/api/v1/attack-profiles/rollouts')).body.rollouts[0]).toMatchObject({ id: rollout.id, status: 'completed' });
 
     // On the host: the profile's chain, the custom rule, the allowlist and the agent's own API path first.
