@@ -21,12 +21,14 @@ import type { NumRange } from './intent.js';
 export const IPT_MAIN = 'BULWARK';
 /** The packet-mark bit an accept sets (one high bit, left to Bulwark). */
 export const ACCEPTED = '0x20000000';
-const IF_ACCEPTED = ['-m', 'mark', '--mark', `${ACCEPTED}/${ACCEPTED}`, '-j', 'RETURN'];
+/** Returns once an accept marked the packet: from the rule set's chain, then from BULWARK. */
+export const IF_ACCEPTED = ['-m', 'mark', '--mark', `${ACCEPTED}/${ACCEPTED}`, '-j', 'RETURN'];
 
-/** Why iptables cannot apply the rule set as the model means it, or null. */
-export function iptablesRefusal(set: FirewallRuleSet): string | null {
+/** Why iptables, or a suite that carries iptables rules (ufw, firewalld), cannot apply the rule set as the model means it, or null. */
+export function iptablesRefusal(set: FirewallRuleSet, suite: 'iptables' | 'ufw' | 'firewalld' = 'iptables'): string | null {
   const i = set.rules.findIndex((r) => r.fragment);
-  return i < 0 ? null : `rules[${i}] matches IP fragments, which iptables never sees (the kernel reassembles them before its chains): use nftables`;
+  const who = suite === 'iptables' ? 'iptables' : `${suite} (its rules are iptables rules)`;
+  return i < 0 ? null : `rules[${i}] matches IP fragments, which ${who} never sees (the kernel reassembles them before its chains): use nftables`;
 }
 
 const restore = (lines: string[]) => ['*filter', ...lines, 'COMMIT', ''].join('\n');
@@ -35,7 +37,7 @@ const jumps = (names: string[]) => [`-F ${IPT_MAIN}`, ...ruleSetOrder(names).fla
 /** iptables-restore --noflush input installing (or replacing) a validated rule set in one family's table. */
 export function iptApplyRestore(installed: string[], set: FirewallRuleSet, v6: boolean): string {
   const chain = `BW-${set.name}`;
-  const rules = iptRules(set, v6).map((args) => ['-A', chain, ...args].join(' '));
+  const rules = iptRules(set, v6).map((args) => restoreLine(['-A', chain, ...args]));
   return restore([`:${IPT_MAIN} - [0:0]`, `:${chain} - [0:0]`, `-F ${chain}`, ...rules, ...jumps([...new Set([...installed, set.name])])]);
 }
 
@@ -44,6 +46,9 @@ export function iptRemoveRestore(installed: string[], name: string): string {
   const rest = installed.filter((n) => n !== name);
   return restore([...jumps(rest), `-F BW-${name}`, `-X BW-${name}`, ...(rest.length === 0 ? [`-X ${IPT_MAIN}`] : [])]);
 }
+
+/** An argument list as an iptables-restore line: comments (which hold no double quote or backslash) in double quotes unless plain words. */
+export const restoreLine = (args: string[]) => args.map((a) => (/^[\w.,:/+=%!-]+$/.test(a) ? a : `"${a}"`)).join(' ');
 
 /** ip6tables' spelling where it is not the model's. */
 const ICMP6_NAMES: Partial<Record<IcmpType, string>> = { 'neighbor-solicitation': 'neighbour-solicitation', 'neighbor-advertisement': 'neighbour-advertisement' };
@@ -96,7 +101,7 @@ export function iptRules(set: FirewallRuleSet, v6: boolean): string[][] {
             if (dp) m.push('-m', 'multiport', '--dports', iptPorts(dp));
             if (r.state) m.push('-m', 'conntrack', '--ctstate', r.state.map((s) => s.toUpperCase()).join(','));
             if (r.length) m.push('-m', 'length', '--length', r.length.from === r.length.to ? String(r.length.from) : `${r.length.from}:${r.length.to}`);
-            if (r.title) m.push('-m', 'comment', '--comment', `"${r.title.replace(/[^\x20-\x7e]|["\\]/g, '?').slice(0, 255)}"`);
+            if (r.title) m.push('-m', 'comment', '--comment', r.title.replace(/[^\x20-\x7e]|["\\]/g, '?').slice(0, 255));
             out.push([...m, ...target]);
             if (r.action === 'accept') out.push(IF_ACCEPTED);
           }

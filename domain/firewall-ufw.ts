@@ -5,7 +5,7 @@
 // one chain bwu-<name> per rule set, rendered as for iptables (domain/firewall-iptables.ts:
 // the same matches, limits and accept-ends-Bulwark's-evaluation), so ufw's own and the
 // user's rules still apply after Bulwark's. Nothing outside the block is ever changed.
-import { ACCEPTED, iptRules } from './firewall-iptables.js';
+import { ACCEPTED, iptRules, restoreLine } from './firewall-iptables.js';
 import { ruleSetOrder, type FirewallRuleSet } from './firewall.js';
 
 const BEGIN = '# BEGIN bulwark: rule sets of the Bulwark agent (rewritten by it; edits here are lost)';
@@ -29,7 +29,7 @@ export function parseUfwBlock(text: string): Map<string, string[]> {
 
 /** The `-A` lines of a rule set in one family's file. */
 export function ufwSetLines(set: FirewallRuleSet, v6: boolean): string[] {
-  return iptRules(set, v6).map((args) => ['-A', `bwu-${set.name}`, ...args].join(' '));
+  return iptRules(set, v6).map((args) => restoreLine(['-A', `bwu-${set.name}`, ...args]));
 }
 
 /** The file (before6.rules: `v6`) with its Bulwark block holding exactly these rule sets (none: no block). */
