@@ -10,6 +10,19 @@ import { validateRuleSet, type FirewallRule, type FirewallRuleSet, type Firewall
 import { IPT_MAIN, iptablesRefusal, iptApplyRestore, iptRemoveRestore } from '../domain/firewall-iptables.js';
 import { NFT_EMPTY, nftApplyScript, nftRemoveScript, parseNftInstalled } from '../domain/firewall-nftables.js';
 import { parseUfwBlock, ufwSetLines, withUfwBlock } from '../domain/firewall-ufw.js';
+import {
+  DIRECT_FAMILIES,
+  DIRECT_MAIN,
+  directJumps,
+  directRuleKey,
+  directSetRules,
+  otherGeneration,
+  parseDirectChains,
+  parseDirectJumps,
+  setChain,
+  type DirectRule,
+  type Generation,
+} from '../domain/firewall-firewalld.js';
 
 const run = promisify(execFile);
 
@@ -51,8 +64,7 @@ export function createFirewall(suite: FirewallSuite, opts: FirewallOptions = {})
       throw new Error(`${cmd} ${args.join(' ')}: ${(e.stderr || e.message).trim().slice(0, 1500)}`);
     }
   };
-  const fw = suite === 'nftables' ? nftables(exec) : suite === 'iptables' ? iptables(exec) : suite === 'ufw' ? ufw(exec, opts.ufwDir ?? '/etc/ufw') : null;
-  if (!fw) throw new Error(`firewall suite ${suite} is not supported by this agent yet`);
+  const fw = suite === 'nftables' ? nftables(exec) : suite === 'iptables' ? iptables(exec) : suite === 'ufw' ? ufw(exec, opts.ufwDir ?? '/etc/ufw') : firewalld(exec);
   return {
     ...fw,
     apply(input) {
@@ -156,8 +168,8 @@ function ufw(exec: Exec, dir: string): Firewall {
   return {
     list: async () => [...parseUfwBlock((await read())[0]!).keys()].sort(),
     async apply(set) {
-      const refusal = iptablesRefusal(set);
-      if (refusal) throw new Error(refusal.replace('iptables never sees', 'ufw (iptables) never sees'));
+      const refusal = iptablesRefusal(set, 'ufw');
+      if (refusal) throw new Error(refusal);
       await change((sets, v6) => sets.set(set.name, ufwSetLines(set, v6)));
     },
     async remove(name) {
@@ -165,6 +177,107 @@ function ufw(exec: Exec, dir: string): Firewall {
       if (!installed.has(name)) return;
       await change((sets) => sets.delete(name));
       await dropChains([`bwu-${name}`, ...(installed.size === 1 ? ['bwu-input'] : [])]);
+    },
+  };
+}
+
+/** Runs `fn` over `items`, `width` at a time; the first failure stops the rest from starting. */
+async function concurrently<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) await fn(items[next++]!).catch((err) => ((failed = true), Promise.reject(err)));
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+}
+
+/**
+ * firewalld: direct chains and rules (domain/firewall-firewalld.ts) changed with firewall-cmd,
+ * at runtime first and then identically in the permanent configuration, so a reload or a
+ * reboot brings back exactly what runs. firewall-cmd changes one rule per call and spends
+ * most of it starting up, so rule calls run a few at a time. firewalld must be running: the
+ * permanent configuration alone would do nothing until the next reload.
+ */
+function firewalld(exec: Exec): Firewall {
+  type Config = 'runtime' | 'permanent';
+  const direct = (config: Config, ...args: string[]) => exec('firewall-cmd', [...(config === 'permanent' ? ['--permanent'] : []), '--direct', ...args]);
+  const addRule = (config: Config, r: DirectRule) => direct(config, '--add-rule', r.family, 'filter', r.chain, String(r.priority), ...r.args);
+  const removeRule = (config: Config, r: DirectRule) => direct(config, '--remove-rule', r.family, 'filter', r.chain, String(r.priority), ...r.args);
+  const WIDTH = 4;
+  const eachFamily = (fn: (f: (typeof DIRECT_FAMILIES)[number]) => Promise<unknown>) => Promise.all(DIRECT_FAMILIES.map(fn));
+
+  async function ensureRunning(): Promise<void> {
+    const state = await exec('firewall-cmd', ['--state']).catch((err: Error) => err.message);
+    if (!/^running/m.test(state)) throw new Error(`firewalld is not running on this host (${state.trim().split('\n').at(-1)}): start it, or use the nftables or iptables suite`);
+  }
+
+  /** Bulwark's direct state in one configuration: set chains present, and the jumps that make sets installed. */
+  async function read(config: Config) {
+    const [chainsText, rulesText] = await Promise.all([direct(config, '--get-all-chains'), direct(config, '--get-all-rules')]);
+    const jumps = parseDirectJumps(rulesText);
+    const installed = new Map<string, Generation>();
+    for (const j of jumps) {
+      const m = /^-j BW([ab])-([a-z0-9_]+)$/.exec(j.args.join(' '));
+      if (j.family === 'ipv4' && j.chain === DIRECT_MAIN && m) installed.set(m[2]!, m[1] as Generation);
+    }
+    return { chains: parseDirectChains(chainsText), hasMain: new RegExp(`^ipv4 filter ${DIRECT_MAIN}$`, 'm').test(chainsText), jumps, installed };
+  }
+
+  /** Makes the jumps those of `installed`: new ones added before stale ones go, so no set is skipped meanwhile. */
+  async function syncJumps(config: Config, state: Awaited<ReturnType<typeof read>>, installed: Map<string, Generation>): Promise<void> {
+    const want = directJumps(installed);
+    if (want.length > 0 && !state.hasMain) await eachFamily((f) => direct(config, '--add-chain', f, 'filter', DIRECT_MAIN));
+    const have = new Set(state.jumps.map(directRuleKey));
+    const keys = new Set(want.map(directRuleKey));
+    await concurrently(want.filter((r) => !have.has(directRuleKey(r))), WIDTH, (r) => addRule(config, r));
+    await concurrently(state.jumps.filter((r) => !keys.has(directRuleKey(r))), WIDTH, (r) => removeRule(config, r));
+    if (want.length === 0 && state.hasMain) await eachFamily((f) => direct(config, '--remove-chain', f, 'filter', DIRECT_MAIN));
+  }
+
+  const dropChain = (config: Config, chain: string) =>
+    eachFamily(async (f) => {
+      await direct(config, '--remove-rules', f, 'filter', chain);
+      await direct(config, '--remove-chain', f, 'filter', chain);
+    });
+
+  /** Fills the set's chain of generation `gen` (emptied first if a crash left it), points BULWARK at it, and drops the other generation's. */
+  async function install(config: Config, set: FirewallRuleSet, gen: Generation): Promise<void> {
+    const state = await read(config);
+    const chain = setChain(set.name, gen);
+    const present = state.chains.get(set.name) ?? [];
+    await eachFamily((f) => direct(config, present.includes(gen) ? '--remove-rules' : '--add-chain', f, 'filter', chain));
+    try {
+      await concurrently(directSetRules(set, gen), WIDTH, (r) => addRule(config, r));
+    } catch (err) {
+      await dropChain(config, chain).catch(() => undefined);
+      throw err;
+    }
+    await syncJumps(config, state, new Map([...state.installed, [set.name, gen]]));
+    for (const old of present) if (old !== gen) await dropChain(config, setChain(set.name, old));
+  }
+
+  async function uninstall(config: Config, name: string): Promise<void> {
+    const state = await read(config);
+    const installed = new Map(state.installed);
+    installed.delete(name);
+    await syncJumps(config, state, installed);
+    for (const gen of state.chains.get(name) ?? []) await dropChain(config, setChain(name, gen));
+  }
+
+  return {
+    list: async () => [...(await read('runtime')).installed.keys()].sort(),
+    async apply(set) {
+      const refusal = iptablesRefusal(set, 'firewalld');
+      if (refusal) throw new Error(refusal);
+      await ensureRunning();
+      const gen = otherGeneration((await read('runtime')).installed.get(set.name));
+      await install('runtime', set, gen);
+      await install('permanent', set, gen);
+    },
+    async remove(name) {
+      await ensureRunning();
+      await uninstall('runtime', name);
+      await uninstall('permanent', name);
     },
   };
 }
