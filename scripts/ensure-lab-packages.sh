@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages the tests need (the BGP speakers, the GoBGP API protos,
-# iproute2; tcpdump, nftables, iptables and ufw for the agent; hping3 and ping for floods), once:
+# iproute2; tcpdump, nftables, iptables, ufw and firewalld for the agent; hping3 and ping for floods), once:
 # nothing happens when they are all present. Installing needs root and apt-get; without
 # them it names the packages to install and fails.
 set -eu
@@ -15,6 +15,8 @@ command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
 command -v hping3 >/dev/null 2>&1 || missing="$missing hping3"
 command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
 command -v ufw >/dev/null 2>&1 || missing="$missing ufw"
+command -v firewall-cmd >/dev/null 2>&1 || missing="$missing firewalld"
+command -v dbus-daemon >/dev/null 2>&1 || missing="$missing dbus-daemon"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -25,5 +27,14 @@ fi
 echo "setup: installing Debian packages:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
+# The packages' daemons (firewalld, the system D-Bus) must not start on this host: the tests
+# run their own inside namespaces. policy-rc.d answering 101 forbids service starts.
+cleanup=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  cleanup=/usr/sbin/policy-rc.d
+fi
+trap '[ -z "$cleanup" ] || rm -f "$cleanup"' EXIT
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

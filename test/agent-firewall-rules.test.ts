@@ -12,6 +12,7 @@ import { catalogueRuleSet } from '../domain/firewall-catalogue.js';
 import { validateRuleSet, type FirewallRule } from '../domain/firewall.js';
 import { createNsPair, type NsPair } from './support/netns.js';
 import { udpDelivered } from './support/udp-delivered.js';
+import { firewalldInNamespace, type FirewalldNs } from './support/firewalld-ns.js';
 import { ufwInNamespace, type UfwNs } from './support/ufw-ns.js';
 
 const run = promisify(execFile);
@@ -76,15 +77,20 @@ describe('rule model validation', () => {
   });
 });
 
-describe.each(['nftables', 'iptables', 'ufw'] as const)('%s', (suite) => {
+describe.each(['nftables', 'iptables', 'ufw', 'firewalld'] as const)('%s', (suite) => {
   let fw: Firewall;
   let ufw: UfwNs | null = null;
-  const where = () => (ufw ? { prefix: ufw.prefix, ufwDir: ufw.dir } : { prefix: pair.exec(pair.b.ns) });
-  beforeAll(() => {
+  let firewalld: FirewalldNs | null = null;
+  const where = () => (ufw ? { prefix: ufw.prefix, ufwDir: ufw.dir } : firewalld ? { prefix: firewalld.prefix } : { prefix: pair.exec(pair.b.ns) });
+  beforeAll(async () => {
     if (suite === 'ufw') ufw = ufwInNamespace(pair.b.ns);
+    if (suite === 'firewalld') firewalld = await firewalldInNamespace(pair.b.ns);
     fw = createFirewall(suite, where());
+  }, 60_000);
+  afterAll(() => {
+    ufw?.destroy();
+    firewalld?.destroy();
   });
-  afterAll(() => ufw?.destroy());
 
   it('accepts established traffic before dropping new connections, and rejects with a reset', async () => {
     await fw.apply({ name: 'conns', rules: [acceptEstablished, { action: 'drop', protocol: 'tcp', state: ['new'], title: 'New TCP' }] });
@@ -145,12 +151,15 @@ describe.each(['nftables', 'iptables', 'ufw'] as const)('%s', (suite) => {
     expect(await udpArrived(9601, 20)).toBe(20);
     expect(await udpArrived(9603, 20)).toBe(0);
     // The host's own firewall closes 9602: Bulwark's accept does not reopen it.
+    const closed9602 = 'rule family=ipv4 port port=9602 protocol=udp drop';
     if (suite === 'nftables') await inNs(pair.b.ns, 'nft', 'add table inet host_own ; add chain inet host_own input { type filter hook input priority 0 ; } ; add rule inet host_own input udp dport 9602 drop');
     else if (ufw) ufw.ufw('deny', '9602/udp');
+    else if (firewalld) firewalld.firewallCmd('--zone=trusted', `--add-rich-rule=${closed9602}`);
     else await inNs(pair.b.ns, 'iptables', '-w', '-A', 'INPUT', '-p', 'udp', '--dport', '9602', '-j', 'DROP');
     expect(await udpArrived(9602, 20)).toBe(0);
     if (suite === 'nftables') await inNs(pair.b.ns, 'nft', 'delete', 'table', 'inet', 'host_own');
     else if (ufw) ufw.ufw('delete', 'deny', '9602/udp');
+    else if (firewalld) firewalld.firewallCmd('--zone=trusted', `--remove-rich-rule=${closed9602}`);
     else await inNs(pair.b.ns, 'iptables', '-w', '-D', 'INPUT', '-p', 'udp', '--dport', '9602', '-j', 'DROP');
     await fw.remove('a_accept');
     await fw.remove('b_drop');
@@ -164,6 +173,26 @@ describe.each(['nftables', 'iptables', 'ufw'] as const)('%s', (suite) => {
     expect(await udpArrived(9400, 20)).toBe(20);
     await fw.remove('profile_test');
     expect(await fw.list()).toEqual([]);
+  });
+
+  it.runIf(suite === 'firewalld')('keeps its rules in the permanent configuration too: a reload brings them back, removal leaves the user’s own', async () => {
+    const cmd = (...args: string[]) => firewalld!.firewallCmd(...args);
+    cmd('--permanent', '--direct', '--add-chain', 'ipv4', 'filter', 'user_own');
+    cmd('--direct', '--add-chain', 'ipv4', 'filter', 'user_own');
+    const set = { name: 'persist', rules: [{ action: 'drop' as const, protocol: 'udp' as const, destinationPorts: [{ from: 9700, to: 9700 }], title: 'UDP 9700, dropped' }] };
+    await fw.apply(set);
+    await fw.apply(set); // re-applied: the other generation's chain, the same effect
+    expect(await udpArrived(9700, 20)).toBe(0);
+    expect(cmd('--permanent', '--direct', '--get-all-rules')).toContain("--comment 'UDP 9700, dropped' -j DROP");
+    cmd('--reload');
+    expect(await fw.list()).toEqual(['persist']);
+    expect(await udpArrived(9700, 20)).toBe(0);
+    await fw.remove('persist');
+    expect(await udpArrived(9700, 20)).toBe(20);
+    for (const config of [[], ['--permanent']]) {
+      expect(cmd(...config, '--direct', '--get-all-rules').trim()).toBe('');
+      expect(cmd(...config, '--direct', '--get-all-chains').trim()).toBe('ipv4 filter user_own');
+    }
   });
 
   it(suite === 'nftables' ? 'drops fragments before the kernel reassembles them' : 'refuses fragment rules (iptables sees packets after reassembly)', async () => {

@@ -70,8 +70,8 @@ describe('attack profiles', () => {
     const ufw = await user.call('GET', '/api/v1/attack-profiles/game_server?suite=ufw');
     expect(ufw.body.preview.scripts['/etc/ufw/before.rules']).toContain('-A bwu-profile_game_server -s 198.51.100.0/24');
     const firewalld = await user.call('GET', '/api/v1/attack-profiles/game_server?suite=firewalld');
-    expect(firewalld.body.preview).toMatchObject({ supported: false, scripts: null });
-    expect(firewalld.body.preview.refusal).toContain('firewalld');
+    expect(firewalld.body.preview).toMatchObject({ supported: true, refusal: null });
+    expect(firewalld.body.preview.scripts['firewall-cmd (runtime, then the same with --permanent)']).toContain('firewall-cmd --direct --add-rule ipv4 filter BWa-profile_game_server 0 -s 198.51.100.0/24');
     expectError(await user.call('GET', '/api/v1/attack-profiles/nope'), 404, 'not_found', 'game_server');
     expectError(await user.call('GET', '/api/v1/attack-profiles/game_server?suite=pf'), 400, 'invalid_parameter', 'suite');
   });
@@ -88,7 +88,7 @@ describe('attack profiles', () => {
     expectError(await apply({ ...base, rules: [{ cmd: '-p tcp --dport 22 -j ACCEPT; reboot' }] }), 400, 'invalid_parameter', 'rules[0].cmd: token "ACCEPT;"');
     expectError(await apply({ ...base, rules: [{ cmd: '-p tcp -j MASQUERADE' }] }), 400, 'invalid_parameter', '"MASQUERADE"');
     expectError(await apply({ ...base, suite: 'iptables', rules: [{ cmd: '-f -j DROP' }] }), 400, 'invalid_parameter', 'suite: rules[');
-    expectError(await apply({ ...base, suite: 'firewalld' }), 400, 'invalid_parameter', 'firewalld');
+    expectError(await apply({ ...base, suite: 'firewalld', rules: [{ cmd: '-f -j DROP' }] }), 400, 'invalid_parameter', 'firewalld (its rules are iptables rules) never sees');
     // Another workspace: none of this one's nodes, and an empty allowlist for a profile that admits SSH from it only.
     expectError(await apply({ ...base, node_ids: [online] }, other), 404, 'not_found', online);
     expectError(await apply({ ...base, profile_id: 'fintech' }, other), 400, 'invalid_parameter', 'allowlist is empty');
