@@ -175,6 +175,12 @@ describe.each(['nftables', 'iptables', 'ufw', 'firewalld'] as const)('%s', (suit
     expect(await fw.list()).toEqual([]);
   });
 
+  it.runIf(suite === 'firewalld')('refuses to apply when firewalld is not running, saying so', async () => {
+    // A bus where no firewalld answers (never the host's).
+    const stopped = createFirewall('firewalld', { prefix: [...pair.exec(pair.b.ns), 'env', 'DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bulwark-bus'] });
+    await expect(stopped.apply({ name: 'x', rules: [{ action: 'drop' }] })).rejects.toThrow(/firewalld is not running on this host.*use the nftables or iptables suite/);
+  });
+
   it.runIf(suite === 'firewalld')('keeps its rules in the permanent configuration too: a reload brings them back, removal leaves the user’s own', async () => {
     const cmd = (...args: string[]) => firewalld!.firewallCmd(...args);
     cmd('--permanent', '--direct', '--add-chain', 'ipv4', 'filter', 'user_own');
