@@ -13,6 +13,8 @@ import { createReconcileActivities } from './reconcile.js';
 import { createRetentionActivities } from './retention.js';
 import { createRuleActivities } from './rule.js';
 import { createScrubbingActivities } from './scrubbing.js';
+import { createRunbookActivities } from './runbook.js';
+import { createChannelActivities } from './channels.js';
 
 export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Logger; targets: TargetPolicy; adapters?: AdapterRegistry }) {
   const adapters = deps.adapters ?? new AdapterRegistry(deps.targets);
@@ -27,6 +29,8 @@ export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Log
       ...createOrphanRuleActivities(deps),
       ...createScrubbingActivities(deps),
       ...createProfileRolloutActivities(deps),
+      ...createRunbookActivities(deps),
+      ...createChannelActivities(deps),
     },
     adapters,
   };

@@ -24,7 +24,8 @@ import { nodesRouter } from './routes/nodes.js';
 import { authenticateNode } from './agent-auth.js';
 import { checkJsonInput } from './json-body.js';
 import { attackProfilesRouter } from './routes/attack-profiles.js';
-import { notBuiltRouter } from './routes/not-built.js';
+import { channelsRouter } from './routes/channels.js';
+import { runbooksRouter } from './routes/runbooks.js';
 import { rulesRouter } from './routes/rules.js';
 import { scrubbingRouter } from './routes/scrubbing.js';
 import { temporalReachable } from '../clients/temporal.js';
@@ -102,7 +103,7 @@ export function createApp(deps: AppDeps) {
 
   const authed = new OpenAPIHono<AppEnv>();
   authed.use('*', authenticate, rateLimit, requireSubscriptionForWrites);
-  for (const r of [rulesRouter, adaptersRouter, allowlistRouter, escalationRouter, nodesRouter, incidentsRouter, pcapsRouter, scrubbingRouter, attackProfilesRouter, notBuiltRouter] as OpenAPIHono<AppEnv>[]) authed.route('/', r);
+  for (const r of [rulesRouter, adaptersRouter, allowlistRouter, escalationRouter, nodesRouter, incidentsRouter, pcapsRouter, scrubbingRouter, attackProfilesRouter, runbooksRouter, channelsRouter] as OpenAPIHono<AppEnv>[]) authed.route('/', r);
   api.route('/', authed);
   app.route(API_BASE, api);
 

@@ -19,7 +19,7 @@ await ensureRetentionSchedules(t, { pcaps: config.pcapRetentionDays, metrics: co
 await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
 await ensureOrphanSweepSchedule(t);
 const http = await startHttp(
-  { db: db.db, ...t, secrets: createSecretBox(config.secretKey), logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds },
+  { db: db.db, ...t, secrets: createSecretBox(config.secretKey), logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds, temporalUiUrl: config.temporalUiUrl },
   config.port,
 );
 logger.info({ port: http.port }, 'API listening');

@@ -24,6 +24,8 @@ export interface Config {
   targets: TargetPolicy;
   /** How often each speaker is compared with the rules. */
   reconcileIntervalSeconds: number;
+  /** The Temporal UI users open, for links to workflows (TEMPORAL_UI_URL). */
+  temporalUiUrl: string;
 }
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -71,6 +73,7 @@ export function loadConfig(privateTargets: 'allow' | 'deny' = 'allow'): Config {
     metricsRetentionDays: intFromEnv('METRICS_RETENTION_DAYS', 7, 1, 3650),
     targets: targetsFromEnv(privateTargets),
     reconcileIntervalSeconds: intFromEnv('RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
+    temporalUiUrl: process.env.TEMPORAL_UI_URL || 'http://localhost:8233',
   };
 }
 

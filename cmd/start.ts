@@ -66,7 +66,7 @@ async function main() {
     await ensureRetentionSchedules(t, { pcaps: config.pcapRetentionDays, metrics: config.metricsRetentionDays }, logger);
     await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
     await ensureOrphanSweepSchedule(t);
-    const http = await startHttp({ db: db.db, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds }, config.port);
+    const http = await startHttp({ db: db.db, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds, temporalUiUrl: config.temporalUiUrl }, config.port);
     stops.push(() => http.close());
 
     const lines = [

@@ -1,7 +1,7 @@
 // The whole relational schema. `npm run db:generate` turns changes here into a new
 // SQL migration under migrations/ (commit it).
 import { sql } from 'drizzle-orm';
-import { type AnyPgColumn, bigint, bigserial, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, bigserial, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { AdapterConfig, AdapterType, IntentType } from '../domain/adapter-types.js';
 import type { NodeTrafficState } from '../domain/agent-protocol.js';
 import type { AttackFamily } from '../domain/attack.js';
@@ -12,6 +12,9 @@ import type { ProfileId } from '../domain/attack-profiles.js';
 import type { RolloutNodeState } from '../domain/profile-rollout.js';
 import type { FirewallRule, FirewallSuite } from '../domain/firewall.js';
 import type { ScrubbingStatus, ScrubbingType } from '../domain/scrubbing.js';
+import type { ChannelEvent, ChannelType } from '../domain/channels.js';
+import type { RunbookContext } from '../domain/runbook.js';
+import type { RunbookStep, TriggerConditions } from '../domain/runbook-schemas.js';
 
 /** Binary column: postgres.js hands back a Buffer, PGlite a Uint8Array; both become Buffer. */
 const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
@@ -348,6 +351,8 @@ export const INCIDENT_EVENT_KINDS = [
   'refused',
   'geo_lockdown',
   'pcap_uploaded',
+  'runbook',
+  'notified',
   'resolved',
 ] as const;
 export type IncidentEventKind = (typeof INCIDENT_EVENT_KINDS)[number];
@@ -495,4 +500,123 @@ export const pcapChunks = pgTable(
     data: bytea('data').notNull(),
   },
   (t) => [primaryKey({ columns: [t.pcapId, t.offset] })],
+);
+
+// ---------- notification channels ----------
+
+export const channels = pgTable(
+  'channels',
+  {
+    id: serial('id').primaryKey(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    type: text('type').$type<ChannelType>().notNull(),
+    name: text('name').notNull(),
+    /** What the type needs that is not secret (chat id, SMTP host, base URL). */
+    config: jsonb('config').$type<Record<string, unknown>>().notNull(),
+    /** Webhook URLs, keys, tokens, passwords as JSON, sealed (db/secrets.ts); never returned. */
+    secretEnc: text('secret_enc').notNull(),
+    /** The incident events this channel hears: the workspace's notification settings. */
+    events: jsonb('events').$type<ChannelEvent[]>().notNull(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('channels_ws_idx').on(t.workspaceId)],
+);
+
+export const NOTIFICATION_STATUSES = ['sent', 'failed'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/** Every message a channel was asked to carry, once per key: a retry finds it sent. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    channelId: integer('channel_id').notNull().references(() => channels.id, { onDelete: 'cascade' }),
+    incidentId: bigint('incident_id', { mode: 'number' }).references(() => incidents.id, { onDelete: 'cascade' }),
+    dedupKey: text('dedup_key').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status').$type<NotificationStatus>().notNull(),
+    attempts: integer('attempts').notNull().default(1),
+    detail: text('detail'),
+    createdAt: createdAt(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [uniqueIndex('notifications_key_idx').on(t.channelId, t.dedupKey), index('notifications_incident_idx').on(t.incidentId)],
+);
+
+// ---------- runbooks ----------
+
+export const runbooks = pgTable(
+  'runbooks',
+  {
+    id: serial('id').primaryKey(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    triggerConditions: jsonb('trigger_conditions').$type<TriggerConditions>().notNull(),
+    /** The steps without their secrets (those are in `secrets_enc`). */
+    steps: jsonb('steps').$type<RunbookStep[]>().notNull(),
+    /** Per step index, the secrets of webhook steps (HMAC secret, headers), sealed JSON. */
+    secretsEnc: text('secrets_enc'),
+    active: boolean('active').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    /** Deleted runbooks keep their executions' history; nothing new starts. */
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [index('runbooks_ws_idx').on(t.workspaceId)],
+);
+
+export const EXECUTION_TRIGGERS = ['manual', 'incident', 'retry'] as const;
+export type ExecutionTrigger = (typeof EXECUTION_TRIGGERS)[number];
+export const EXECUTION_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const STEP_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'simulated', 'cancelled'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** One run of a runbook: the workflow `runbook-exec:<id>`. */
+export const runbookExecutions = pgTable(
+  'runbook_executions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    runbookId: integer('runbook_id').notNull().references(() => runbooks.id, { onDelete: 'cascade' }),
+    incidentId: bigint('incident_id', { mode: 'number' }).references(() => incidents.id, { onDelete: 'set null' }),
+    trigger: text('trigger').$type<ExecutionTrigger>().notNull(),
+    status: text('status').$type<ExecutionStatus>().notNull().default('running'),
+    /** No node: steps that would touch a host, zone or provider are simulated. */
+    simulated: boolean('simulated').notNull().default(false),
+    context: jsonb('context').$type<RunbookContext>().notNull(),
+    /** The steps as this execution runs them. */
+    steps: jsonb('steps').$type<RunbookStep[]>().notNull(),
+    /** A retry starts here; the steps before it ran in `retry_of`. */
+    fromStep: integer('from_step').notNull().default(0),
+    retryOf: bigint('retry_of', { mode: 'number' }).references((): AnyPgColumn => runbookExecutions.id, { onDelete: 'set null' }),
+    workflowId: text('workflow_id').notNull(),
+    error: text('error'),
+    /** What the execution did after its steps (a restored security level, a diversion ended). */
+    notes: jsonb('notes').$type<string[]>().notNull().default([]),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    index('runbook_executions_rb_idx').on(t.runbookId, t.id),
+    // An incident triggers a runbook once.
+    uniqueIndex('runbook_executions_incident_idx').on(t.runbookId, t.incidentId).where(sql`trigger = 'incident'`),
+  ],
+);
+
+export const runbookStepResults = pgTable(
+  'runbook_step_results',
+  {
+    executionId: bigint('execution_id', { mode: 'number' }).notNull().references(() => runbookExecutions.id, { onDelete: 'cascade' }),
+    stepIndex: integer('step_index').notNull(),
+    actionType: text('action_type').notNull(),
+    status: text('status').$type<StepStatus>().notNull().default('pending'),
+    output: text('output'),
+    error: text('error'),
+    startedAt: ts('started_at'),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [primaryKey({ columns: [t.executionId, t.stepIndex] })],
 );

@@ -9,7 +9,7 @@
 // invalid packets dropped, then the user's own rules, then the profile's. The agent adds
 // an accept for its own API server before all of it, so no profile can cut a node off.
 // `accept` ends Bulwark's evaluation only: the host's own firewall still applies.
-import { acceptEstablished, accept, acceptIcmpErrors, acceptNeighbourDiscovery, dropBadTcpFlags, dropInvalid, dropReflection, limitPing, limitSshPerSource, limitSynPerSource, limitSynTotal, limitUdpPerSource, ports, type TitledRule } from './firewall-blocks.js';
+import { acceptEstablished, accept, allowlistRule, acceptIcmpErrors, acceptNeighbourDiscovery, dropBadTcpFlags, dropInvalid, dropReflection, limitPing, limitSshPerSource, limitSynPerSource, limitSynTotal, limitUdpPerSource, ports, type TitledRule } from './firewall-blocks.js';
 import { PROFILE_RULESET_PREFIX, validateRuleSet, type FirewallRule, type FirewallRuleSet } from './firewall.js';
 
 export const PROFILE_IDS = ['game_server', 'hosting_provider', 'isp', 'saas', 'ecommerce', 'fintech', 'small_operator', 'msp', 'edge_node', 'router', 'game_studio'] as const;
@@ -228,7 +228,6 @@ export const PROFILES: readonly AttackProfile[] = [
 export const profileById = (id: string): AttackProfile | undefined => PROFILES.find((p) => p.id === id);
 export const profileRuleSetName = (id: ProfileId) => `${PROFILE_RULESET_PREFIX}${id}`;
 
-const allowlistRule = (sources: string[]): TitledRule => ({ action: 'accept', sources, title: 'Workspace allowlist', reason: 'Allowlisted addresses are never limited or dropped by Bulwark' });
 
 /** Why the profile cannot be installed with this allowlist, or null. */
 export function profileRefusal(id: ProfileId, allowlisted: string[]): string | null {

@@ -113,3 +113,6 @@ export const limitUdpPerSource = (p: ReturnType<typeof ports>, pps: number, what
 });
 
 export const dropIcmpType = (types: IcmpType[], title: string, reason: string): TitledRule => ({ action: 'drop', protocol: 'icmp', icmpTypes: types, title, reason });
+
+/** First in every set Bulwark installs: allowlisted addresses are never limited or dropped. */
+export const allowlistRule = (sources: string[]): TitledRule => ({ action: 'accept', sources, title: 'Workspace allowlist', reason: 'Allowlisted addresses are never limited or dropped by Bulwark' });

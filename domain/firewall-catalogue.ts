@@ -1,6 +1,6 @@
 // Named rule sets in the typed model, for runbooks' `iptables` step and incident responses:
 // one answer per common attack, each rule titled with its reason. Pure.
-import { acceptEstablished, dropBadTcpFlags, dropInvalid, dropReflection, limitPing, limitSshPerSource, limitSynPerSource, limitSynTotal, acceptIcmpErrors, type TitledRule } from './firewall-blocks.js';
+import { acceptEstablished, allowlistRule, dropBadTcpFlags, dropInvalid, dropReflection, limitPing, limitSshPerSource, limitSynPerSource, limitSynTotal, acceptIcmpErrors, type TitledRule } from './firewall-blocks.js';
 import { validateRuleSet, type FirewallRuleSet } from './firewall.js';
 
 export interface CatalogueEntry {
@@ -80,11 +80,11 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
 
 export const catalogueEntry = (name: string) => CATALOGUE.find((c) => c.name === name);
 
-/** The named set as a node installs it. */
-export function catalogueRuleSet(name: string): FirewallRuleSet {
+/** The named set as a node installs it, the allowlist accepted before any drop. */
+export function catalogueRuleSet(name: string, allowlisted: string[] = []): FirewallRuleSet {
   const c = catalogueEntry(name);
   if (!c) throw new Error(`no catalogue rule set ${name}`);
-  const v = validateRuleSet({ name: c.ruleset, rules: c.rules });
+  const v = validateRuleSet({ name: c.ruleset, rules: [...(allowlisted.length ? [allowlistRule(allowlisted)] : []), ...c.rules] });
   if (!v.ok) throw new Error(`catalogue ${name}: ${v.reason}`);
   return v.set;
 }

@@ -206,20 +206,6 @@ describe('status codes and their headers', () => {
   it('an unknown path is still 404', async () => {
     expectError(await a.call('GET', '/api/v1/nothing-here'), 404, 'not_found');
   });
-
-  it.each([
-    ['GET', '/api/v1/runbooks'],
-    ['POST', '/api/v1/runbooks'],
-    ['GET', '/api/v1/runbooks/1'],
-    ['PATCH', '/api/v1/runbooks/1'],
-    ['DELETE', '/api/v1/runbooks/1'],
-    ['POST', '/api/v1/runbooks/1/toggle'],
-    ['POST', '/api/v1/runbooks/1/run'],
-    ['GET', '/api/v1/runbooks/1/executions'],
-  ])('%s %s, documented but not built yet, is 501', async (method, path) => {
-    expectError(await a.call(method, path), 501, 'not_implemented');
-    expect((await request(stack.baseUrl, method, path)).status).toBe(401);
-  });
 });
 
 describe('answers in the request’s vocabulary', () => {

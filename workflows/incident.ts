@@ -10,6 +10,8 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
+  proxyActivities,
   proxyLocalActivities,
   setHandler,
   startChild,
@@ -17,6 +19,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IncidentActivities } from '../activities/incident.js';
+import type { RunbookActivities } from '../activities/runbook.js';
+import type { ChannelEvent } from '../domain/channels.js';
 import { tierFor, type TierLevel } from '../domain/escalation.js';
 import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../domain/node-command.js';
 import {
@@ -29,10 +33,13 @@ import {
   type IncidentWorkflowInput,
   type RuleToStart,
 } from './incident.contract.js';
+import { failureMessage } from './failure.js';
 import { nodeCommandWorkflowId } from './node-command.contract.js';
 import { nodeCommandWorkflow } from './node-command.js';
 import { ruleWorkflowId, withdrawSignal } from './rule.contract.js';
 import { ruleWorkflow } from './rule.js';
+import { runbookExecutionWorkflowId } from './runbook.contract.js';
+import { runbookExecutionWorkflow } from './runbook.js';
 
 // Short database work: local activities, run inside the workflow task, so flood start to
 // route at the router does not pay a task-queue round trip per step.
@@ -40,6 +47,19 @@ const acts = proxyLocalActivities<IncidentActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
 });
+
+const runbookRows = proxyLocalActivities<RunbookActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+// Channels are outside services: retried with backoff for a few minutes, never holding up escalation.
+const channels = proxyActivities<RunbookActivities>({
+  startToCloseTimeout: '60s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: 6 },
+});
+
+/** Incidents before runbooks and notifications existed replay without them. */
+const RUNBOOKS_PATCH = 'runbooks-and-notifications';
 
 /** A policy read this recently is fresh enough to act on. */
 const PLAN_FRESH_MS = 10_000;
@@ -65,6 +85,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const commands: Array<Promise<void>> = [];
   let plan: EscalationPlan = await acts.loadEscalationPlan(input.incidentId);
   let planReadAt = Date.now();
+  /** Notifications in flight; awaited before the workflow ends. */
+  const notices: Array<Promise<void>> = [];
+  if (!input.state) {
+    notify('incident_open');
+    await triggerRunbooks(0);
+  }
 
   while (!state.ended) {
     const holdDownLeft = state.belowSinceMs === null ? undefined : state.belowSinceMs + plan.holdDownSeconds * 1000 - Date.now();
@@ -98,12 +124,44 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
   }
 
+  notify('incident_resolved');
   // The attack is over: keep the mitigation through one hold-down in case it comes back,
   // then withdraw everything this incident announced.
   await condition(() => false, plan.holdDownSeconds * 1000);
   await stepDown(0, 'attack ended');
   await Promise.all(commands);
+  await Promise.all(notices);
   return state;
+
+  /** Tells the channels that hear `event`, without holding up escalation; a failure stays on the timeline, not in the incident. */
+  function notify(event: ChannelEvent) {
+    if (!patched(RUNBOOKS_PATCH)) return;
+    const k = key(`notify-${event}`);
+    notices.push(
+      channels.notifyIncident(input.incidentId, event, k).then(
+        () => undefined,
+        (err: unknown) => runbookRows.recordNotifyFailure(input.incidentId, event, failureMessage(err), k),
+      ),
+    );
+  }
+
+  /** Starts the runbooks the incident now meets (each once per incident); they run on their own. */
+  async function triggerRunbooks(level: TierLevel | 0) {
+    if (!patched(RUNBOOKS_PATCH)) return;
+    for (const execution of await runbookRows.triggerRunbooks(input.incidentId, level)) {
+      try {
+        await startChild(runbookExecutionWorkflow, {
+          workflowId: runbookExecutionWorkflowId(execution.run.executionId),
+          args: [execution],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+      } catch (err) {
+        // Started before (an earlier tier, or this incident's previous run): it runs on.
+        if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+      }
+    }
+  }
 
   async function startRule(rule: RuleToStart, level: TierLevel) {
     try {
@@ -130,6 +188,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     state.belowSinceMs = null;
     // After the tier's own action, which is what stops the attack soonest.
     if (fromIdle && plan.geoLockdown) await lockdown(level);
+    notify('tier_change');
+    await triggerRunbooks(level);
   }
 
   /** Geo lockdown, for as long as the incident stays at tier 1 or above. */
@@ -172,7 +232,10 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       sendCommand(nodeId, nodeUuid, { type: 'remove_ruleset', suite, name: GEO_LOCKDOWN_RULESET }, 'geo lockdown removed from the node firewall');
       state.geoFirewall = undefined;
     }
-    if (level !== state.tier) await acts.setIncidentTier(input.incidentId, level, state.figures, key('tier'));
+    if (level !== state.tier) {
+      await acts.setIncidentTier(input.incidentId, level, state.figures, key('tier'));
+      if (level > 0) notify('tier_change');
+    }
     state.tier = level;
     state.belowSinceMs = null;
   }

@@ -8,3 +8,5 @@ export { reconcileWorkflow } from './reconcile.js';
 export { orphanRulesWorkflow } from './orphan-rules.js';
 export { scrubbingCheckWorkflow, scrubbingWorkflow } from './scrubbing.js';
 export { profileRolloutWorkflow } from './profile-rollout.js';
+export { runbookExecutionWorkflow } from './runbook.js';
+export { channelTestWorkflow } from './channel-test.js';

@@ -18,7 +18,7 @@ export const bodyId = (max: number = INT4_MAX) =>
  * row: 404 at once, naming the id as it was written (handlers answer 404 for ids within
  * the range that no row of the workspace has, db/ finding nothing by them).
  */
-const PathId = z
+export const PathId = z
   .string()
   .regex(/^[1-9][0-9]*$/, 'must be a positive integer id')
   .transform((v) => {

@@ -30,7 +30,11 @@ export interface CloudflareWafApi extends ProviderStandIn {
   deleteRule(zoneId: string, id: string): void;
   /** The largest per_page a list may ask for. */
   maxPerPage: number;
+  /** The zone's security level setting (Under Attack Mode is "under_attack"). */
+  securityLevel(zoneId: string): string;
 }
+
+const SECURITY_LEVELS = ['off', 'essentially_off', 'low', 'medium', 'high', 'under_attack'];
 
 const MODES = ['block', 'challenge', 'whitelist', 'js_challenge', 'managed_challenge'];
 const envelope = (result: unknown, extra: Record<string, unknown> = {}): StandInAnswer => ({ status: 200, body: { success: true, errors: [], messages: [], result, ...extra } });
@@ -63,6 +67,7 @@ export async function startCloudflareWafApi(): Promise<CloudflareWafApi> {
     goneIn: number | null;
   }
   const zones = new Map<string, Held[]>();
+  const levels = new Map<string, string>();
   let nextId = 1;
   const now = () => new Date().toISOString();
   const applied = (zoneId: string) => (zones.get(zoneId) ?? []).filter((h) => h.appearsIn <= 0);
@@ -108,6 +113,18 @@ export async function startCloudflareWafApi(): Promise<CloudflareWafApi> {
       return req.path === '/user/tokens/verify' ? error(401, 1000, 'Invalid API Token') : error(403, 10000, 'Authentication error');
     }
     if (req.method === 'GET' && req.path === '/user/tokens/verify') return envelope({ id: 'f267e341f3dd4697bd3b9f71dd96247f', status: 'active', not_before: null, expires_on: null });
+    const setting = /^\/zones\/([^/]+)\/settings\/security_level$/.exec(req.path);
+    if (setting) {
+      // https://developers.cloudflare.com/api/resources/zones/subresources/settings/methods/edit/
+      const zoneId = decodeURIComponent(setting[1]!);
+      if (!zones.has(zoneId)) return error(403, 9109, 'Unauthorized to access requested resource');
+      const answer = () => envelope({ id: 'security_level', value: levels.get(zoneId) ?? 'medium', editable: true, modified_on: now() });
+      if (req.method === 'GET') return answer();
+      if (req.method !== 'PATCH') return error(405, 10405, 'Method not allowed');
+      if (!SECURITY_LEVELS.includes(req.json?.value)) return error(400, 1007, `Invalid value for zone setting security_level`);
+      levels.set(zoneId, req.json.value);
+      return answer();
+    }
     const m = /^\/zones\/([^/]+)(\/firewall\/access_rules\/rules(?:\/([^/]+))?)?$/.exec(req.path);
     if (!m) return error(404, 7000, 'No route for that URI');
     const zoneId = decodeURIComponent(m[1]!);
@@ -176,6 +193,7 @@ export async function startCloudflareWafApi(): Promise<CloudflareWafApi> {
       return zoneId;
     },
     rules: (zoneId) => applied(zoneId).map((h) => structuredClone(h.rule)),
+    securityLevel: (zoneId) => levels.get(zoneId) ?? 'medium',
     deleteRule(zoneId, id) {
       const held = zones.get(zoneId)!;
       const at = held.findIndex((h) => h.rule.id === id);
