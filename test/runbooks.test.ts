@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCloudflareWafApi, type CloudflareWafApi } from './support/cloudflare-waf-api.js';
 import { expectError } from './support/expect-error.js';
+import { replayAndRecord } from './support/histories.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -199,6 +200,9 @@ describe('executions', () => {
     expect((await user.call('GET', `/api/v1/runbooks/${rb.id}`)).body.runbook).toMatchObject({ executions_count: 2, last_execution: { id: second.id, status: 'succeeded' } });
     // Another workspace cannot reach it.
     expectError(await other.call('POST', `/api/v1/runbooks/${rb.id}/executions/${first.id}/retry`), 404, 'not_found');
+    // Kept as replay fixtures: an execution that failed at a step, and its retry from there.
+    await replayAndRecord(stack.temporal, inject('env').workflowBundlePath, first.workflow_id, 'runbook-failed');
+    await replayAndRecord(stack.temporal, inject('env').workflowBundlePath, second.workflow_id, 'runbook-retried');
   });
 
   it('with a node, runs for real: the iptables step has the node’s agent install the catalogue set, allowlist first', async () => {
@@ -241,6 +245,7 @@ describe('executions', () => {
     const done = await finished(rb.id, (await run(rb.id)).id);
     expect(done.status).toBe('succeeded');
     expect(done.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'skipped']);
+    await replayAndRecord(stack.temporal, inject('env').workflowBundlePath, done.workflow_id, 'runbook-condition-false');
     expect(done.steps[0].output).toBe('family in syn_flood|ack_flood: false, the following steps are skipped');
     expect(hooks.received.length).toBe(got);
   });
@@ -284,7 +289,7 @@ describe('executions', () => {
 });
 
 describe('incidents trigger runbooks', () => {
-  it('start exactly the active runbooks whose conditions they meet, once; Under Attack Mode is restored when the incident resolves', async () => {
+  it('start exactly the active runbooks whose conditions they meet, once; Under Attack Mode and the diversion end when the incident resolves', async () => {
     const adapter = await user.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'hook', endpoint: hooks.url, capabilities: ['blackhole', 'flowspec'] });
     expect(adapter.status, JSON.stringify(adapter.body)).toBe(200);
     const policy = await user.call('POST', '/api/v1/mitigation/escalation', {
@@ -304,6 +309,7 @@ describe('incidents trigger runbooks', () => {
       trigger_conditions: { family: 'udp_flood', min_pps: 10_000, tier: 1, nodes: [nodeRes.body.node.uuid], target_prefix: '203.0.113.0/24' },
       steps: [
         { action_type: 'cloudflare_uam', action_config: { integration_id: waf.id } },
+        { action_type: 'scrubbing_enable', action_config: { integration_id: waf.id } },
         { action_type: 'log', action_config: { message: 'UAM on for {{incident.target}} at tier {{incident.tier}}' } },
       ],
     });
@@ -324,8 +330,10 @@ describe('incidents trigger runbooks', () => {
     expect(triggered).toMatchObject({ trigger: 'incident', incident_id: incidentId, simulated: false, context: { family: 'amplification', tier: 1, target: '203.0.113.90' } });
     const done = await finished(uam.id, triggered.id);
     expect(done.status, JSON.stringify(done)).toBe('succeeded');
-    expect(done.steps[1].output).toBe('UAM on for 203.0.113.90 at tier 1');
+    expect(done.steps[2].output).toBe('UAM on for 203.0.113.90 at tier 1');
+    expect(done.steps[1].output).toBe(`cloudflare_waf "edge zone" diverting (workflow scrubbing:${waf.id}); withdrawn when the incident resolves`);
     expect(cf.securityLevel(waf.zone)).toBe('under_attack');
+    expect(cf.rules(waf.zone).length).toBeGreaterThan(0);
 
     // Growing to tier 2 triggers nothing twice.
     await agent('POST', '/incidents/rb-1/update', { pps: 200_000, bps: 1.6e9 });
@@ -342,6 +350,11 @@ describe('incidents trigger runbooks', () => {
     await agent('POST', '/incidents/rb-1/resolve', {});
     await expect.poll(() => cf.securityLevel(waf.zone), { timeout: 40_000, interval: 500 }).toBe('medium');
     await stack.temporal.workflow.getHandle(triggered.workflow_id).result();
-    expect((await execution(uam.id, triggered.id)).notes).toEqual([`zone ${waf.zone}: security level restored to medium`]);
+    expect(cf.rules(waf.zone)).toEqual([]);
+    expect((await execution(uam.id, triggered.id)).notes).toEqual([`zone ${waf.zone}: security level restored to medium`, `diversion through scrubbing integration ${waf.id} ended: inactive`]);
+    expect((await user.call('GET', `/api/v1/scrubbing/${waf.id}/status`)).body.status).toBe('inactive');
+    // Kept as replay fixtures: the incident that triggered it, and the execution that held its cleanup until the end.
+    await replayAndRecord(stack.temporal, inject('env').workflowBundlePath, `incident:${incidentId}`, 'incident-runbooks');
+    await replayAndRecord(stack.temporal, inject('env').workflowBundlePath, triggered.workflow_id, 'runbook-restored-on-resolve');
   }, 90_000);
 });
