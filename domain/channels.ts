@@ -5,6 +5,7 @@
 // Pure: the sender (activities/channels.ts) does the I/O.
 import { z } from 'zod';
 import type { Severity } from './escalation.js';
+import { httpUrl } from './wire.js';
 
 export const CHANNEL_TYPES = ['slack', 'discord', 'pagerduty', 'teams', 'telegram', 'opsgenie', 'email', 'webhook'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -12,7 +13,7 @@ export type ChannelType = (typeof CHANNEL_TYPES)[number];
 export const CHANNEL_EVENTS = ['incident_open', 'tier_change', 'incident_resolved'] as const;
 export type ChannelEvent = (typeof CHANNEL_EVENTS)[number];
 
-const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+const HttpUrl = httpUrl('put the secret in `secret`');
 const BaseUrl = HttpUrl.optional().describe("the API's base URL (default: the public one)");
 const Email = z.email('must be an email address').max(254);
 

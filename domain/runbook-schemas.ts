@@ -6,7 +6,7 @@ import { ATTACK_FAMILIES } from './attack.js';
 import { CATALOGUE } from './firewall-catalogue.js';
 import { FIREWALL_SUITES } from './firewall.js';
 import { SEVERITIES } from './escalation.js';
-import { CidrOrIp } from './wire.js';
+import { CidrOrIp, httpUrl } from './wire.js';
 import { jsonStrings, unknownPlaceholders } from './runbook.js';
 
 const Uuid = z.string().uuid('must be a node UUID');
@@ -71,7 +71,7 @@ export const STORED_SECRET = '<stored>';
 
 const WebhookConfig = z
   .strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
+  url: httpUrl('put them in headers (stored encrypted)'),
   method: z.enum(['POST', 'PUT', 'PATCH', 'GET', 'DELETE']).default('POST'),
   headers: z
     .record(z.string().regex(HeaderName, 'must be header names'), z.string().max(4096).regex(/^[^\r\n]*$/, 'must be one line'))

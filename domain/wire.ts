@@ -36,3 +36,19 @@ export function queryInt(min: number, max: number, unit = '') {
     .transform(Number)
     .pipe(z.number().min(min, range).max(max, range));
 }
+
+/** An http(s) URL a tenant names; never with credentials in it (it is stored and shown): `secretHint` says where they go. */
+export const httpUrl = (secretHint: string) =>
+  z
+    .string()
+    .max(2000)
+    .superRefine((v, ctx) => {
+      let u: URL;
+      try {
+        u = new URL(v);
+      } catch {
+        return void ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+      else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: `must not carry credentials (user:password@); ${secretHint}` });
+    });

@@ -1,5 +1,6 @@
 // Mitigation adapters: where rules are announced, and the settings each type takes.
 import { z } from '@hono/zod-openapi';
+import { httpUrl } from '../../domain/wire.js';
 import { ADAPTER_TYPES, INTENT_TYPES } from '../../domain/adapter-types.js';
 import { parseAddress } from '../../domain/prefix.js';
 import { REPAIR_KINDS } from '../../db/schema.js';
@@ -21,20 +22,7 @@ const HostPort = z
     }
   });
 
-export const HttpUrl = z
-  .string()
-  .max(2000)
-  .superRefine((v, ctx) => {
-    let u: URL;
-    try {
-      u = new URL(v);
-    } catch {
-      return void ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
-    // It would be stored and shown in every answer: secrets go in auth_token, sealed.
-    else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'must not carry credentials (user:password@); put the secret in auth_token' });
-  });
+export const HttpUrl = httpUrl('put the secret in auth_token');
 
 /** Settings shared by the BGP speakers (ExaBGP, GoBGP, BIRD 2, FRR) and webhooks. */
 export const BgpAdapterConfig = z
