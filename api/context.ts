@@ -32,7 +32,7 @@ export interface AppDeps extends TemporalDeps {
   announceWaitMs?: number;
   /** How long POST /nodes/{uuid}/commands waits for the agent before answering "pending". */
   commandWaitMs?: number;
-  /** The Temporal UI, for links to workflows (default http://localhost:8233). */
+  /** The Temporal UI, for links to workflows (default http://127.0.0.1:8233). */
   temporalUiUrl?: string;
   /** How long an agent may stay silent while it owes a command's result (default 30 s). */
   commandHeartbeatTimeoutSeconds?: number;

@@ -73,7 +73,7 @@ export function loadConfig(privateTargets: 'allow' | 'deny' = 'allow'): Config {
     metricsRetentionDays: intFromEnv('METRICS_RETENTION_DAYS', 7, 1, 3650),
     targets: targetsFromEnv(privateTargets),
     reconcileIntervalSeconds: intFromEnv('RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
-    temporalUiUrl: process.env.TEMPORAL_UI_URL || 'http://localhost:8233',
+    temporalUiUrl: process.env.TEMPORAL_UI_URL || 'http://127.0.0.1:8233',
   };
 }
 

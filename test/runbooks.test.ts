@@ -135,7 +135,7 @@ describe('executions', () => {
     const got = hooks.received.length;
     const started = await run(rb.id);
     expect(started.workflow_id).toBe(`runbook-exec:${started.id}`);
-    expect(started.temporal_ui_url).toBe(`http://localhost:8233/namespaces/default/workflows/runbook-exec%3A${started.id}`);
+    expect(started.temporal_ui_url).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/runbook-exec%3A${started.id}`);
     const done = await finished(rb.id, started.id);
     expect(done.status, JSON.stringify(done)).toBe('succeeded');
     expect(done).toMatchObject({ simulated: true, trigger: 'manual', context: { incident_id: null, family: 'udp_flood', target: '192.0.2.1' } });
