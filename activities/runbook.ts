@@ -20,7 +20,9 @@ import { catalogueEntry, catalogueRuleSet } from '../domain/firewall-catalogue.j
 import type { TargetPolicy } from '../domain/http-targets.js';
 import { incidentNotice, runbookNotice } from '../domain/notices.js';
 import { formatPrefix } from '../domain/prefix.js';
-import { renderJson, unmetConditions, type RunbookContext, type RunInfo } from '../domain/runbook.js';
+import { unmetConditions } from '../domain/runbook.js';
+import type { RunbookContext, RunInfo, StepSecrets } from '../domain/runbook-context.js';
+import { renderJson } from '../domain/runbook-placeholders.js';
 import type { RunbookStep, StepConfig } from '../domain/runbook-schemas.js';
 import { refuseDiversion } from '../domain/scrubbing.js';
 import { config as wafConfig, credentials as wafCredentials } from '../domain/scrubbing/cloudflare-waf.js';
@@ -34,8 +36,6 @@ import { ProviderError } from './scrubbing/types.js';
 
 const refuse = (message: string) => ApplicationFailure.nonRetryable(message, STEP_REFUSED);
 
-/** Secrets of a runbook's webhook steps, by step index (sealed in runbooks.secrets_enc). */
-export type StepSecrets = Record<number, { hmac_secret?: string; headers?: Record<string, string> }>;
 
 export function createRunbookActivities({ db, secrets, targets, logger }: { db: Db; secrets: SecretBox; targets: TargetPolicy; logger: Logger }) {
   const sender = createChannelSender({ db, secrets, targets, logger });

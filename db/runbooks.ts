@@ -1,7 +1,7 @@
 // Runbooks of a workspace (deletion is soft: executions keep their runbook), their
 // executions and each execution's step results, as the runbook workflow writes them.
 import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { syntheticContext, type RunbookContext } from '../domain/runbook.js';
+import { syntheticContext, type RunbookContext } from '../domain/runbook-context.js';
 import type { RunbookStep, TriggerConditions } from '../domain/runbook-schemas.js';
 import { INT4_MAX, isRowId, type Db } from './client.js';
 import { incidents, nodes, runbookExecutions, runbooks, runbookStepResults, type ExecutionStatus, type ExecutionTrigger, type StepStatus } from './schema.js';

@@ -13,7 +13,7 @@ import type { RolloutNodeState } from '../domain/profile-rollout.js';
 import type { FirewallRule, FirewallSuite } from '../domain/firewall.js';
 import type { ScrubbingStatus, ScrubbingType } from '../domain/scrubbing.js';
 import type { ChannelEvent, ChannelType } from '../domain/channels.js';
-import type { RunbookContext } from '../domain/runbook.js';
+import type { RunbookContext } from '../domain/runbook-context.js';
 import type { RunbookStep, TriggerConditions } from '../domain/runbook-schemas.js';
 
 /** Binary column: postgres.js hands back a Buffer, PGlite a Uint8Array; both become Buffer. */

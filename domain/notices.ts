@@ -3,7 +3,7 @@
 // renders it per service). Pure.
 import type { Notice } from './channels.js';
 import type { Severity } from './escalation.js';
-import type { RunbookContext, RunInfo } from './runbook.js';
+import type { RunbookContext, RunInfo } from './runbook-context.js';
 
 export interface IncidentFacts {
   id: number;

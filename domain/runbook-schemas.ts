@@ -7,7 +7,7 @@ import { CATALOGUE } from './firewall-catalogue.js';
 import { FIREWALL_SUITES } from './firewall.js';
 import { SEVERITIES } from './escalation.js';
 import { CidrOrIp, httpUrl } from './wire.js';
-import { jsonStrings, unknownPlaceholders } from './runbook.js';
+import { jsonStrings, unknownPlaceholders } from './runbook-placeholders.js';
 
 const Uuid = z.string().uuid('must be a node UUID');
 const Family = z.enum(ATTACK_FAMILIES, { error: () => `must be one of ${ATTACK_FAMILIES.join(', ')}` });

@@ -5,8 +5,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startChannelApis, startSmtp, type ChannelApis, type SmtpStandIn } from './support/channel-apis.js';
+import { dryRunNode } from './support/dry-run-incidents.js';
 import { expectError } from './support/expect-error.js';
-import { request, startStack, type Caller, type Stack } from './support/stack.js';
+import { startStack, type Caller, type Stack } from './support/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 let stack: Stack;
@@ -111,18 +112,7 @@ describe('incident notifications', () => {
       made.push(res.body.channel);
     }
     const quiet = await tenant.call('POST', '/api/v1/channels', { type: 'webhook', name: 'resolve only', config: { url: hooks.url }, secret: { hmac_secret: HMAC }, events: ['incident_resolved'] });
-    const adapter = await tenant.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'hook', endpoint: hooks.url, capabilities: ['blackhole', 'flowspec'] });
-    const policy = await tenant.call('POST', '/api/v1/mitigation/escalation', {
-      thresholds: { tier1_pps: 10_000, tier2_pps: 100_000, tier3_pps: 1_000_000 },
-      ttl: { tier1: 600, tier2: 600, tier3: 600 },
-      actions: { tier1: 'flowspec', tier2: 'blackhole', tier3: 'blackhole' },
-      adapter_id: adapter.body.adapter.id,
-      hold_down_seconds: 1,
-      dry_run: true,
-    });
-    expect(policy.status, JSON.stringify(policy.body)).toBe(200);
-    const node = await tenant.call('POST', '/api/v1/nodes', { name: 'paged', ip: '203.0.113.95' });
-    const agent = (method: string, path: string, body?: unknown) => request(stack.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: `Bearer ${node.body.api_key}` });
+    const { agent } = await dryRunNode(stack.baseUrl, tenant.call, hooks.url, { name: 'paged', ip: '203.0.113.95' });
     const postedBefore = apis.posted.length;
     const mailsBefore = smtp.mails.length;
     const hooksBefore = hooks.received.length;

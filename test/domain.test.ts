@@ -1,5 +1,8 @@
 // Pure domain rules: prefix parsing and the safety rails every path relies on.
 import { describe, expect, it } from 'vitest';
+import { conditionHolds, familiesOf, unmetConditions } from '../domain/runbook.js';
+import { syntheticContext } from '../domain/runbook-context.js';
+import { render, renderJson, unknownPlaceholders } from '../domain/runbook-placeholders.js';
 import { buildIntent } from '../domain/build-intent.js';
 import { DEFAULT_POLICY, effectiveTiers, tierFor, type EscalationPolicy } from '../domain/escalation.js';
 import { mergeRanges, rangesToPrefixes, subtractPrefixes, type AddrRange } from '../domain/ip-ranges.js';
@@ -157,5 +160,37 @@ describe('address ranges (geo lockdown)', () => {
     const built = buildIntent({ kind: 'flowspec', target: '203.0.113.9', match: { source: '198.51.100.0/24' }, action: { type: 'discard' } }, {}, allow);
     expect(built).toMatchObject({ ok: false, field: 'match.source' });
     expect(!built.ok && built.reason).toContain('allowlisted');
+  });
+});
+
+describe('runbook triggers and conditions', () => {
+  const ctx = { ...syntheticContext(new Date('2026-01-01T00:00:00Z')), family: 'amplification' as const, subtype: 'ntp', pps: 600_000, bps: 4e9, tier: 2, severity: 'high' as const, nodeUuid: '5b0c3f47-0d5e-4d7a-9a51-7f1f0c2c9e11', target: '203.0.113.9' };
+  it('counts amplification as udp_flood, and each part of a multi-vector attack', () => {
+    expect([...familiesOf('amplification', 'dns')]).toEqual(['amplification', 'udp_flood']);
+    expect([...familiesOf('multi_vector', 'udp_flood+syn_flood')]).toEqual(['multi_vector', 'udp_flood', 'syn_flood']);
+    expect([...familiesOf('ack_flood', null)]).toEqual(['ack_flood']);
+  });
+  it('names every trigger condition the context fails', () => {
+    expect(unmetConditions({ family: 'udp_flood', severity: 'high', min_pps: 500_000, tier: 2, nodes: [ctx.nodeUuid], target_prefix: '203.0.113.0/24' }, ctx)).toEqual([]);
+    expect(unmetConditions({ family: ['syn_flood'], severity: 'critical', min_pps: 700_000, min_bps: 5e9, tier: 3, nodes: ['00000000-0000-4000-8000-000000000000'], target_prefix: '198.51.100.0/24' }, ctx)).toEqual([
+      'family',
+      'severity',
+      'min_pps',
+      'min_bps',
+      'tier',
+      'nodes',
+      'target_prefix',
+    ]);
+  });
+  it('decides condition steps, and fills placeholders', () => {
+    expect(conditionHolds({ field: 'severity', op: 'gte', value: 'medium' }, ctx)).toBe(true);
+    expect(conditionHolds({ field: 'family', op: 'ne', value: 'udp_flood' }, ctx)).toBe(false);
+    expect(conditionHolds({ field: 'bps', op: 'lt', value: 1e9 }, ctx)).toBe(false);
+    expect(conditionHolds({ field: 'target', op: 'within', value: '203.0.113.0/28' }, ctx)).toBe(true);
+    expect(conditionHolds({ field: 'node', op: 'in', value: [ctx.nodeUuid] }, ctx)).toBe(true);
+    const run = { runbookId: 3, runbookName: 'rb', executionId: 9 };
+    expect(render('{{incident.family}}/{{ incident.subtype }} {{incident.pps}} on {{incident.target}} #{{execution.id}}', ctx, run)).toBe('amplification/ntp 600000 on 203.0.113.9 #9');
+    expect(renderJson({ '{{runbook.name}}': ['{{incident.tier}}', 1, null] }, ctx, run)).toEqual({ rb: ['2', 1, null] });
+    expect(unknownPlaceholders('{{incident.id}} {{incident.owner}} {{secret}}')).toEqual(['incident.owner', 'secret']);
   });
 });

@@ -4,6 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCloudflareWafApi, type CloudflareWafApi } from './support/cloudflare-waf-api.js';
+import { dryRunNode } from './support/dry-run-incidents.js';
 import { expectError } from './support/expect-error.js';
 import { replayAndRecord } from './support/histories.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
@@ -290,23 +291,11 @@ describe('executions', () => {
 
 describe('incidents trigger runbooks', () => {
   it('start exactly the active runbooks whose conditions they meet, once; Under Attack Mode and the diversion end when the incident resolves', async () => {
-    const adapter = await user.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'hook', endpoint: hooks.url, capabilities: ['blackhole', 'flowspec'] });
-    expect(adapter.status, JSON.stringify(adapter.body)).toBe(200);
-    const policy = await user.call('POST', '/api/v1/mitigation/escalation', {
-      thresholds: { tier1_pps: 10_000, tier2_pps: 100_000, tier3_pps: 1_000_000 },
-      ttl: { tier1: 600, tier2: 600, tier3: 600 },
-      actions: { tier1: 'flowspec', tier2: 'blackhole', tier3: 'blackhole' },
-      adapter_id: adapter.body.adapter.id,
-      hold_down_seconds: 1,
-      dry_run: true,
-    });
-    expect(policy.status, JSON.stringify(policy.body)).toBe(200);
-    const nodeRes = await user.call('POST', '/api/v1/nodes', { name: 'rb-victim', ip: '203.0.113.90' });
-    const agent = (method: string, path: string, body?: unknown) => request(stack.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: `Bearer ${nodeRes.body.api_key}` });
+    const { uuid: nodeUuid, agent } = await dryRunNode(stack.baseUrl, user.call, hooks.url, { name: 'rb-victim', ip: '203.0.113.90' });
 
     const uam = await runbook({
       name: 'udp at tier 1',
-      trigger_conditions: { family: 'udp_flood', min_pps: 10_000, tier: 1, nodes: [nodeRes.body.node.uuid], target_prefix: '203.0.113.0/24' },
+      trigger_conditions: { family: 'udp_flood', min_pps: 10_000, tier: 1, nodes: [nodeUuid], target_prefix: '203.0.113.0/24' },
       steps: [
         { action_type: 'cloudflare_uam', action_config: { integration_id: waf.id } },
         { action_type: 'scrubbing_enable', action_config: { integration_id: waf.id } },

@@ -2,7 +2,7 @@
 // input and progress. Pure; shared by the workflow, its activities (activities/runbook.ts),
 // the incident workflow that starts executions, and its client (clients/runbook.ts).
 import { defineQuery } from '@temporalio/workflow';
-import type { RunbookContext, RunInfo } from '../domain/runbook.js';
+import type { RunbookContext, RunInfo } from '../domain/runbook-context.js';
 import type { RunbookStep } from '../domain/runbook-schemas.js';
 
 export const runbookExecutionWorkflowId = (executionId: number) => `runbook-exec:${executionId}`;

@@ -20,7 +20,8 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { RunbookActivities } from '../activities/runbook.js';
-import { conditionHolds, describeCondition, render, TOUCHES_INFRASTRUCTURE } from '../domain/runbook.js';
+import { conditionHolds, describeCondition, TOUCHES_INFRASTRUCTURE } from '../domain/runbook.js';
+import { render } from '../domain/runbook-placeholders.js';
 import type { RunbookStep, StepConfig } from '../domain/runbook-schemas.js';
 import { failureMessage } from './failure.js';
 import { nodeCommandWorkflowId } from './node-command.contract.js';

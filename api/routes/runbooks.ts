@@ -22,9 +22,8 @@ import {
 } from '../../db/runbooks.js';
 import { findScrubbing } from '../../db/scrubbing.js';
 import { refuseTargetUrl } from '../../domain/http-targets.js';
-import { syntheticContext, type RunbookContext } from '../../domain/runbook.js';
+import { syntheticContext, type RunbookContext, type StepSecrets } from '../../domain/runbook-context.js';
 import { STEP_CONFIGS, STORED_SECRET, type RunbookStep } from '../../domain/runbook-schemas.js';
-import type { StepSecrets } from '../../activities/runbook.js';
 import { runbookExecutionWorkflowId } from '../../workflows/runbook.contract.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
