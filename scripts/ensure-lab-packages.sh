@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the Debian packages the tests need (the BGP speakers, the GoBGP API protos,
+# Installs the Debian packages the tests need (the BGP speakers: ExaBGP, GoBGP, BIRD 2, FRR; the GoBGP API protos,
 # iproute2; tcpdump, nftables, iptables, ufw and firewalld for the agent; hping3 and ping for floods), once:
 # nothing happens when they are all present. Installing needs root and apt-get; without
 # them it names the packages to install and fails.
@@ -7,6 +7,8 @@ set -eu
 missing=""
 command -v exabgp >/dev/null 2>&1 || missing="$missing exabgp"
 command -v gobgpd >/dev/null 2>&1 || missing="$missing gobgpd"
+command -v bird >/dev/null 2>&1 || missing="$missing bird2"
+[ -x /usr/lib/frr/bgpd ] || missing="$missing frr"
 [ -d /usr/share/gocode/src/github.com/osrg/gobgp/api ] || missing="$missing golang-github-osrg-gobgp-dev"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"

@@ -119,6 +119,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
 
     if (workflowInfo().continueAsNewSuggested) {
+      // Messages in flight would be abandoned by the new run.
+      await Promise.all(notices);
       if (fresh !== null) state.figures = fresh;
       await continueAsNew<typeof incidentWorkflow>({ incidentId: input.incidentId, state });
     }
