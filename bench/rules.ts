@@ -3,7 +3,7 @@
 // adapter, real speaker) in the BGP lab. Run by hand as root:
 //   npm run bench:rules [-- --rules 200 --adapters exabgp,gobgp --concurrency 16]
 import { parseArgs } from 'node:util';
-import { createExabgpAdapter } from '../activities/adapters/exabgp.js';
+import { createBridgeAdapter } from '../activities/adapters/bridge.js';
 import { createGobgpAdapter } from '../activities/adapters/gobgp.js';
 import type { MitigationAdapter } from '../activities/adapters/types.js';
 import { startBgpLab } from '../test/support/bgp-lab.js';
@@ -73,7 +73,7 @@ async function main() {
       const adapterId = adapter.body.adapter.id as number;
       const direct =
         type === 'exabgp'
-          ? createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000, targets: { allowPrivate: true } })
+          ? createBridgeAdapter('ExaBGP')({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000, targets: { allowPrivate: true } })
           : createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000, targets: { allowPrivate: true } });
       await runSpeakerOnly(type, direct, events);
       await direct.close();

@@ -1,7 +1,7 @@
 // The ExaBGP adapter and its bridge against the real daemon: the bridge's guard rails and
 // queue, and FlowSpec encoded exactly as GoBGP encodes it, as seen at the lab's router.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExabgpAdapter } from '../activities/adapters/exabgp.js';
+import { createBridgeAdapter } from '../activities/adapters/bridge.js';
 import { createGobgpAdapter } from '../activities/adapters/gobgp.js';
 import { AdapterError, type MitigationAdapter } from '../activities/adapters/types.js';
 import type { MitigationIntent } from '../domain/intent.js';
@@ -13,7 +13,7 @@ let gobgp: MitigationAdapter;
 
 beforeAll(async () => {
   lab = await startBgpLab();
-  exabgp = createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000, targets: { allowPrivate: true } });
+  exabgp = createBridgeAdapter('ExaBGP')({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000, targets: { allowPrivate: true } });
   gobgp = createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000, targets: { allowPrivate: true } });
 });
 afterAll(async () => {
@@ -28,7 +28,7 @@ describe('ExaBGP bridge', () => {
   it('refuses a wrong token', async () => {
     const res = await bridge('/health', {}, 'nope');
     expect(res.status).toBe(401);
-    const adapter = createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: 'nope', timeoutMs: 2000, targets: { allowPrivate: true } });
+    const adapter = createBridgeAdapter('ExaBGP')({ endpoint: lab.exabgpBridge.endpoint, authToken: 'nope', timeoutMs: 2000, targets: { allowPrivate: true } });
     await expect(adapter.test()).rejects.toMatchObject({ retryable: false });
   });
 

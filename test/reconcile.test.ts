@@ -3,7 +3,7 @@
 // rule announced it, is withdrawn; a speaker that was down when a TTL expired holds
 // nothing of it once it is back.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createExabgpAdapter } from '../activities/adapters/exabgp.js';
+import { createBridgeAdapter } from '../activities/adapters/bridge.js';
 import { createGobgpAdapter } from '../activities/adapters/gobgp.js';
 import type { MitigationAdapter } from '../activities/adapters/types.js';
 import type { MitigationIntent } from '../domain/intent.js';
@@ -32,7 +32,7 @@ beforeAll(async () => {
     adapters.set(type, res.body.adapter.id);
   }
   const settings = { timeoutMs: 5000, targets: { allowPrivate: true } };
-  direct.set('exabgp', createExabgpAdapter({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, ...settings }));
+  direct.set('exabgp', createBridgeAdapter('ExaBGP')({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, ...settings }));
   direct.set('gobgp', createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, ...settings }));
 });
 afterAll(async () => {

@@ -1,8 +1,8 @@
 // Builds the adapter implementation for a stored adapter row, and reuses it while the
 // row is unchanged (gRPC channels and HTTP keep-alive are worth keeping warm).
-import { isImplemented, notImplementedMessage, type AdapterType, type ImplementedAdapterType } from '../../domain/adapter-types.js';
+import { isImplemented, notImplementedMessage, type AdapterConfig, type AdapterType, type ImplementedAdapterType } from '../../domain/adapter-types.js';
 import type { TargetPolicy } from '../../domain/http-targets.js';
-import { createExabgpAdapter } from './exabgp.js';
+import { createBridgeAdapter } from './bridge.js';
 import { createGobgpAdapter } from './gobgp.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
 import { createWebhookAdapter } from './webhook.js';
@@ -10,7 +10,8 @@ import { createWebhookAdapter } from './webhook.js';
 export const DEFAULT_ADAPTER_TIMEOUT_MS = 5000;
 
 const FACTORIES: Record<ImplementedAdapterType, (s: AdapterSettings) => MitigationAdapter> = {
-  exabgp: createExabgpAdapter,
+  exabgp: createBridgeAdapter('ExaBGP'),
+  bird2: createBridgeAdapter('BIRD'),
   gobgp: createGobgpAdapter,
   webhook: createWebhookAdapter,
 };
@@ -19,7 +20,7 @@ export interface AdapterRow {
   id: number;
   adapterType: AdapterType;
   endpoint: string;
-  config: { timeout_ms?: number };
+  config: AdapterConfig;
   updatedAt: Date;
 }
 
@@ -40,6 +41,7 @@ export class AdapterRegistry {
       endpoint: row.endpoint,
       authToken: authToken(),
       timeoutMs: row.config.timeout_ms ?? DEFAULT_ADAPTER_TIMEOUT_MS,
+      config: row.config,
       targets: this.targets,
     });
     this.cache.set(row.id, { version, adapter });

@@ -1,3 +1,4 @@
+import type { AdapterConfig } from '../../domain/adapter-types.js';
 import type { TargetPolicy } from '../../domain/http-targets.js';
 import type { MitigationIntent } from '../../domain/intent.js';
 
@@ -46,4 +47,6 @@ export interface AdapterSettings {
   timeoutMs: number;
   /** Where HTTP integrations may connect (the deployment's setting). */
   targets: TargetPolicy;
+  /** The adapter's stored settings (a bridge's `tls_ca`, ...). */
+  config?: AdapterConfig;
 }

@@ -42,6 +42,12 @@ export const BgpAdapterConfig = z
     max_prefix_v4: z.number().int().min(16).max(32).optional().openapi({ description: 'broadest IPv4 prefix allowed (default 24)' }),
     max_prefix_v6: z.number().int().min(32).max(128).optional().openapi({ description: 'broadest IPv6 prefix allowed (default 48)' }),
     timeout_ms: z.number().int().min(100).max(60000).optional().openapi({ description: 'per-call timeout (default 5000)' }),
+    tls_ca: z
+      .string()
+      .max(64_000)
+      .regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM: one or more -----BEGIN CERTIFICATE----- blocks')
+      .optional()
+      .openapi({ description: 'bridges served over TLS (endpoint https://host:port): the CA bundle that signed their certificate' }),
   })
   .openapi('AdapterConfig');
 
@@ -51,7 +57,7 @@ export const BGP_LIKE_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook'] as 
 const EITHER = z.union([HttpUrl, HostPort], { error: 'must be an http(s) URL or host:port' });
 /** Speakers are reached at host:port (bridge or gRPC); HTTP back ends by URL. */
 const ENDPOINT_SCHEMA: Record<(typeof ADAPTER_TYPES)[number], z.ZodType<string>> = {
-  exabgp: HostPort,
+  exabgp: EITHER,
   gobgp: HostPort,
   bird2: EITHER,
   frr: EITHER,

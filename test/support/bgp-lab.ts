@@ -1,8 +1,9 @@
 // The BGP lab for tests and benchmarks: a private network namespace with, on loopback,
 // a GoBGP "router" (127.0.0.2, AS 65000) that receives, ExaBGP (127.0.0.3, AS 65001)
 // driven by our agent/bin/exabgp-bridge, and a GoBGP "speaker" (127.0.0.4, AS 65002)
-// driven over gRPC. A veth pair lets the host namespace (the API and worker under test)
-// reach the bridge and both gRPC APIs; nothing else leaves the namespace.
+// driven over gRPC; on request BIRD 2 (127.0.0.5, AS 65003) driven by agent/bin/bird-bridge.
+// A veth pair lets the host namespace (the API and worker under test) reach the bridges
+// and both gRPC APIs; nothing else leaves the namespace.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -12,12 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const BRIDGE = join(dirname(fileURLToPath(import.meta.url)), '../../agent/bin/exabgp-bridge');
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../agent/bin');
+const BRIDGE = join(BIN, 'exabgp-bridge');
 const FAMILIES = ['ipv4-unicast', 'ipv6-unicast', 'ipv4-flowspec', 'ipv6-flowspec'];
 
 export interface BgpLabInfo {
   ns: string;
   exabgpBridge: { endpoint: string; token: string };
+  /** With `bird: true`: the bird-bridge, and the file of BIRD configuration it owns. */
+  birdBridge?: { endpoint: string; token: string; configFile: string };
   gobgpSpeaker: { endpoint: string };
   router: { apiEndpoint: string };
   logDir: string;
@@ -88,7 +92,7 @@ ${FAMILIES.map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.confi
 # Without this the router sends every route back to the speakers (notes/bgp-lab.md).
 [global.apply-policy.config]
   default-export-policy = "reject-route"
-${neighbor('127.0.0.3', 65001)}${neighbor('127.0.0.4', 65002)}`;
+${neighbor('127.0.0.3', 65001)}${neighbor('127.0.0.4', 65002)}${neighbor('127.0.0.5', 65003)}`;
 }
 
 function speakerConfig(): string {
@@ -129,7 +133,28 @@ neighbor 127.0.0.2 {
 `;
 }
 
-export async function startBgpLab(opts: { logDir?: string } = {}) {
+/** BIRD as a user configures it beside the bridge: one include, and a session exporting the bridge's protocols. */
+function birdConfig(logDir: string): string {
+  return `router id 127.0.0.5;
+log stderr all;
+include "${join(logDir, 'bulwark.conf')}";
+include "${join(logDir, 'bird-user.conf')}";
+protocol device {}
+protocol bgp lab_upstream {
+  local 127.0.0.5 as 65003;
+  neighbor 127.0.0.2 as 65000;
+  multihop;
+  # Listen on 127.0.0.5 only: the other speakers hold port 179 on their own addresses.
+  strict bind on;
+  ipv4 { import none; export where proto = "bulwark_rtbh4"; next hop address 192.0.2.1; };
+  ipv6 { import none; export where proto = "bulwark_rtbh6"; next hop address 2001:db8::1; };
+  flow4 { table bulwark_ft4; import none; export where proto = "bulwark_fs4"; };
+  flow6 { table bulwark_ft6; import none; export where proto = "bulwark_fs6"; };
+}
+`;
+}
+
+export async function startBgpLab(opts: { logDir?: string; bird?: boolean } = {}) {
   for (const bin of ['ip', 'gobgpd', 'gobgp', 'exabgp']) {
     try {
       sh('sh', ['-c', `command -v ${bin}`]);
@@ -169,6 +194,8 @@ export async function startBgpLab(opts: { logDir?: string } = {}) {
   writeFileSync(join(logDir, 'speaker.toml'), speakerConfig());
   writeFileSync(join(logDir, 'exabgp.conf'), exabgpConfig());
   const token = randomBytes(16).toString('hex');
+  // The user's own part of BIRD's configuration (a test breaks it on purpose).
+  writeFileSync(join(logDir, 'bird-user.conf'), '# the operator\'s own settings\n');
 
   const specs = new Map<Daemon, { args: string[]; env: NodeJS.ProcessEnv }>([
     ['router', { args: ['gobgpd', '-f', join(logDir, 'router.toml'), '-p', '--api-hosts', `127.0.0.2:50051,${labAddr}:50051`, '--pprof-disable', '-l', 'warn'], env: {} }],
@@ -188,6 +215,19 @@ export async function startBgpLab(opts: { logDir?: string } = {}) {
       },
     ],
   ]);
+  if (opts.bird) {
+    specs.set('bird-bridge', {
+      args: [process.execPath, join(BIN, 'bird-bridge')],
+      env: {
+        BIRD_BRIDGE_LISTEN: `${labAddr}:5001`,
+        BIRD_BRIDGE_TOKEN: token,
+        BIRD_BRIDGE_CONFIG: join(logDir, 'bulwark.conf'),
+        BIRD_BRIDGE_SOCKET: join(logDir, 'bird.ctl'),
+      },
+    });
+    writeFileSync(join(logDir, 'bird.conf'), birdConfig(logDir));
+    specs.set('bird', { args: ['bird', '-f', '-c', join(logDir, 'bird.conf'), '-s', join(logDir, 'bird.ctl'), '-P', join(logDir, 'bird.pid')], env: {} });
+  }
   const running = new Map<Daemon, ChildProcess>();
   const daemon = (name: Daemon) => {
     const { args, env } = specs.get(name)!;
@@ -197,7 +237,11 @@ export async function startBgpLab(opts: { logDir?: string } = {}) {
     running.set(name, child);
     return child;
   };
-  for (const name of specs.keys()) daemon(name);
+  for (const name of specs.keys()) {
+    // BIRD reads the bridge's file at start: the bridge writes it first.
+    if (name === 'bird') await waitFor(() => existsSync(join(logDir, 'bulwark.conf')), 10_000, 'the bird-bridge to write its file');
+    daemon(name);
+  }
 
   const info: BgpLabInfo = {
     ns,
@@ -205,7 +249,13 @@ export async function startBgpLab(opts: { logDir?: string } = {}) {
     gobgpSpeaker: { endpoint: `${labAddr}:50052` },
     router: { apiEndpoint: `${labAddr}:50051` },
     logDir,
+    ...(opts.bird ? { birdBridge: { endpoint: `${labAddr}:5001`, token, configFile: join(logDir, 'bulwark.conf') } } : {}),
   };
+  const speakers = opts.bird ? 3 : 2;
+  const healthy = async (endpoint: string) =>
+    fetch(`http://${endpoint}/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1000) })
+      .then((r) => r.ok)
+      .catch(() => false);
 
   /** Until both speakers have a session with the router and the bridge answers. */
   async function waitUp(ms: number) {
@@ -218,16 +268,14 @@ export async function startBgpLab(opts: { logDir?: string } = {}) {
         }>;
         // session_state 6 = ESTABLISHED
         const up = peers.filter((p) => p.state.session_state === 6).map((p) => p.state.neighbor_address);
-        const health = await fetch(`http://${labAddr}:5000/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1000) })
-          .then((r) => r.ok)
-          .catch(() => false);
-        last = `established: [${up.join(', ')}], bridge healthy: ${health}`;
-        if (up.length === 2 && health) return;
+        const health = (await healthy(`${labAddr}:5000`)) && (!opts.bird || (await healthy(`${labAddr}:5001`)));
+        last = `established: [${up.join(', ')}], bridges healthy: ${health}`;
+        if (up.length === speakers && health) return;
       } catch (err) {
         last = (err as Error).message;
       }
       if (Date.now() > deadline) {
-        const tails = ['router', 'speaker', 'exabgp']
+        const tails = [...specs.keys()]
           .map((d) => `--- ${d}.log ---\n${readFileSync(join(logDir, `${d}.log`), 'utf8').split('\n').slice(-15).join('\n')}`)
           .join('\n');
         throw new Error(`BGP lab did not come up in ${ms / 1000} s (${last})\n${tails}`);
@@ -243,7 +291,7 @@ export async function startBgpLab(opts: { logDir?: string } = {}) {
   }
 
   /** Kills a speaker at once (its routes leave the router with its session). */
-  async function kill(name: 'speaker' | 'exabgp') {
+  async function kill(name: 'speaker' | 'exabgp' | 'bird') {
     const child = running.get(name)!;
     if (child.exitCode === null && child.pid) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -256,7 +304,7 @@ export async function startBgpLab(opts: { logDir?: string } = {}) {
     ...info,
     kill,
     /** Starts a killed speaker again and waits until its session is up. */
-    async revive(name: 'speaker' | 'exabgp') {
+    async revive(name: 'speaker' | 'exabgp' | 'bird') {
       daemon(name);
       await waitUp(30_000);
     },
@@ -267,7 +315,13 @@ export async function startBgpLab(opts: { logDir?: string } = {}) {
   };
 }
 
-type Daemon = 'router' | 'speaker' | 'exabgp';
+type Daemon = 'router' | 'speaker' | 'exabgp' | 'bird-bridge' | 'bird';
+
+async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
+  for (const deadline = Date.now() + ms; !done(); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
 
 export type BgpLab = Awaited<ReturnType<typeof startBgpLab>>;
 
