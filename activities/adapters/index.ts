@@ -12,6 +12,7 @@ export const DEFAULT_ADAPTER_TIMEOUT_MS = 5000;
 const FACTORIES: Record<ImplementedAdapterType, (s: AdapterSettings) => MitigationAdapter> = {
   exabgp: createBridgeAdapter('ExaBGP'),
   bird2: createBridgeAdapter('BIRD'),
+  frr: createBridgeAdapter('FRR'),
   gobgp: createGobgpAdapter,
   webhook: createWebhookAdapter,
 };

@@ -171,7 +171,7 @@ const isLoopback = (host) => host === 'localhost' || host === '::1' || (net.isIP
  *   envPrefix: string,
  *   defaultListen: string,
  *   health: () => Record<string, unknown> | Promise<Record<string, unknown>>,
- *   routes: () => unknown[],
+ *   routes: () => unknown[] | Promise<unknown[]>,
  *   change: (op: 'announce' | 'withdraw', route: Route, intent: unknown) => Promise<Answer>,
  * }} BridgeSpec
  */
@@ -216,15 +216,14 @@ function serveBridge(spec) {
       log(`refused ${req.method} ${path} from ${caller(req)}: bad or missing bearer token`);
       return reply(res, 401, { ok: false, error: { code: 'unauthorized', message: 'bad or missing bearer token' } });
     }
-    if (req.method === 'GET' && path === '/health') {
+    if (req.method === 'GET' && (path === '/health' || path === '/routes')) {
       try {
-        return reply(res, 200, { ok: true, ...(await spec.health()) });
+        return reply(res, 200, path === '/health' ? { ok: true, ...(await spec.health()) } : { ok: true, routes: await spec.routes() });
       } catch (err) {
         if (!(err instanceof SpeakerUnavailable)) throw err;
         return reply(res, 503, { ok: false, error: { code: 'speaker_unavailable', message: err.message } });
       }
     }
-    if (req.method === 'GET' && path === '/routes') return reply(res, 200, { ok: true, routes: spec.routes() });
     if (req.method === 'POST' && (path === '/announce' || path === '/withdraw')) {
       const op = path === '/announce' ? 'announce' : 'withdraw';
       /** @type {unknown} */

@@ -1,12 +1,13 @@
 // The BGP lab for tests and benchmarks: a private network namespace with, on loopback,
 // a GoBGP "router" (127.0.0.2, AS 65000) that receives, ExaBGP (127.0.0.3, AS 65001)
 // driven by our agent/bin/exabgp-bridge, and a GoBGP "speaker" (127.0.0.4, AS 65002)
-// driven over gRPC; on request BIRD 2 (127.0.0.5, AS 65003) driven by agent/bin/bird-bridge.
+// driven over gRPC; on request BIRD 2 (127.0.0.5, AS 65003) driven by agent/bin/bird-bridge
+// and FRR's bgpd (127.0.0.6, AS 65004) driven by agent/bin/frr-bridge.
 // A veth pair lets the host namespace (the API and worker under test) reach the bridges
 // and both gRPC APIs; nothing else leaves the namespace.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,8 @@ export interface BgpLabInfo {
   exabgpBridge: { endpoint: string; token: string };
   /** With `bird: true`: the bird-bridge, and the file of BIRD configuration it owns. */
   birdBridge?: { endpoint: string; token: string; configFile: string };
+  /** With `frr: true`: the frr-bridge beside FRR's bgpd (127.0.0.6, AS 65004). */
+  frrBridge?: { endpoint: string; token: string };
   gobgpSpeaker: { endpoint: string };
   router: { apiEndpoint: string };
   logDir: string;
@@ -92,7 +95,7 @@ ${FAMILIES.map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.confi
 # Without this the router sends every route back to the speakers (notes/bgp-lab.md).
 [global.apply-policy.config]
   default-export-policy = "reject-route"
-${neighbor('127.0.0.3', 65001)}${neighbor('127.0.0.4', 65002)}${neighbor('127.0.0.5', 65003)}`;
+${neighbor('127.0.0.3', 65001)}${neighbor('127.0.0.4', 65002)}${neighbor('127.0.0.5', 65003)}${neighbor('127.0.0.6', 65004)}`;
 }
 
 function speakerConfig(): string {
@@ -154,7 +157,40 @@ protocol bgp lab_upstream {
 `;
 }
 
-export async function startBgpLab(opts: { logDir?: string; bird?: boolean } = {}) {
+/**
+ * FRR's bgpd as a user configures it beside the bridge: no zebra (the routes are BGP
+ * network statements, which need no RIB), and the session to the router.
+ */
+function frrConfig(): string {
+  return `frr defaults traditional
+hostname lab-frr
+log stdout informational
+router bgp 65004
+ bgp router-id 127.0.0.6
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 127.0.0.2 remote-as 65000
+ neighbor 127.0.0.2 update-source 127.0.0.6
+ neighbor 127.0.0.2 disable-connected-check
+ neighbor 127.0.0.2 timers connect 1
+ ! eBGP sessions wait 30 s between updates under the traditional defaults: a blackhole must not.
+ neighbor 127.0.0.2 advertisement-interval 0
+ address-family ipv4 unicast
+  neighbor 127.0.0.2 activate
+  neighbor 127.0.0.2 route-map BULWARK-OUT out
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor 127.0.0.2 activate
+ exit-address-family
+exit
+route-map BULWARK-OUT permit 10
+ set ip next-hop unchanged
+ set community no-export additive
+exit
+`;
+}
+
+export async function startBgpLab(opts: { logDir?: string; bird?: boolean; frr?: boolean } = {}) {
   for (const bin of ['ip', 'gobgpd', 'gobgp', 'exabgp']) {
     try {
       sh('sh', ['-c', `command -v ${bin}`]);
@@ -228,6 +264,19 @@ export async function startBgpLab(opts: { logDir?: string; bird?: boolean } = {}
     writeFileSync(join(logDir, 'bird.conf'), birdConfig(logDir));
     specs.set('bird', { args: ['bird', '-f', '-c', join(logDir, 'bird.conf'), '-s', join(logDir, 'bird.ctl'), '-P', join(logDir, 'bird.pid')], env: {} });
   }
+  // FRR drops to its own user (root is not in its vty group): its files live in a folder it owns.
+  const frrDir = join(logDir, 'frr');
+  if (opts.frr) {
+    chmodSync(logDir, 0o755);
+    mkdirSync(frrDir, { recursive: true });
+    writeFileSync(join(frrDir, 'frr.conf'), frrConfig());
+    sh('chown', ['-R', 'frr:frr', frrDir]);
+    specs.set('frr', { args: ['/usr/lib/frr/bgpd', '-Z', '-f', join(frrDir, 'frr.conf'), '--vty_socket', frrDir, '-i', join(frrDir, 'bgpd.pid'), '-l', '127.0.0.6', '-u', 'frr', '-g', 'frr', '-A', '127.0.0.1', '-P', '0'], env: {} });
+    specs.set('frr-bridge', {
+      args: [process.execPath, join(BIN, 'frr-bridge')],
+      env: { FRR_BRIDGE_LISTEN: `${labAddr}:5002`, FRR_BRIDGE_TOKEN: token, FRR_BRIDGE_ASN: '65004', FRR_BRIDGE_VTY_SOCKET: frrDir, FRR_BRIDGE_STATE: join(logDir, 'frr-bridge.json') },
+    });
+  }
   const running = new Map<Daemon, ChildProcess>();
   const daemon = (name: Daemon) => {
     const { args, env } = specs.get(name)!;
@@ -250,8 +299,9 @@ export async function startBgpLab(opts: { logDir?: string; bird?: boolean } = {}
     router: { apiEndpoint: `${labAddr}:50051` },
     logDir,
     ...(opts.bird ? { birdBridge: { endpoint: `${labAddr}:5001`, token, configFile: join(logDir, 'bulwark.conf') } } : {}),
+    ...(opts.frr ? { frrBridge: { endpoint: `${labAddr}:5002`, token } } : {}),
   };
-  const speakers = opts.bird ? 3 : 2;
+  const speakers = 2 + (opts.bird ? 1 : 0) + (opts.frr ? 1 : 0);
   const healthy = async (endpoint: string) =>
     fetch(`http://${endpoint}/health`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1000) })
       .then((r) => r.ok)
@@ -268,7 +318,7 @@ export async function startBgpLab(opts: { logDir?: string; bird?: boolean } = {}
         }>;
         // session_state 6 = ESTABLISHED
         const up = peers.filter((p) => p.state.session_state === 6).map((p) => p.state.neighbor_address);
-        const health = (await healthy(`${labAddr}:5000`)) && (!opts.bird || (await healthy(`${labAddr}:5001`)));
+        const health = (await healthy(`${labAddr}:5000`)) && (!opts.bird || (await healthy(`${labAddr}:5001`))) && (!opts.frr || (await healthy(`${labAddr}:5002`)));
         last = `established: [${up.join(', ')}], bridges healthy: ${health}`;
         if (up.length === speakers && health) return;
       } catch (err) {
@@ -291,7 +341,7 @@ export async function startBgpLab(opts: { logDir?: string; bird?: boolean } = {}
   }
 
   /** Kills a speaker at once (its routes leave the router with its session). */
-  async function kill(name: 'speaker' | 'exabgp' | 'bird') {
+  async function kill(name: 'speaker' | 'exabgp' | 'bird' | 'frr') {
     const child = running.get(name)!;
     if (child.exitCode === null && child.pid) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -304,7 +354,7 @@ export async function startBgpLab(opts: { logDir?: string; bird?: boolean } = {}
     ...info,
     kill,
     /** Starts a killed speaker again and waits until its session is up. */
-    async revive(name: 'speaker' | 'exabgp' | 'bird') {
+    async revive(name: 'speaker' | 'exabgp' | 'bird' | 'frr') {
       daemon(name);
       await waitUp(30_000);
     },
@@ -315,7 +365,7 @@ export async function startBgpLab(opts: { logDir?: string; bird?: boolean } = {}
   };
 }
 
-type Daemon = 'router' | 'speaker' | 'exabgp' | 'bird-bridge' | 'bird';
+type Daemon = 'router' | 'speaker' | 'exabgp' | 'bird-bridge' | 'bird' | 'frr' | 'frr-bridge';
 
 async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
   for (const deadline = Date.now() + ms; !done(); await new Promise((r) => setTimeout(r, 50))) {
