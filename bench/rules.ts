@@ -1,7 +1,7 @@
 // Benchmark: rule POST -> route visible at the router, withdraw -> route gone, and
 // sustained rule creations per second, through the whole stack (API, Temporal, worker,
 // adapter, real speaker) in the BGP lab. Run by hand as root:
-//   npm run bench:rules [-- --rules 200 --adapters exabgp,gobgp --concurrency 16]
+//   npm run bench:rules [-- --rules 200 --adapters exabgp,gobgp,bird2,frr --concurrency 16]
 import { parseArgs } from 'node:util';
 import { createBridgeAdapter } from '../activities/adapters/bridge.js';
 import { createGobgpAdapter } from '../activities/adapters/gobgp.js';
@@ -15,7 +15,7 @@ import { latencyLine } from './stats.js';
 const { values } = parseArgs({
   options: {
     rules: { type: 'string', default: '200' },
-    adapters: { type: 'string', default: 'exabgp,gobgp' },
+    adapters: { type: 'string', default: 'exabgp,gobgp,bird2,frr' },
     concurrency: { type: 'string', default: '16' },
   },
 });
@@ -23,6 +23,19 @@ const RULES = Number(values.rules);
 const CONCURRENCY = Number(values.concurrency);
 
 const summary = (label: string, samples: number[]) => latencyLine(label, samples, 34);
+
+type Speaker = 'exabgp' | 'gobgp' | 'bird2' | 'frr';
+const PHASES = { direct: 0, latency: 1, throughput: 2 } as const;
+/**
+ * The i-th prefix of a phase, in a range of its own per speaker and phase: IPv6 /128s; for
+ * FRR IPv4 /32s of 203.0.113.0/24 (the lab's FRR session is proven for IPv4; its phases
+ * run one after the other, each ending withdrawn).
+ */
+function prefixFor(type: Speaker, phase: keyof typeof PHASES, i: number): string {
+  if (type === 'frr') return `203.0.113.${i + 1}/32`;
+  const n = ['exabgp', 'gobgp', 'bird2'].indexOf(type) * 3 + PHASES[phase];
+  return `2001:db8:${(0xa0 + n).toString(16)}::${(i + 1).toString(16)}/128`;
+}
 
 /** Resolves when the router reports the prefix (dis)appearing. */
 class RouterEvents {
@@ -56,25 +69,23 @@ class RouterEvents {
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('the BGP lab needs root (network namespaces)');
   console.log(`bench: ${RULES} rules per adapter, concurrency ${CONCURRENCY} for throughput`);
-  const lab = await startBgpLab();
+  const types = values.adapters!.split(',') as Speaker[];
+  if (types.includes('frr') && RULES > 250) throw new Error('frr runs on 203.0.113.0/24: --rules 250 at most');
+  const lab = await startBgpLab({ bird: types.includes('bird2'), frr: types.includes('frr') });
   const { env, teardown } = await createTestEnv('bench');
   const stack = await startStack(env);
   const events = new RouterEvents();
   const watch = await watchRouterRib(lab.router.apiEndpoint, events.onEvent);
   try {
     const { call } = await stack.tenant({ rateLimit: 1_000_000 });
-    for (const type of values.adapters!.split(',') as Array<'exabgp' | 'gobgp'>) {
-      const adapter = await call('POST', '/api/v1/mitigation/adapters', {
-        adapter_type: type,
-        name: `bench ${type}`,
-        endpoint: type === 'exabgp' ? lab.exabgpBridge.endpoint : lab.gobgpSpeaker.endpoint,
-        ...(type === 'exabgp' ? { auth_token: lab.exabgpBridge.token } : {}),
-      });
+    for (const type of types) {
+      const bridge = type === 'exabgp' ? lab.exabgpBridge : type === 'bird2' ? lab.birdBridge! : type === 'frr' ? lab.frrBridge! : null;
+      const endpoint = bridge?.endpoint ?? lab.gobgpSpeaker.endpoint;
+      const adapter = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: type, name: `bench ${type}`, endpoint, ...(bridge ? { auth_token: bridge.token } : {}) });
+      if (adapter.status !== 200) throw new Error(JSON.stringify(adapter.body));
       const adapterId = adapter.body.adapter.id as number;
-      const direct =
-        type === 'exabgp'
-          ? createBridgeAdapter('ExaBGP')({ endpoint: lab.exabgpBridge.endpoint, authToken: lab.exabgpBridge.token, timeoutMs: 5000, targets: { allowPrivate: true } })
-          : createGobgpAdapter({ endpoint: lab.gobgpSpeaker.endpoint, authToken: null, timeoutMs: 5000, targets: { allowPrivate: true } });
+      const settings = { endpoint, authToken: bridge?.token ?? null, timeoutMs: 5000, targets: { allowPrivate: true } };
+      const direct = bridge ? createBridgeAdapter(type === 'exabgp' ? 'ExaBGP' : type === 'bird2' ? 'BIRD' : 'FRR')(settings) : createGobgpAdapter(settings);
       await runSpeakerOnly(type, direct, events);
       await direct.close();
       await runLatency(type, call, adapterId, events);
@@ -89,10 +100,11 @@ async function main() {
 }
 
 /** The floor: the adapter called directly (no API, no Temporal), to the route at the router. */
-async function runSpeakerOnly(type: string, adapter: MitigationAdapter, events: RouterEvents) {
+async function runSpeakerOnly(type: Speaker, adapter: MitigationAdapter, events: RouterEvents) {
   const toRouter: number[] = [];
   for (let i = 0; i < RULES; i++) {
-    const intent = { kind: 'blackhole' as const, prefix: `2001:db8:${type === 'exabgp' ? 'd' : 'a'}::${(i + 1).toString(16)}/128`, nextHop: '2001:db8::1', communities: ['65535:666'] };
+    const prefix = prefixFor(type, 'direct', i);
+    const intent = { kind: 'blackhole' as const, prefix, nextHop: prefix.includes(':') ? '2001:db8::1' : '192.0.2.1', communities: ['65535:666'] };
     const t0 = performance.now();
     const visible = events.wait(intent.prefix, false);
     await adapter.announce(intent);
@@ -105,13 +117,13 @@ async function runSpeakerOnly(type: string, adapter: MitigationAdapter, events: 
 }
 
 /** Sequential: one rule at a time, so each figure is one rule's own latency. */
-async function runLatency(type: string, call: Caller, adapterId: number, events: RouterEvents) {
+async function runLatency(type: Speaker, call: Caller, adapterId: number, events: RouterEvents) {
   const toApi: number[] = [];
   const toRouter: number[] = [];
   const withdrawToGone: number[] = [];
   process.stdout.write(`${type}: latency run `);
   for (let i = 0; i < RULES; i++) {
-    const prefix = `2001:db8:${type === 'exabgp' ? 'e' : 'b'}::${(i + 1).toString(16)}/128`;
+    const prefix = prefixFor(type, 'latency', i);
     const t0 = performance.now();
     const visible = events.wait(prefix, false);
     const res = await call('POST', '/api/v1/mitigation/rules', { target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
@@ -133,8 +145,8 @@ async function runLatency(type: string, call: Caller, adapterId: number, events:
 }
 
 /** Concurrent: how many rules per second the stack announces, end to end. */
-async function runThroughput(type: string, call: Caller, adapterId: number, events: RouterEvents) {
-  const prefixes = Array.from({ length: RULES }, (_, i) => `2001:db8:${type === 'exabgp' ? 'f' : 'c'}::${(i + 1).toString(16)}/128`);
+async function runThroughput(type: Speaker, call: Caller, adapterId: number, events: RouterEvents) {
+  const prefixes = Array.from({ length: RULES }, (_, i) => prefixFor(type, 'throughput', i));
   const ids: number[] = [];
   let next = 0;
   const t0 = performance.now();
