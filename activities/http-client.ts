@@ -42,8 +42,12 @@ export function postJson(url: string, body: string, headers: Record<string, stri
   return httpCall('POST', url, body, headers, timeoutMs, policy);
 }
 
-/** One request to a URL the policy allows; `body` undefined sends none. */
-export async function httpCall(method: string, url: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, policy: TargetPolicy): Promise<HttpAnswer> {
+/**
+ * One request to a URL the policy allows; `body` undefined sends none. `ca`: the PEM bundle
+ * an https server's certificate must chain to (appliances with their own CA); verification
+ * is never turned off.
+ */
+export async function httpCall(method: string, url: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number, policy: TargetPolicy, ca?: string): Promise<HttpAnswer> {
   const target = new URL(url);
   const refused = refuseTargetUrl(target, policy);
   if (refused) throw new TargetRefused(refused);
@@ -52,6 +56,7 @@ export async function httpCall(method: string, url: string, body: string | undef
     headers: { ...headers, ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) },
     lookup: guardedLookup(policy) as RequestOptions['lookup'],
     signal: AbortSignal.timeout(timeoutMs),
+    ...(ca ? { ca } : {}),
   };
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<HttpAnswer>((resolve, reject) => {

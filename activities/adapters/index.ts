@@ -3,6 +3,7 @@
 import { isImplemented, notImplementedMessage, type AdapterConfig, type AdapterType, type ImplementedAdapterType } from '../../domain/adapter-types.js';
 import type { TargetPolicy } from '../../domain/http-targets.js';
 import { createBridgeAdapter } from './bridge.js';
+import { createF5Adapter } from './f5.js';
 import { createGobgpAdapter } from './gobgp.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
 import { createWebhookAdapter } from './webhook.js';
@@ -13,6 +14,7 @@ const FACTORIES: Record<ImplementedAdapterType, (s: AdapterSettings) => Mitigati
   exabgp: createBridgeAdapter('ExaBGP'),
   bird2: createBridgeAdapter('BIRD'),
   frr: createBridgeAdapter('FRR'),
+  f5: createF5Adapter,
   gobgp: createGobgpAdapter,
   webhook: createWebhookAdapter,
 };

@@ -24,6 +24,13 @@ const HostPort = z
 
 export const HttpUrl = httpUrl('put the secret in auth_token');
 
+const TlsCa = z
+  .string()
+  .max(64_000)
+  .regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM: one or more -----BEGIN CERTIFICATE----- blocks')
+  .optional()
+  .openapi({ description: 'over https: the CA bundle (or the self-signed certificate) the server’s certificate must chain to; never unverified' });
+
 /** Settings shared by the BGP speakers (ExaBGP, GoBGP, BIRD 2, FRR) and webhooks. */
 export const BgpAdapterConfig = z
   .strictObject({
@@ -42,14 +49,18 @@ export const BgpAdapterConfig = z
     max_prefix_v4: z.number().int().min(16).max(32).optional().openapi({ description: 'broadest IPv4 prefix allowed (default 24)' }),
     max_prefix_v6: z.number().int().min(32).max(128).optional().openapi({ description: 'broadest IPv6 prefix allowed (default 48)' }),
     timeout_ms: z.number().int().min(100).max(60000).optional().openapi({ description: 'per-call timeout (default 5000)' }),
-    tls_ca: z
-      .string()
-      .max(64_000)
-      .regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM: one or more -----BEGIN CERTIFICATE----- blocks')
-      .optional()
-      .openapi({ description: 'bridges served over TLS (endpoint https://host:port): the CA bundle that signed their certificate' }),
+    tls_ca: TlsCa,
   })
   .openapi('AdapterConfig');
+
+/** Settings of appliances reached over their REST API (F5 BIG-IP). */
+export const ApplianceAdapterConfig = z
+  .strictObject({
+    partition: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a partition name').optional().openapi({ description: 'F5: the partition routes are made in (default Common)' }),
+    tls_ca: TlsCa,
+    timeout_ms: z.number().int().min(100).max(60000).optional().openapi({ description: 'per-call timeout (default 5000)' }),
+  })
+  .openapi('ApplianceAdapterConfig');
 
 /** Adapter types whose back end speaks BGP or takes our webhook events. */
 export const BGP_LIKE_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook'] as const;
@@ -64,7 +75,7 @@ const ENDPOINT_SCHEMA: Record<(typeof ADAPTER_TYPES)[number], z.ZodType<string>>
   webhook: HttpUrl,
   cloudflare: EITHER,
   radware: EITHER,
-  f5: EITHER,
+  f5: HttpUrl,
 };
 
 export const SaveAdapterBody = z
@@ -85,8 +96,9 @@ export const SaveAdapterBody = z
   .superRefine((body, ctx) => {
     const endpoint = ENDPOINT_SCHEMA[body.adapter_type].safeParse(body.endpoint);
     if (!endpoint.success) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: endpoint.error.issues[0]!.message });
-    if ((BGP_LIKE_TYPES as readonly string[]).includes(body.adapter_type) && body.config !== undefined) {
-      const r = BgpAdapterConfig.safeParse(body.config);
+    const configSchema = (BGP_LIKE_TYPES as readonly string[]).includes(body.adapter_type) ? BgpAdapterConfig : body.adapter_type === 'f5' ? ApplianceAdapterConfig : null;
+    if (configSchema && body.config !== undefined) {
+      const r = configSchema.safeParse(body.config);
       // The config's own issues, placed under config (so they read "config.next_hop ...").
       for (const issue of r.error?.issues ?? []) ctx.addIssue({ ...issue, path: ['config', ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
     }
