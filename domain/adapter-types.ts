@@ -9,7 +9,7 @@ export const INTENT_TYPES = ['blackhole', 'flowspec', 'scrubbing'] as const;
 export type IntentType = (typeof INTENT_TYPES)[number];
 
 /** Types with an implementation in activities/adapters/ (its factory table is keyed by exactly these). */
-export const IMPLEMENTED_ADAPTER_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook', 'f5'] as const satisfies readonly AdapterType[];
+export const IMPLEMENTED_ADAPTER_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook', 'f5', 'cloudflare'] as const satisfies readonly AdapterType[];
 export type ImplementedAdapterType = (typeof IMPLEMENTED_ADAPTER_TYPES)[number];
 
 export function isImplemented(type: AdapterType): type is ImplementedAdapterType {
@@ -29,7 +29,7 @@ export function notImplementedMessage(type: AdapterType): string {
 export const HTTP_INTEGRATION_TYPES: readonly AdapterType[] = ['webhook', 'cloudflare', 'radware', 'f5'];
 
 /** Types whose back end can say what it announces, so a reconciler keeps it equal to the rules. */
-export const RECONCILED_ADAPTER_TYPES: readonly AdapterType[] = ['exabgp', 'gobgp', 'bird2', 'frr', 'f5'];
+export const RECONCILED_ADAPTER_TYPES: readonly AdapterType[] = ['exabgp', 'gobgp', 'bird2', 'frr', 'f5', 'cloudflare'];
 
 /** What an adapter announces when it is saved without `capabilities`. */
 export const DEFAULT_CAPABILITIES: Record<AdapterType, IntentType[]> = {
@@ -38,7 +38,7 @@ export const DEFAULT_CAPABILITIES: Record<AdapterType, IntentType[]> = {
   bird2: ['blackhole', 'flowspec'],
   frr: ['blackhole'],
   webhook: ['blackhole', 'flowspec'],
-  cloudflare: ['scrubbing'],
+  cloudflare: ['blackhole', 'flowspec'],
   radware: ['blackhole', 'flowspec'],
   f5: ['blackhole'],
 };

@@ -214,7 +214,7 @@ describe('adapters', () => {
   });
 
   it('stores adapter types that are not implemented yet, and says so on test', async () => {
-    const res = await a.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'bird2', name: 'Edge BIRD', endpoint: '192.0.2.10:179' });
+    const res = await a.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'radware', name: 'DefensePro', endpoint: 'https://192.0.2.10' });
     expect(res.status).toBe(200);
     expectError(await a.call('POST', `/api/v1/mitigation/adapters/${res.body.adapter.id}/test`), 501, 'not_implemented');
   });

@@ -3,6 +3,7 @@
 import { isImplemented, notImplementedMessage, type AdapterConfig, type AdapterType, type ImplementedAdapterType } from '../../domain/adapter-types.js';
 import type { TargetPolicy } from '../../domain/http-targets.js';
 import { createBridgeAdapter } from './bridge.js';
+import { createCloudflareAdapter } from './cloudflare.js';
 import { createF5Adapter } from './f5.js';
 import { createGobgpAdapter } from './gobgp.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
@@ -15,6 +16,7 @@ const FACTORIES: Record<ImplementedAdapterType, (s: AdapterSettings) => Mitigati
   bird2: createBridgeAdapter('BIRD'),
   frr: createBridgeAdapter('FRR'),
   f5: createF5Adapter,
+  cloudflare: createCloudflareAdapter,
   gobgp: createGobgpAdapter,
   webhook: createWebhookAdapter,
 };

@@ -62,18 +62,32 @@ export const ApplianceAdapterConfig = z
   })
   .openapi('ApplianceAdapterConfig');
 
+const CloudflareId = (what: string) => z.string().regex(/^[0-9a-f]{32}$/, `must be the ${what} id (32 hex characters)`);
+/** Where the cloudflare adapter blocks: Magic Firewall rules (an account), or IP access rules (a zone). */
+export const CloudflareAdapterConfig = z
+  .discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('magic_firewall'), account_id: CloudflareId('account'), timeout_ms: z.number().int().min(100).max(60000).optional() }),
+    z.strictObject({ mode: z.literal('ip_access_rules'), zone_id: CloudflareId('zone'), timeout_ms: z.number().int().min(100).max(60000).optional() }),
+  ])
+  .openapi('CloudflareAdapterConfig', { description: 'magic_firewall: block rules in the account’s Magic Transit ruleset; ip_access_rules: block FlowSpec sources from a zone' });
+
 /** Adapter types whose back end speaks BGP or takes our webhook events. */
 export const BGP_LIKE_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook'] as const;
 
 const EITHER = z.union([HttpUrl, HostPort], { error: 'must be an http(s) URL or host:port' });
+/** A bridge beside a speaker: host:port, or https://host:port when it serves TLS. */
+const BridgeEndpoint = z.string().superRefine((v, ctx) => {
+  const hostPort = v.startsWith('https://') ? v.slice('https://'.length).replace(/\/$/, '') : v;
+  if (!HostPort.safeParse(hostPort).success) ctx.addIssue({ code: 'custom', message: 'must be host:port, or https://host:port for a bridge serving TLS (IPv6 as [addr]:port)' });
+});
 /** Speakers are reached at host:port (bridge or gRPC); HTTP back ends by URL. */
 const ENDPOINT_SCHEMA: Record<(typeof ADAPTER_TYPES)[number], z.ZodType<string>> = {
-  exabgp: EITHER,
+  exabgp: BridgeEndpoint,
   gobgp: HostPort,
-  bird2: EITHER,
-  frr: EITHER,
+  bird2: BridgeEndpoint,
+  frr: BridgeEndpoint,
   webhook: HttpUrl,
-  cloudflare: EITHER,
+  cloudflare: HttpUrl,
   radware: EITHER,
   f5: HttpUrl,
 };
@@ -96,7 +110,14 @@ export const SaveAdapterBody = z
   .superRefine((body, ctx) => {
     const endpoint = ENDPOINT_SCHEMA[body.adapter_type].safeParse(body.endpoint);
     if (!endpoint.success) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: endpoint.error.issues[0]!.message });
-    const configSchema = (BGP_LIKE_TYPES as readonly string[]).includes(body.adapter_type) ? BgpAdapterConfig : body.adapter_type === 'f5' ? ApplianceAdapterConfig : null;
+    const configSchema = (BGP_LIKE_TYPES as readonly string[]).includes(body.adapter_type)
+      ? BgpAdapterConfig
+      : body.adapter_type === 'f5'
+        ? ApplianceAdapterConfig
+        : body.adapter_type === 'cloudflare'
+          ? CloudflareAdapterConfig
+          : null;
+    if (body.adapter_type === 'cloudflare' && body.config === undefined) ctx.addIssue({ code: 'custom', path: ['config'], message: 'is required: {"mode": "magic_firewall", "account_id"} or {"mode": "ip_access_rules", "zone_id"}' });
     if (configSchema && body.config !== undefined) {
       const r = configSchema.safeParse(body.config);
       // The config's own issues, placed under config (so they read "config.next_hop ...").
