@@ -16,6 +16,8 @@ export interface HttpAnswer {
   status: number;
   /** At most the first 64 KiB. */
   body: string;
+  /** Set-Cookie lines (a session an appliance hands out at login). */
+  cookies: string[];
 }
 
 const MAX_ANSWER = 64 * 1024;
@@ -67,7 +69,7 @@ export async function httpCall(method: string, url: string, body: string | undef
         if (size < MAX_ANSWER) chunks.push(c);
         size += c.length;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER), cookies: res.headers['set-cookie'] ?? [] }));
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -33,7 +33,7 @@ export interface RuleRequest {
 export type RuleRefusal = {
   outcome: 'refused';
   /** busy: the integration diverts already, by hand (a rule would end what it did not start). */
-  code: 'not_found' | 'not_implemented' | 'unsupported' | 'unsafe' | 'busy';
+  code: 'not_found' | 'unsupported' | 'unsafe' | 'busy';
   /** The request field at fault, where one is. */
   field: string | null;
   reason: string;

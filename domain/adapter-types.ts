@@ -1,5 +1,4 @@
-// The kinds of mitigation back end, what each can announce, and which ones Bulwark can
-// drive today. Pure: the API, the rule-request path and the worker's adapter registry
+// The kinds of mitigation back end and what each can announce. Pure: the API, the rule-request path and the worker's adapter registry
 // (activities/adapters/) share this one answer.
 
 export const ADAPTER_TYPES = ['exabgp', 'gobgp', 'cloudflare', 'webhook', 'bird2', 'frr', 'radware', 'f5'] as const;
@@ -7,18 +6,6 @@ export type AdapterType = (typeof ADAPTER_TYPES)[number];
 
 export const INTENT_TYPES = ['blackhole', 'flowspec', 'scrubbing'] as const;
 export type IntentType = (typeof INTENT_TYPES)[number];
-
-/** Types with an implementation in activities/adapters/ (its factory table is keyed by exactly these). */
-export const IMPLEMENTED_ADAPTER_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook', 'f5', 'cloudflare'] as const satisfies readonly AdapterType[];
-export type ImplementedAdapterType = (typeof IMPLEMENTED_ADAPTER_TYPES)[number];
-
-export function isImplemented(type: AdapterType): type is ImplementedAdapterType {
-  return (IMPLEMENTED_ADAPTER_TYPES as readonly AdapterType[]).includes(type);
-}
-
-export function notImplementedMessage(type: AdapterType): string {
-  return `the ${type} adapter is stored but not implemented yet; use ${IMPLEMENTED_ADAPTER_TYPES.join(', ').replace(/, (?=[^,]*$)/, ' or ')}`;
-}
 
 /**
  * Types whose endpoint is an HTTP API a tenant names (an appliance's or a cloud's, or the
@@ -29,7 +16,7 @@ export function notImplementedMessage(type: AdapterType): string {
 export const HTTP_INTEGRATION_TYPES: readonly AdapterType[] = ['webhook', 'cloudflare', 'radware', 'f5'];
 
 /** Types whose back end can say what it announces, so a reconciler keeps it equal to the rules. */
-export const RECONCILED_ADAPTER_TYPES: readonly AdapterType[] = ['exabgp', 'gobgp', 'bird2', 'frr', 'f5', 'cloudflare'];
+export const RECONCILED_ADAPTER_TYPES: readonly AdapterType[] = ['exabgp', 'gobgp', 'bird2', 'frr', 'f5', 'cloudflare', 'radware'];
 
 /** What an adapter announces when it is saved without `capabilities`. */
 export const DEFAULT_CAPABILITIES: Record<AdapterType, IntentType[]> = {
@@ -39,7 +26,7 @@ export const DEFAULT_CAPABILITIES: Record<AdapterType, IntentType[]> = {
   frr: ['blackhole'],
   webhook: ['blackhole', 'flowspec'],
   cloudflare: ['blackhole', 'flowspec'],
-  radware: ['blackhole', 'flowspec'],
+  radware: ['blackhole'],
   f5: ['blackhole'],
 };
 
@@ -57,13 +44,12 @@ export interface AdapterConfig {
   [key: string]: unknown;
 }
 
-export type AdapterRefusal = { code: 'unsupported' | 'not_implemented'; reason: string };
+export type AdapterRefusal = { code: 'unsupported'; reason: string };
 
 /** Why this adapter cannot announce `intentType`, or null when it can. */
 export function adapterRefusal(adapter: { id: number; adapterType: AdapterType; capabilities: readonly IntentType[] }, intentType: IntentType): AdapterRefusal | null {
   if (!adapter.capabilities.includes(intentType)) {
     return { code: 'unsupported', reason: `adapter ${adapter.id} supports ${adapter.capabilities.join(', ')}, not ${intentType}` };
   }
-  if (!isImplemented(adapter.adapterType)) return { code: 'not_implemented', reason: notImplementedMessage(adapter.adapterType) };
   return null;
 }

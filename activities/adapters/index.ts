@@ -1,22 +1,24 @@
 // Builds the adapter implementation for a stored adapter row, and reuses it while the
 // row is unchanged (gRPC channels and HTTP keep-alive are worth keeping warm).
-import { isImplemented, notImplementedMessage, type AdapterConfig, type AdapterType, type ImplementedAdapterType } from '../../domain/adapter-types.js';
+import type { AdapterConfig, AdapterType } from '../../domain/adapter-types.js';
 import type { TargetPolicy } from '../../domain/http-targets.js';
 import { createBridgeAdapter } from './bridge.js';
 import { createCloudflareAdapter } from './cloudflare.js';
 import { createF5Adapter } from './f5.js';
+import { createRadwareAdapter } from './radware.js';
 import { createGobgpAdapter } from './gobgp.js';
-import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
+import type { AdapterSettings, MitigationAdapter } from './types.js';
 import { createWebhookAdapter } from './webhook.js';
 
 export const DEFAULT_ADAPTER_TIMEOUT_MS = 5000;
 
-const FACTORIES: Record<ImplementedAdapterType, (s: AdapterSettings) => MitigationAdapter> = {
+const FACTORIES: Record<AdapterType, (s: AdapterSettings) => MitigationAdapter> = {
   exabgp: createBridgeAdapter('ExaBGP'),
   bird2: createBridgeAdapter('BIRD'),
   frr: createBridgeAdapter('FRR'),
   f5: createF5Adapter,
   cloudflare: createCloudflareAdapter,
+  radware: createRadwareAdapter,
   gobgp: createGobgpAdapter,
   webhook: createWebhookAdapter,
 };
@@ -36,7 +38,6 @@ export class AdapterRegistry {
 
   /** `authToken` is the decrypted secret (only decrypted when the cache misses). */
   get(row: AdapterRow, authToken: () => string | null): MitigationAdapter {
-    if (!isImplemented(row.adapterType)) throw new AdapterError(notImplementedMessage(row.adapterType), false);
     const factory = FACTORIES[row.adapterType];
     const version = row.updatedAt.getTime();
     const hit = this.cache.get(row.id);

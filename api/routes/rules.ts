@@ -39,7 +39,7 @@ function intentOf(body: z.infer<typeof CreateRuleBody>): RuleRequest['intents'][
 
 /** The API's answer to a refused rule request: the status its code means, the field named. */
 function refusalError(r: RuleRefusal): ApiError {
-  if (r.code === 'not_found' || r.code === 'not_implemented') return new ApiError(r.code, r.reason);
+  if (r.code === 'not_found') return new ApiError(r.code, r.reason);
   if (r.code === 'busy') return new ApiError('conflict', r.reason);
   return new ApiError('invalid_parameter', r.field ? `${r.field}: ${r.reason}` : r.reason);
 }
@@ -100,7 +100,6 @@ const createRuleRoute = defineRoute({
     ...WRITE_ERRORS,
     404: 'not_found: no such adapter',
     409: 'conflict: a live rule already holds this route on this adapter (or this integration’s diversion), or the integration diverts by hand',
-    501: 'not_implemented: this adapter type',
     502: 'adapter_error: the speaker refused or could not be reached (the failed rule is included)',
   }),
 });

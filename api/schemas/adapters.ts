@@ -62,6 +62,15 @@ export const ApplianceAdapterConfig = z
   })
   .openapi('ApplianceAdapterConfig');
 
+/** Radware DefensePro, through Cyber Controller. */
+export const RadwareAdapterConfig = z
+  .strictObject({
+    dp_ip: z.string().refine((v) => parseAddress(v) !== null, 'must be the DefensePro’s address, as Cyber Controller knows it').openapi({ example: '10.105.192.33' }),
+    tls_ca: TlsCa,
+    timeout_ms: z.number().int().min(100).max(60000).optional(),
+  })
+  .openapi('RadwareAdapterConfig');
+
 const CloudflareId = (what: string) => z.string().regex(/^[0-9a-f]{32}$/, `must be the ${what} id (32 hex characters)`);
 /** Where the cloudflare adapter blocks: Magic Firewall rules (an account), or IP access rules (a zone). */
 export const CloudflareAdapterConfig = z
@@ -74,7 +83,6 @@ export const CloudflareAdapterConfig = z
 /** Adapter types whose back end speaks BGP or takes our webhook events. */
 export const BGP_LIKE_TYPES = ['exabgp', 'gobgp', 'bird2', 'frr', 'webhook'] as const;
 
-const EITHER = z.union([HttpUrl, HostPort], { error: 'must be an http(s) URL or host:port' });
 /** A bridge beside a speaker: host:port, or https://host:port when it serves TLS. */
 const BridgeEndpoint = z.string().superRefine((v, ctx) => {
   const hostPort = v.startsWith('https://') ? v.slice('https://'.length).replace(/\/$/, '') : v;
@@ -88,7 +96,7 @@ const ENDPOINT_SCHEMA: Record<(typeof ADAPTER_TYPES)[number], z.ZodType<string>>
   frr: BridgeEndpoint,
   webhook: HttpUrl,
   cloudflare: HttpUrl,
-  radware: EITHER,
+  radware: HttpUrl,
   f5: HttpUrl,
 };
 
@@ -116,7 +124,11 @@ export const SaveAdapterBody = z
         ? ApplianceAdapterConfig
         : body.adapter_type === 'cloudflare'
           ? CloudflareAdapterConfig
-          : null;
+          : body.adapter_type === 'radware'
+            ? RadwareAdapterConfig
+            : null;
+    if (body.adapter_type === 'radware' && body.config === undefined) ctx.addIssue({ code: 'custom', path: ['config'], message: 'is required: {"dp_ip": "<the DefensePro as Cyber Controller knows it>"}' });
+    if ((body.adapter_type === 'radware' || body.adapter_type === 'f5') && body.capabilities?.includes('flowspec')) ctx.addIssue({ code: 'custom', path: ['capabilities'], message: `the ${body.adapter_type} adapter blocks blackhole targets only; FlowSpec goes through exabgp, gobgp or bird2` });
     if (body.adapter_type === 'cloudflare' && body.config === undefined) ctx.addIssue({ code: 'custom', path: ['config'], message: 'is required: {"mode": "magic_firewall", "account_id"} or {"mode": "ip_access_rules", "zone_id"}' });
     if (configSchema && body.config !== undefined) {
       const r = configSchema.safeParse(body.config);

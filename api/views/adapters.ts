@@ -1,7 +1,6 @@
 // An adapter as the API answers it: never its secret, only whether one is stored.
 import type { z } from '@hono/zod-openapi';
 import type { AdapterRow, RepairRow } from '../../db/adapters.js';
-import { isImplemented } from '../../domain/adapter-types.js';
 import type { AdapterSchema } from '../schemas/adapters.js';
 import { iso } from './time.js';
 
@@ -11,7 +10,7 @@ export function adapterJson(a: AdapterRow, activeRules: number, repairs: RepairR
     adapter_type: a.adapterType,
     name: a.name,
     endpoint: a.endpoint,
-    status: isImplemented(a.adapterType) ? 'configured' : 'not_implemented',
+    status: 'configured',
     auth_token_set: a.authTokenEnc !== null,
     config: a.config,
     capabilities: a.capabilities,

@@ -2,13 +2,10 @@
 // HTTPS with its own self-signed certificate (as a BIG-IP presents): token login
 // (/mgmt/shared/authn/login), X-F5-Auth-Token on every call, /mgmt/tm/sys/version, and
 // blackhole routes under /mgmt/tm/net/route with BIG-IP's 409 and 404 answers.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { selfSignedCert } from './tls.js';
 
 export interface F5Route {
   name: string;
@@ -28,13 +25,6 @@ export interface F5Api {
   /** Forgets every token (they expired). */
   expireTokens(): void;
   close(): Promise<void>;
-}
-
-/** A self-signed certificate for 127.0.0.1 (openssl, as an appliance makes its own). */
-export function selfSignedCert(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'bwk-cert-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
 }
 
 export async function startF5Api(): Promise<F5Api> {
