@@ -44,6 +44,16 @@ describe('f5', () => {
     expect(f5.routes.size).toBe(0);
   });
 
+  it('retries what a retry can mend: the BIG-IP busy for a moment', async () => {
+    f5.failNext(2, 503);
+    const rule = await call('POST', '/api/v1/mitigation/rules', { adapter_id: adapterId, target_ip: '203.0.113.93', intent_type: 'blackhole' });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(200);
+    expect(rule.body.rule.status).toBe('active');
+    expect(f5.routes.has('Common/bulwark_203.0.113.93_32')).toBe(true);
+    await call('POST', `/api/v1/mitigation/rules/${rule.body.rule.id}/withdraw`);
+    expect(f5.routes.size).toBe(0);
+  });
+
   it('never retries a refused login, and never trusts a certificate it cannot verify', async () => {
     const bad = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'f5', name: 'wrong password', endpoint: f5.baseUrl, auth_token: 'admin:wrong', config: { tls_ca: f5.ca } });
     const before = f5.logins;

@@ -45,6 +45,16 @@ describe('radware', () => {
     expect(radware.locked()).toBe(false);
   });
 
+  it('retries what a retry can mend: Cyber Controller unavailable for a moment', async () => {
+    radware.failNext(1, 503);
+    const rule = await call('POST', '/api/v1/mitigation/rules', { adapter_id: adapterId, target_ip: '203.0.113.102', intent_type: 'blackhole' });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(200);
+    expect(radware.applied().map((a) => a.destination)).toEqual(['203.0.113.102/255.255.255.255']);
+    await call('POST', `/api/v1/mitigation/rules/${rule.body.rule.id}/withdraw`);
+    expect(radware.applied()).toEqual([]);
+    expect(radware.locked()).toBe(false);
+  });
+
   it('reports a refused login without retrying it, and refuses what it cannot do', async () => {
     const bad = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'radware', name: 'wrong', endpoint: radware.baseUrl, auth_token: 'radware:nope', config: { dp_ip: radware.dpIp, tls_ca: radware.ca } });
     const before = radware.logins;

@@ -24,6 +24,8 @@ export interface F5Api {
   logins: number;
   /** Forgets every token (they expired). */
   expireTokens(): void;
+  /** The next `n` requests answer `status` (the appliance busy or restarting). */
+  failNext(n: number, status?: number): void;
   close(): Promise<void>;
 }
 
@@ -33,10 +35,15 @@ export async function startF5Api(): Promise<F5Api> {
   const user = 'admin';
   const password = 'bigip-pass-123';
   const state = { routes: new Map<string, F5Route>(), logins: 0 };
+  const failing = { n: 0, status: 503 };
   const server: Server = createServer({ cert, key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (failing.n > 0) {
+        failing.n--;
+        return void res.writeHead(failing.status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: failing.status, message: 'service unavailable' }));
+      }
       const url = new URL(req.url ?? '/', 'https://x');
       const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       const error = (code: number, message: string) => answer(code, { code, message, errorStack: [], apiError: 3 });
@@ -103,6 +110,10 @@ export async function startF5Api(): Promise<F5Api> {
       return state.logins;
     },
     expireTokens: () => tokens.clear(),
+    failNext(n, status = 503) {
+      failing.n = n;
+      failing.status = status;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -20,6 +20,8 @@ export interface RadwareApi {
   openSessions(): number;
   /** Whether the device is locked now. */
   locked(): boolean;
+  /** The next `n` requests answer `status` (the appliance busy or restarting). */
+  failNext(n: number, status?: number): void;
   close(): Promise<void>;
 }
 
@@ -35,10 +37,15 @@ export async function startRadwareApi(): Promise<RadwareApi> {
   let lockedBy: string | null = null;
   const state = { logins: 0 };
 
+  const failing = { n: 0, status: 503 };
   const server: Server = createServer({ cert, key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (failing.n > 0) {
+        failing.n--;
+        return void res.writeHead(failing.status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: failing.status, message: 'service unavailable' }));
+      }
       const url = new URL(req.url ?? '/', 'https://x');
       const path = url.pathname;
       const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
@@ -129,6 +136,10 @@ export async function startRadwareApi(): Promise<RadwareApi> {
     },
     openSessions: () => sessions.size,
     locked: () => lockedBy !== null,
+    failNext(n, status = 503) {
+      failing.n = n;
+      failing.status = status;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
