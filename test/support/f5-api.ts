@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { selfSignedCert } from './tls.js';
+import { failureSwitch, selfSignedCert } from './tls.js';
 
 export interface F5Route {
   name: string;
@@ -35,15 +35,12 @@ export async function startF5Api(): Promise<F5Api> {
   const user = 'admin';
   const password = 'bigip-pass-123';
   const state = { routes: new Map<string, F5Route>(), logins: 0 };
-  const failing = { n: 0, status: 503 };
+  const failing = failureSwitch();
   const server: Server = createServer({ cert, key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (failing.n > 0) {
-        failing.n--;
-        return void res.writeHead(failing.status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: failing.status, message: 'service unavailable' }));
-      }
+      if (failing.answered(res)) return;
       const url = new URL(req.url ?? '/', 'https://x');
       const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       const error = (code: number, message: string) => answer(code, { code, message, errorStack: [], apiError: 3 });
@@ -110,10 +107,7 @@ export async function startF5Api(): Promise<F5Api> {
       return state.logins;
     },
     expireTokens: () => tokens.clear(),
-    failNext(n, status = 503) {
-      failing.n = n;
-      failing.status = status;
-    },
+    failNext: failing.failNext,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

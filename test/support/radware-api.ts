@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { selfSignedCert } from './tls.js';
+import { failureSwitch, selfSignedCert } from './tls.js';
 
 export interface RadwareApi {
   baseUrl: string;
@@ -37,15 +37,12 @@ export async function startRadwareApi(): Promise<RadwareApi> {
   let lockedBy: string | null = null;
   const state = { logins: 0 };
 
-  const failing = { n: 0, status: 503 };
+  const failing = failureSwitch();
   const server: Server = createServer({ cert, key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (failing.n > 0) {
-        failing.n--;
-        return void res.writeHead(failing.status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: failing.status, message: 'service unavailable' }));
-      }
+      if (failing.answered(res)) return;
       const url = new URL(req.url ?? '/', 'https://x');
       const path = url.pathname;
       const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
@@ -136,10 +133,7 @@ export async function startRadwareApi(): Promise<RadwareApi> {
     },
     openSessions: () => sessions.size,
     locked: () => lockedBy !== null,
-    failNext(n, status = 503) {
-      failing.n = n;
-      failing.status = status;
-    },
+    failNext: failing.failNext,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

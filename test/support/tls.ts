@@ -1,5 +1,7 @@
-// TLS for local stand-ins of appliances, which present certificates of their own.
+// What local stand-ins of appliances share: a certificate of their own (as appliances
+// present), and failing on request.
 import { execFileSync } from 'node:child_process';
+import type { ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,3 +13,20 @@ export function selfSignedCert(): { cert: string; key: string } {
   return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
 }
 
+
+/** The next `n` requests answer `status` (the appliance busy or restarting); `answered` takes them. */
+export function failureSwitch() {
+  const state = { n: 0, status: 503 };
+  return {
+    failNext(n: number, status = 503) {
+      state.n = n;
+      state.status = status;
+    },
+    answered(res: ServerResponse): boolean {
+      if (state.n <= 0) return false;
+      state.n--;
+      res.writeHead(state.status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: state.status, message: 'service unavailable' }));
+      return true;
+    },
+  };
+}
