@@ -107,6 +107,20 @@ describe('bird2', () => {
     await waitForRib(lab, 'ipv4', (x) => gone('203.0.113.62/32')(x) && gone('203.0.113.63/32')(x), 5000);
   });
 
+  it('says BIRD does not answer while it is down (retried, not refused), and announces once it is back', async () => {
+    await lab.kill('bird');
+    const down = await call('POST', '/api/v1/mitigation/rules', { adapter_id: adapterId, target_ip: '203.0.113.65', intent_type: 'blackhole' });
+    // Retried for a few seconds (a refusal would fail at once), then failed with the reason.
+    expect(down.status, JSON.stringify(down.body)).toBe(502);
+    expect(down.body.error.message).toContain('BIRD does not answer');
+    expect(down.body.error.message).not.toContain('refused the configuration');
+    await lab.revive('bird');
+    const up = await rule({ target_ip: '203.0.113.65', intent_type: 'blackhole' });
+    await waitForRib(lab, 'ipv4', fromBird('203.0.113.65/32'), 10_000);
+    await call('POST', `/api/v1/mitigation/rules/${up.id}/withdraw`);
+    await waitForRib(lab, 'ipv4', gone('203.0.113.65/32'), 5000);
+  }, 60_000);
+
   it('refuses an intent BIRD must never see, before BIRD sees it', async () => {
     const adapter = createBridgeAdapter('BIRD')({ endpoint: lab.birdBridge!.endpoint, authToken: lab.birdBridge!.token, timeoutMs: 5000, targets: { allowPrivate: true } });
     try {
