@@ -36,7 +36,7 @@ export type Cleanup =
   | { kind: 'end_diversion'; integrationId: number };
 
 /** How often an execution holding cleanups asks whether its incident has resolved. */
-export const RESOLVED_POLL_SECONDS = 15;
+export const RESOLVED_POLL_SECONDS = 5;
 
 /** Activity failure types no retry can mend: the step failed, the execution stops there. */
 export const STEP_REFUSED = 'StepRefused';
