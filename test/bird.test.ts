@@ -121,6 +121,20 @@ describe('bird2', () => {
     await waitForRib(lab, 'ipv4', gone('203.0.113.65/32'), 5000);
   }, 60_000);
 
+  it('takes many changes at once (applied together while BIRD reconfigures), each answered', async () => {
+    const adapter = createBridgeAdapter('BIRD')({ endpoint: lab.birdBridge!.endpoint, authToken: lab.birdBridge!.token, timeoutMs: 10_000, targets: { allowPrivate: true } });
+    try {
+      const intents = Array.from({ length: 30 }, (_, i) => ({ kind: 'blackhole' as const, prefix: `198.51.100.${i + 100}/32`, nextHop: '192.0.2.1', communities: ['65535:666'] }));
+      await Promise.all(intents.map((x) => adapter.announce(x)));
+      await waitForRib(lab, 'ipv4', (rib) => intents.every((x) => fromBird(x.prefix)(rib)), 10_000);
+      expect((await adapter.list!()).length).toBeGreaterThanOrEqual(30);
+      await Promise.all(intents.map((x) => adapter.withdraw(x)));
+      await waitForRib(lab, 'ipv4', (rib) => intents.every((x) => gone(x.prefix)(rib)), 10_000);
+    } finally {
+      await adapter.close();
+    }
+  });
+
   it('refuses an intent BIRD must never see, before BIRD sees it', async () => {
     const adapter = createBridgeAdapter('BIRD')({ endpoint: lab.birdBridge!.endpoint, authToken: lab.birdBridge!.token, timeoutMs: 5000, targets: { allowPrivate: true } });
     try {
