@@ -6,6 +6,7 @@
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { MitigationIntent } from '../../domain/intent.js';
+import { transportError } from './appliance.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
 
 interface BridgeAnswer {
@@ -50,10 +51,7 @@ export function createBridgeAdapter(speaker: BridgedSpeaker) {
       try {
         res = await send(method, path, body === undefined ? undefined : JSON.stringify(body));
       } catch (err) {
-        const e = err as Error & { code?: string };
-        // A certificate that does not verify is a configuration problem: retrying cannot help.
-        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(e.code ?? '')) throw new AdapterError(`${where}: its TLS certificate does not verify (${e.message}); set config.tls_ca to the CA that signed it`, false);
-        throw new AdapterError(`${where} unreachable: ${e.message}`);
+        throw transportError(where, err);
       }
       let answer: BridgeAnswer;
       try {

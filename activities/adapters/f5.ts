@@ -8,7 +8,8 @@
 // `config.tls_ca` is the CA (or the certificate itself) to verify it with.
 import { formatPrefix, parsePrefix } from '../../domain/prefix.js';
 import type { MitigationIntent } from '../../domain/intent.js';
-import { httpCall, TargetRefused, type HttpAnswer } from '../http-client.js';
+import type { HttpAnswer } from '../http-client.js';
+import { applianceHttp, loginOf, messageOf } from './appliance.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
 
 const NAME_PREFIX = 'bulwark_';
@@ -17,37 +18,15 @@ const NAME_PREFIX = 'bulwark_';
 export const routeName = (prefix: string) => `${NAME_PREFIX}${prefix.replace(/[:/]/g, '_')}`;
 
 export function createF5Adapter(settings: AdapterSettings): MitigationAdapter {
-  const base = settings.endpoint.replace(/\/+$/, '');
   const partition = typeof settings.config?.partition === 'string' ? settings.config.partition : 'Common';
-  const ca = typeof settings.config?.tls_ca === 'string' ? settings.config.tls_ca : undefined;
-  const colon = settings.authToken?.indexOf(':') ?? -1;
+  const raw = applianceHttp('F5 BIG-IP', settings);
   let token: string | null = null;
 
-  async function raw(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<HttpAnswer> {
-    try {
-      return await httpCall(method, `${base}${path}`, body === undefined ? undefined : JSON.stringify(body), { 'content-type': 'application/json', ...headers }, settings.timeoutMs, settings.targets, ca);
-    } catch (err) {
-      const e = err as Error & { code?: string };
-      if (err instanceof TargetRefused || e.code === 'ETARGETREFUSED') throw new AdapterError(`F5 BIG-IP: ${e.message}`, false);
-      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(e.code ?? '')) throw new AdapterError(`F5 BIG-IP at ${base}: its TLS certificate does not verify (${e.message}); set config.tls_ca to the CA that signed it`, false);
-      throw new AdapterError(`F5 BIG-IP at ${base} unreachable: ${e.message}`);
-    }
-  }
-
-  const message = (a: HttpAnswer) => {
-    try {
-      return (JSON.parse(a.body) as { message?: string }).message ?? a.body.slice(0, 200);
-    } catch {
-      return a.body.slice(0, 200);
-    }
-  };
-
   async function login(): Promise<string> {
-    if (colon <= 0) throw new AdapterError('F5 BIG-IP: auth_token must be username:password', false);
-    const answer = await raw('POST', '/mgmt/shared/authn/login', { username: settings.authToken!.slice(0, colon), password: settings.authToken!.slice(colon + 1), loginProviderName: 'tmos' }, {});
+    const answer = await raw('POST', '/mgmt/shared/authn/login', { ...loginOf('F5 BIG-IP', settings), loginProviderName: 'tmos' }, {});
     // A refused login is never retried: BIG-IP locks accounts after repeated failures.
-    if (answer.status === 401 || answer.status === 403) throw new AdapterError(`F5 BIG-IP refused the login: ${message(answer)}`, false);
-    if (answer.status !== 200) throw new AdapterError(`F5 BIG-IP login: HTTP ${answer.status} ${message(answer)}`, answer.status >= 500 || answer.status === 429);
+    if (answer.status === 401 || answer.status === 403) throw new AdapterError(`F5 BIG-IP refused the login: ${messageOf(answer)}`, false);
+    if (answer.status !== 200) throw new AdapterError(`F5 BIG-IP login: HTTP ${answer.status} ${messageOf(answer)}`, answer.status >= 500 || answer.status === 429);
     const t = (JSON.parse(answer.body) as { token?: { token?: string } }).token?.token;
     if (!t) throw new AdapterError('F5 BIG-IP login answered no token');
     return t;
@@ -64,7 +43,7 @@ export function createF5Adapter(settings: AdapterSettings): MitigationAdapter {
   }
 
   function fail(what: string, a: HttpAnswer): never {
-    throw new AdapterError(`F5 BIG-IP ${what}: HTTP ${a.status} ${message(a)}`, a.status >= 500 || a.status === 429);
+    throw new AdapterError(`F5 BIG-IP ${what}: HTTP ${a.status} ${messageOf(a)}`, a.status >= 500 || a.status === 429);
   }
 
   function blackholeOnly(intent: MitigationIntent): string {

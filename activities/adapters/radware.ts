@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { MitigationIntent } from '../../domain/intent.js';
 import { formatPrefix, parsePrefix } from '../../domain/prefix.js';
-import { httpCall, TargetRefused, type HttpAnswer } from '../http-client.js';
+import type { HttpAnswer } from '../http-client.js';
+import { applianceHttp, loginOf, messageOf } from './appliance.js';
 import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
 
 const NAME_PREFIX = 'bwk_';
@@ -24,48 +25,28 @@ function mask(family: 4 | 6, length: number): string {
 }
 
 export function createRadwareAdapter(settings: AdapterSettings): MitigationAdapter {
-  const base = settings.endpoint.replace(/\/+$/, '');
   const dp = typeof settings.config?.dp_ip === 'string' ? settings.config.dp_ip : '';
-  const ca = typeof settings.config?.tls_ca === 'string' ? settings.config.tls_ca : undefined;
-  const colon = settings.authToken?.indexOf(':') ?? -1;
   const cfg = `/mgmt/device/byip/${dp}/config`;
-
-  async function raw(method: string, path: string, body: unknown, cookie: string | null): Promise<HttpAnswer> {
-    try {
-      return await httpCall(method, `${base}${path}`, body === undefined ? undefined : JSON.stringify(body), { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) }, settings.timeoutMs, settings.targets, ca);
-    } catch (err) {
-      const e = err as Error & { code?: string };
-      if (err instanceof TargetRefused || e.code === 'ETARGETREFUSED') throw new AdapterError(`Radware: ${e.message}`, false);
-      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(e.code ?? '')) throw new AdapterError(`Radware Cyber Controller at ${base}: its TLS certificate does not verify (${e.message}); set config.tls_ca to the CA that signed it`, false);
-      throw new AdapterError(`Radware Cyber Controller at ${base} unreachable: ${e.message}`);
-    }
-  }
-
-  const said = (a: HttpAnswer) => {
-    try {
-      return (JSON.parse(a.body) as { message?: string }).message ?? a.body.slice(0, 200);
-    } catch {
-      return a.body.slice(0, 200);
-    }
-  };
+  const http = applianceHttp('Radware Cyber Controller', settings);
+  const raw = (method: string, path: string, body: unknown, cookie: string | null) => http(method, path, body, cookie ? { cookie } : {});
 
   /**
    * One session, with the device locked when it changes configuration: logged in, run, and
    * unlocked and logged out whatever happened (Cyber Controller holds sessions and locks).
    */
   async function session<T>(change: boolean, fn: (call: (method: string, path: string, body?: unknown) => Promise<HttpAnswer>) => Promise<T>): Promise<T> {
-    if (colon <= 0) throw new AdapterError('Radware: auth_token must be username:password', false);
+    const credentials = loginOf('Radware', settings);
     if (!dp) throw new AdapterError('Radware: config.dp_ip (the DefensePro as Cyber Controller knows it) is required', false);
-    const login = await raw('POST', '/mgmt/system/user/login', { username: settings.authToken!.slice(0, colon), password: settings.authToken!.slice(colon + 1) }, null);
+    const login = await raw('POST', '/mgmt/system/user/login', credentials, null);
     // A refused login is never retried: repeated failures lock the account.
-    if (login.status === 401 || login.status === 403 || (login.status === 200 && !/"status"\s*:\s*"ok"/.test(login.body))) throw new AdapterError(`Radware refused the login: ${said(login)}`, false);
-    if (login.status !== 200) throw new AdapterError(`Radware login: HTTP ${login.status} ${said(login)}`, login.status >= 500 || login.status === 429);
+    if (login.status === 401 || login.status === 403 || (login.status === 200 && !/"status"\s*:\s*"ok"/.test(login.body))) throw new AdapterError(`Radware refused the login: ${messageOf(login)}`, false);
+    if (login.status !== 200) throw new AdapterError(`Radware login: HTTP ${login.status} ${messageOf(login)}`, login.status >= 500 || login.status === 429);
     const cookie = login.cookies.map((c) => c.split(';')[0]).join('; ');
     const call = (method: string, path: string, body?: unknown) => raw(method, path, body, cookie);
     try {
       if (change) {
         const locked = await call('POST', `/mgmt/system/config/tree/device/byip/${dp}/lock`);
-        if (locked.status !== 200) throw new AdapterError(`Radware: cannot lock DefensePro ${dp}: HTTP ${locked.status} ${said(locked)}`, locked.status >= 500 || locked.status === 409);
+        if (locked.status !== 200) throw new AdapterError(`Radware: cannot lock DefensePro ${dp}: HTTP ${locked.status} ${messageOf(locked)}`, locked.status >= 500 || locked.status === 409);
       }
       try {
         return await fn(call);
@@ -80,7 +61,7 @@ export function createRadwareAdapter(settings: AdapterSettings): MitigationAdapt
   /** 200, or an "already exists"/"not found" the caller counts as done. */
   function check(what: string, a: HttpAnswer, done: RegExp): void {
     if (a.status === 200 || done.test(a.body)) return;
-    throw new AdapterError(`Radware ${what}: HTTP ${a.status} ${said(a)}`, a.status >= 500 && !/M_00386/.test(a.body));
+    throw new AdapterError(`Radware ${what}: HTTP ${a.status} ${messageOf(a)}`, a.status >= 500 && !/M_00386/.test(a.body));
   }
 
   function blackholeOnly(intent: MitigationIntent) {
