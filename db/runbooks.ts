@@ -31,8 +31,13 @@ export interface RunbookSummary {
   last: ExecutionRow | null;
 }
 
-export async function listRunbooks(db: Db, workspaceId: number): Promise<RunbookSummary[]> {
-  const rows = await db.select().from(runbooks).where(live(workspaceId)).orderBy(runbooks.id);
+/** The workspace's runbooks with their execution counts; `onlyId`: that one alone. */
+export async function listRunbooks(db: Db, workspaceId: number, onlyId?: number): Promise<RunbookSummary[]> {
+  const rows = await db
+    .select()
+    .from(runbooks)
+    .where(and(live(workspaceId), onlyId === undefined ? undefined : eq(runbooks.id, onlyId)))
+    .orderBy(runbooks.id);
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
   const counts = await db

@@ -104,7 +104,7 @@ async function loadRunbook(deps: AppDeps, workspaceId: number, id: number): Prom
 }
 
 async function summary(deps: AppDeps, workspaceId: number, id: number) {
-  const found = (await listRunbooks(deps.db, workspaceId)).find((s) => s.runbook.id === id);
+  const [found] = await listRunbooks(deps.db, workspaceId, id);
   if (!found) throw new ApiError('not_found', `runbook ${id} not found`);
   return runbookJson(found);
 }
