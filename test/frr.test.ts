@@ -98,4 +98,27 @@ describe('frr', () => {
     await call('POST', `/api/v1/mitigation/rules/${r.id}/withdraw`);
     await waitForRib(lab, 'ipv4', gone('203.0.113.73/32'), 5000);
   }, 60_000);
+
+  // FRR 8.4 keeps a route in its adj-out, never sending the withdraw, when the route was
+  // announced while the session came up (about 6 times in 10 here): the bridge checks what
+  // FRR advertised after each withdraw, and repairs it.
+  it('withdraws for certain a blackhole announced while FRR’s session was coming up', async () => {
+    const bridge = createBridgeAdapter('FRR')({ endpoint: lab.frrBridge!.endpoint, authToken: lab.frrBridge!.token, timeoutMs: 5000, targets: { allowPrivate: true } });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const ip = `203.0.113.${90 + i}`;
+        await lab.kill('frr');
+        const revived = lab.revive('frr');
+        // The rule arrives as soon as FRR answers vtysh, before its session to the router is up.
+        await expect.poll(() => bridge.list().then(() => true, () => false), { timeout: 10_000, interval: 25 }).toBe(true);
+        const r = await rule({ target_ip: ip, intent_type: 'blackhole' });
+        await revived;
+        await waitForRib(lab, 'ipv4', fromFrr(`${ip}/32`), 15_000);
+        await call('POST', `/api/v1/mitigation/rules/${r.id}/withdraw`);
+        await waitForRib(lab, 'ipv4', gone(`${ip}/32`), 5000);
+      }
+    } finally {
+      await bridge.close();
+    }
+  }, 120_000);
 });
