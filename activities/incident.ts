@@ -6,16 +6,50 @@ import type { Db } from '../db/client.js';
 import { loadAllowlist } from '../db/allowlist.js';
 import { loadPolicy, loadTiers } from '../db/escalation.js';
 import { countryPrefixes } from '../db/geoip.js';
-import { recordIncidentEvent, type IncidentRow } from '../db/incidents.js';
+import { describeClassification, recordIncidentEvent, type IncidentRow } from '../db/incidents.js';
 import { requestDiversionRule, requestRules } from '../db/rules.js';
-import { incidents, nodes, type IncidentEventKind } from '../db/schema.js';
-import { DEFAULT_TTL_SECONDS, flowMatchFor, severityAfter, type TierLevel } from '../domain/escalation.js';
+import { incidents, mitigationRules, nodes, type IncidentEventKind } from '../db/schema.js';
+import { signatureFromWire, type ReportedClassification } from '../domain/agent-protocol.js';
+import type { IntentRequest } from '../domain/build-intent.js';
+import { DEFAULT_TTL_SECONDS, severityAfter, tierMatchFor, type EscalationPolicy, type Tier, type TierLevel } from '../domain/escalation.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { ruleInput } from '../workflows/rule.contract.js';
-import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRule } from '../workflows/incident.contract.js';
+import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRevision, TierRule } from '../workflows/incident.contract.js';
 
 /** A router holds FlowSpec routes in hardware: more than this for one target is refused. */
 export const MAX_GEO_FLOWSPEC_ROUTES = 256;
+
+type WantedIntent = { intent: IntentRequest; why: string } | { none: string };
+
+/**
+ * What a blackhole or FlowSpec tier announces for the incident as classified now: a
+ * dropping rule only on a capture's attack verdict (a blackhole also when the policy says
+ * to act without one), a FlowSpec match as narrow as the capture's signature allows.
+ */
+export function tierIntent(incident: IncidentRow, tier: Tier, policy: EscalationPolicy): WantedIntent {
+  const ipFamily = mustParsePrefix(incident.targetIp).family;
+  const cls = incident.classification as ReportedClassification | null;
+  const unsigned =
+    incident.evidence === 'counters'
+      ? 'waiting for the capture\'s verdict: a guess from the counters never drives a dropping rule'
+      : `the capture shows no attack signature (${incident.verdict}${cls?.reasons?.length ? `: ${cls.reasons.slice(0, 3).join('; ')}` : ''}); nothing dropped, the incident is notified`;
+  if (tier.action === 'blackhole') {
+    if (incident.verdict === 'attack' && incident.evidence === 'capture') return { intent: { kind: 'blackhole', target: incident.targetIp }, why: `the capture shows ${describeClassification(incident)}` };
+    if (policy.actWithoutSignature) return { intent: { kind: 'blackhole', target: incident.targetIp }, why: `the policy acts without an attack signature (${describeClassification(incident)})` };
+    return { none: unsigned };
+  }
+  const decided = tierMatchFor(
+    { family: incident.family, subtype: incident.subtype, verdict: incident.verdict, evidence: incident.evidence, signature: cls?.signature ? signatureFromWire(cls.signature) : null },
+    ipFamily,
+    { pps: incident.currentPps, bps: incident.currentBps },
+  );
+  if (decided.kind === 'none') return { none: incident.evidence === 'counters' || incident.verdict !== 'attack' ? unsigned : decided.why };
+  return { intent: { kind: 'flowspec', target: incident.targetIp, match: decided.match, action: decided.action }, why: decided.why };
+}
+
+/** JSON with sorted keys: intents compared as stored (jsonb reorders keys). */
+const canonical = (v: unknown) =>
+  JSON.stringify(v, (_, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
 
 export function createIncidentActivities({ db, logger }: { db: Db; logger: Logger }) {
   async function loadIncident(incidentId: number) {
@@ -33,6 +67,57 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
     return node?.uuid ?? null;
   }
 
+  async function refuse(incidentId: number, level: TierLevel, message: string, dedupeKey: string, kind: IncidentEventKind = 'refused'): Promise<null> {
+    await record(incidentId, kind, message, { tier: level }, dedupeKey);
+    logger.info({ incidentId, tier: level, message }, 'tier action not taken');
+    return null;
+  }
+
+  /** A tier's rule (pending, for the workflow to start), or null with the reason on the timeline. */
+  async function createTierRule(incident: IncidentRow, policy: EscalationPolicy, tier: Tier, wanted: WantedIntent, dedupeKey: string): Promise<TierRule> {
+    const incidentId = incident.id;
+    const level = tier.level;
+    const what = `tier ${level} ${tier.action} for ${incident.targetIp} (ttl ${tier.ttlSeconds} s)`;
+    if (tier.action === 'scrubbing') {
+      if (policy.scrubbingId === null) return refuse(incidentId, level, `${what}: the escalation policy names no scrubbing integration`, dedupeKey);
+      const requested = await requestDiversionRule(db, {
+        workspaceId: incident.workspaceId,
+        scrubbingId: policy.scrubbingId,
+        target: incident.targetIp,
+        ttl: tier.ttlSeconds,
+        reason: `incident ${incidentId} tier ${level}`,
+        incidentId,
+        dryRun: policy.dryRun,
+      });
+      if (requested.outcome === 'refused') return refuse(incidentId, level, `${what}: ${requested.reason}`, dedupeKey);
+      const through = `scrubbing integration ${requested.integration.id} (${requested.integration.type})`;
+      if (requested.outcome === 'dry_run') return refuse(incidentId, level, `dry run: would divert ${what} through ${through}`, dedupeKey, 'dry_run');
+      if (!requested.rule) return refuse(incidentId, level, `${what}: rule ${requested.conflict?.id ?? '?'} already holds the diversion of ${through}`, dedupeKey);
+      await record(incidentId, 'rule_requested', `${what}: rule ${requested.rule.id} through ${through}`, { tier: level, rule_id: requested.rule.id }, dedupeKey);
+      return ruleInput(requested.rule);
+    }
+    if ('none' in wanted) return refuse(incidentId, level, `${what}: ${wanted.none}`, dedupeKey);
+    if (policy.adapterId === null) return refuse(incidentId, level, `${what}: the escalation policy names no adapter`, dedupeKey);
+    const requested = await requestRules(db, {
+      workspaceId: incident.workspaceId,
+      adapterId: policy.adapterId,
+      intents: [wanted.intent],
+      ttl: tier.ttlSeconds,
+      reason: `incident ${incidentId} tier ${level}`,
+      incidentId,
+      dryRun: policy.dryRun,
+    });
+    if (requested.outcome === 'refused') return refuse(incidentId, level, `${what}: ${requested.reason}`, dedupeKey);
+    if (requested.outcome === 'dry_run') return refuse(incidentId, level, `dry run: would announce ${what} through adapter ${requested.adapter.id}: ${wanted.why}`, dedupeKey, 'dry_run');
+    const [rule] = requested.rules;
+    if (!rule) {
+      const live = requested.conflicts[0];
+      return refuse(incidentId, level, `${what}: rule ${live?.id ?? '?'} already holds this route (${live?.status ?? 'unknown'})`, dedupeKey);
+    }
+    await record(incidentId, 'rule_requested', `${what}: rule ${rule.id} through adapter ${requested.adapter.id}: ${wanted.why}`, { tier: level, rule_id: rule.id, why: wanted.why }, dedupeKey);
+    return ruleInput(rule);
+  }
+
   return {
     /** The tiers that apply to the incident's target (per-host overrides applied), read fresh. */
     async loadEscalationPlan(incidentId: number): Promise<EscalationPlan> {
@@ -48,63 +133,42 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
 
     /**
      * Creates the pending rule for a tier, or records on the timeline why there is none
-     * (dry run, allowlisted target, no adapter or integration named). Idempotent per
-     * `dedupeKey`: a retry finds the rule its first attempt made.
+     * (dry run, allowlisted target, no adapter or integration named, no attack signature in
+     * the capture yet). Idempotent per `dedupeKey`: a retry finds the rule its first attempt made.
      */
     async requestTierRule(incidentId: number, level: TierLevel, dedupeKey: string): Promise<TierRule> {
       const incident = await loadIncident(incidentId);
       const { policy } = await loadPolicy(db, incident.workspaceId);
       const tier = policy.tiers.find((t) => t.level === level);
-      const refuse = async (message: string, kind: IncidentEventKind = 'refused') => {
-        await record(incidentId, kind, message, { tier: level }, dedupeKey);
-        logger.info({ incidentId, tier: level, message }, 'tier action not taken');
-        return null;
-      };
-      if (!tier) return refuse(`tier ${level} is no longer in the policy`);
-      const what = `tier ${level} ${tier.action} for ${incident.targetIp} (ttl ${tier.ttlSeconds} s)`;
-      if (tier.action === 'scrubbing') {
-        if (policy.scrubbingId === null) return refuse(`${what}: the escalation policy names no scrubbing integration`);
-        const requested = await requestDiversionRule(db, {
-          workspaceId: incident.workspaceId,
-          scrubbingId: policy.scrubbingId,
-          target: incident.targetIp,
-          ttl: tier.ttlSeconds,
-          reason: `incident ${incidentId} tier ${level}`,
-          incidentId,
-          dryRun: policy.dryRun,
-        });
-        if (requested.outcome === 'refused') return refuse(`${what}: ${requested.reason}`);
-        const through = `scrubbing integration ${requested.integration.id} (${requested.integration.type})`;
-        if (requested.outcome === 'dry_run') return refuse(`dry run: would divert ${what} through ${through}`, 'dry_run');
-        if (!requested.rule) return refuse(`${what}: rule ${requested.conflict?.id ?? '?'} already holds the diversion of ${through}`);
-        await record(incidentId, 'rule_requested', `${what}: rule ${requested.rule.id} through ${through}`, { tier: level, rule_id: requested.rule.id }, dedupeKey);
-        return ruleInput(requested.rule);
-      }
-      if (policy.adapterId === null) return refuse(`${what}: the escalation policy names no adapter`);
+      if (!tier) return refuse(incidentId, level, `tier ${level} is no longer in the policy`, dedupeKey);
+      return createTierRule(incident, policy, tier, tierIntent(incident, tier, policy), dedupeKey);
+    },
 
-      const target = mustParsePrefix(incident.targetIp);
-      const requested = await requestRules(db, {
-        workspaceId: incident.workspaceId,
-        adapterId: policy.adapterId,
-        intents: [
-          tier.action === 'flowspec'
-            ? { kind: 'flowspec', target: incident.targetIp, match: flowMatchFor(incident.family, incident.subtype, target.family), action: { type: 'discard' } }
-            : { kind: 'blackhole', target: incident.targetIp },
-        ],
-        ttl: tier.ttlSeconds,
-        reason: `incident ${incidentId} tier ${level}`,
-        incidentId,
-        dryRun: policy.dryRun,
-      });
-      if (requested.outcome === 'refused') return refuse(`${what}: ${requested.reason}`);
-      if (requested.outcome === 'dry_run') return refuse(`dry run: would announce ${what} through adapter ${requested.adapter.id}`, 'dry_run');
-      const [rule] = requested.rules;
-      if (!rule) {
-        const live = requested.conflicts[0];
-        return refuse(`${what}: rule ${live?.id ?? '?'} already holds this route (${live?.status ?? 'unknown'})`);
+    /**
+     * After the classification changed: the rule the tier calls for now, and the rule it
+     * replaces (announce the new one, then withdraw the old), or the rule to withdraw when
+     * the new verdict calls for none. Nothing when the tier's rule stays what it is.
+     */
+    async reviseTierRule(incidentId: number, level: TierLevel, currentRuleId: number | null, dedupeKey: string): Promise<TierRevision> {
+      const incident = await loadIncident(incidentId);
+      const { policy } = await loadPolicy(db, incident.workspaceId);
+      const tier = policy.tiers.find((t) => t.level === level);
+      if (!tier || tier.action === 'scrubbing') return { start: null, withdraw: null, why: '' };
+      const wanted = tierIntent(incident, tier, policy);
+      const [current] = currentRuleId === null ? [] : await db.select().from(mitigationRules).where(eq(mitigationRules.id, currentRuleId));
+      const live = current && ['pending', 'active'].includes(current.status) ? current : undefined;
+      const because = `the classification is now ${describeClassification(incident)}`;
+      if ('none' in wanted) {
+        if (!live) return { start: null, withdraw: null, why: '' };
+        await record(incidentId, 'refused', `tier ${level}: ${wanted.none}`, { tier: level }, dedupeKey);
+        return { start: null, withdraw: live.id, why: `${because}: ${wanted.none}` };
       }
-      await record(incidentId, 'rule_requested', `${what}: rule ${rule.id} through adapter ${requested.adapter.id}`, { tier: level, rule_id: rule.id }, dedupeKey);
-      return ruleInput(rule);
+      if (live && policy.adapterId !== null && policy.adapterId === live.adapterId) {
+        const built = await requestRules(db, { workspaceId: incident.workspaceId, adapterId: policy.adapterId, intents: [wanted.intent], ttl: tier.ttlSeconds, reason: null, dryRun: true });
+        if (built.outcome === 'dry_run' && canonical(built.intents[0]) === canonical(live.intent)) return { start: null, withdraw: null, why: '' };
+      }
+      const rule = await createTierRule(incident, policy, tier, wanted, dedupeKey);
+      return { start: rule, withdraw: rule && live ? live.id : null, why: live ? `replaced by rule ${rule?.ruleId ?? '?'}: ${because}` : because };
     },
 
     /**

@@ -2,7 +2,7 @@
 // reaches the incident's workflow by signal-with-start, so a retried open finds the
 // running workflow, and a workflow that is gone is started again from the row.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { incidentWorkflowId, metricsSignal, resolvedSignal, type Figures, type IncidentWorkflowInput } from '../workflows/incident.contract.js';
+import { incidentWorkflowId, metricsSignal, reclassifiedSignal, resolvedSignal, type Figures, type IncidentWorkflowInput } from '../workflows/incident.contract.js';
 import { incidentWorkflow } from '../workflows/incident.js';
 import type { TemporalDeps } from './temporal.js';
 
@@ -12,9 +12,13 @@ const startOptions = (t: TemporalDeps, incidentId: number) => ({
   args: [{ incidentId }] as [IncidentWorkflowInput],
 });
 
-/** The attack's latest figures: the workflow escalates to the highest tier they reach. */
-export async function triggerEscalation(t: TemporalDeps, incidentId: number, figures: Figures): Promise<void> {
-  await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: metricsSignal, signalArgs: [figures] });
+/**
+ * The attack's latest figures: the workflow escalates to the highest tier they reach;
+ * `reclassified`: the classification changed, and with it what the tiers' rules should be.
+ */
+export async function triggerEscalation(t: TemporalDeps, incidentId: number, figures: Figures, reclassified = false): Promise<void> {
+  const handle = await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: metricsSignal, signalArgs: [figures] });
+  if (reclassified) await handle.signal(reclassifiedSignal);
 }
 
 /**

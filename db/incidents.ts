@@ -1,8 +1,9 @@
 // Incidents and their timelines: what agents report (open, figures, resolve), what users
 // list, and the one way to write a timeline entry (idempotent per dedupe key, for
 // activities that may run twice).
+import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gte, sql } from 'drizzle-orm';
-import type { ReportedClassification as Classification } from '../domain/agent-protocol.js';
+import { evidenceOf, type ReportedClassification as Classification } from '../domain/agent-protocol.js';
 import type { AttackFamily } from '../domain/attack.js';
 import type { Severity } from '../domain/escalation.js';
 import { isRowId, type Db } from './client.js';
@@ -44,6 +45,7 @@ export async function openIncident(
       family: cls?.family ?? 'unknown',
       subtype: cls?.subtype ?? null,
       confidence: cls?.confidence ?? null,
+      ...(cls ? evidenceOf(cls) : {}),
       classification: cls,
       currentPps: report.pps,
       currentBps: report.bps,
@@ -54,19 +56,52 @@ export async function openIncident(
     .onConflictDoNothing()
     .returning();
   if (!inserted) return { incident: (await findNodeIncident(db, node.id, report.ref))!, opened: false };
-  const what = cls ? `${cls.family}${cls.subtype ? ` (${cls.subtype})` : ''}` : 'attack';
   await recordIncidentEvent(db, inserted.id, {
     kind: 'opened',
-    message: `${what} on ${report.targetIp} reported by ${node.name}: ${report.pps} pps, ${report.bps} bps`,
+    message: `${describeClassification(inserted)} on ${report.targetIp} reported by ${node.name}: ${report.pps} pps, ${report.bps} bps`,
     detail: { pps: report.pps, bps: report.bps },
     dedupeKey: 'opened',
   });
+  if (cls && inserted.evidence === 'capture') await recordClassified(db, inserted);
   await db.update(nodes).set({ trafficState: 'attack', lastSeenAt: sql`now()` }).where(eq(nodes.id, node.id));
   return { incident: inserted, opened: true };
 }
 
-/** The agent's latest figures (peaks kept) and, when it has one, its classification. */
-export async function updateIncidentFigures(db: Db, incidentId: number, figures: { pps: number; bps: number }, cls: Classification | null): Promise<IncidentRow> {
+/** What of an incident's classification decides its tier rules: when it changes, the escalation revises them. */
+export function decisionBasis(row: Pick<IncidentRow, 'family' | 'subtype' | 'verdict' | 'evidence' | 'classification'>): string {
+  return JSON.stringify([row.family, row.subtype, row.verdict, row.evidence, row.classification?.signature ?? null]);
+}
+
+/** "tcp_flood (ack), attack, from 812 captured packets" / "syn_flood guessed from the counters". */
+export function describeClassification(row: Pick<IncidentRow, 'family' | 'subtype' | 'verdict' | 'evidence' | 'classification'>): string {
+  const what = `${row.family}${row.subtype ? ` (${row.subtype})` : ''}`;
+  if (row.evidence === 'counters') return `${what} guessed from the counters`;
+  return `${what}, ${row.verdict}, from ${Number(row.classification?.packets ?? 0)} captured packets`;
+}
+
+async function recordClassified(db: Db, row: IncidentRow): Promise<void> {
+  const reasons = (row.classification?.reasons as string[] | undefined) ?? [];
+  const signature = row.classification?.signature as { why?: string } | null | undefined;
+  await recordIncidentEvent(db, row.id, {
+    kind: 'classified',
+    message: `classified: ${describeClassification(row)}${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
+    detail: { family: row.family, subtype: row.subtype, verdict: row.verdict, evidence: row.evidence, confidence: row.confidence, reasons, signature: signature ?? null },
+    // One entry per distinct classification per second: an agent's retried update adds none.
+    dedupeKey: `classified:${createHash('sha256').update(decisionBasis(row)).digest('hex').slice(0, 16)}:${Math.floor(Date.now() / 1000)}`,
+  });
+}
+
+/**
+ * The agent's latest figures (peaks kept) and, when it has one, its classification;
+ * `reclassified` when the classification changed what decides the tier rules (the timeline
+ * says how).
+ */
+export async function updateIncidentFigures(
+  db: Db,
+  current: IncidentRow,
+  figures: { pps: number; bps: number },
+  cls: Classification | null,
+): Promise<{ row: IncidentRow; reclassified: boolean }> {
   const [row] = await db
     .update(incidents)
     .set({
@@ -74,11 +109,13 @@ export async function updateIncidentFigures(db: Db, incidentId: number, figures:
       currentBps: figures.bps,
       peakPps: sql`greatest(${incidents.peakPps}, ${figures.pps})`,
       peakBps: sql`greatest(${incidents.peakBps}, ${figures.bps})`,
-      ...(cls ? { family: cls.family, subtype: cls.subtype ?? null, confidence: cls.confidence ?? null, classification: cls } : {}),
+      ...(cls ? { family: cls.family, subtype: cls.subtype ?? null, confidence: cls.confidence ?? null, ...evidenceOf(cls), classification: cls } : {}),
     })
-    .where(eq(incidents.id, incidentId))
+    .where(eq(incidents.id, current.id))
     .returning();
-  return row!;
+  const reclassified = cls !== null && decisionBasis(row!) !== decisionBasis(current);
+  if (reclassified) await recordClassified(db, row!);
+  return { row: row!, reclassified };
 }
 
 /** The agent reports the attack ended: the row says so now; the workflow steps down later. */

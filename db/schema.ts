@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { type AnyPgColumn, bigint, bigserial, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { AdapterConfig, AdapterType, IntentType } from '../domain/adapter-types.js';
 import type { NodeTrafficState } from '../domain/agent-protocol.js';
-import type { AttackFamily } from '../domain/attack.js';
+import type { AttackFamily, Evidence, Verdict } from '../domain/attack.js';
 import type { EscalationPolicy, HostThreshold, Severity } from '../domain/escalation.js';
 import type { RuleIntent } from '../domain/intent.js';
 import type { NodeCommand, NodeCommandResult } from '../domain/node-command.js';
@@ -323,6 +323,10 @@ export const incidents = pgTable(
     family: text('family').$type<AttackFamily>().notNull(),
     subtype: text('subtype'),
     confidence: doublePrecision('confidence'),
+    /** What the capture said: only `attack` drives a dropping rule (domain/attack.ts). */
+    verdict: text('verdict').$type<Verdict>().notNull().default('inconclusive'),
+    /** capture (classified packets) or counters (the agent's guess before any). */
+    evidence: text('evidence').$type<Evidence>().notNull().default('counters'),
     /** The agent's forensic summary, as sent (snake_case). */
     classification: jsonb('classification').$type<Record<string, unknown>>(),
     currentPps: bigint('current_pps', { mode: 'number' }).notNull(),

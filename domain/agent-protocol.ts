@@ -4,7 +4,7 @@
 // component); the agent (agent/api-client.ts) sends and reads the same types. Pure: plain
 // zod, no I/O, so both sides may import it.
 import { z } from 'zod';
-import { ATTACK_FAMILIES, type Classification } from './attack.js';
+import { ATTACK_FAMILIES, EVIDENCE_KINDS, VERDICTS, type AttackSignature, type Classification, type Evidence, type Verdict } from './attack.js';
 import { PROFILE_IDS } from './attack-profiles.js';
 import { CT_STATES, FIREWALL_ACTIONS, FIREWALL_SUITES, ICMP_TYPES, MAX_SOURCES, TCP_FLAGS, validateRuleSet, type FirewallRuleSet } from './firewall.js';
 import { Address, CidrOrIp, IfName, queryInt } from './wire.js';
@@ -98,11 +98,38 @@ export const MetricsBody = z
 
 // ---------- incidents ----------
 
+const Range = (max: number) =>
+  z
+    .strictObject({ from: z.number().int().min(0).max(max), to: z.number().int().min(0).max(max) })
+    .refine((r) => r.from <= r.to, 'must have from <= to');
+
+/** What the attack's packets share, as the agent measured it: the match a FlowSpec tier may use (the control plane still applies every safety rail). */
+export const SignatureSchema = z
+  .strictObject({
+    match: z.strictObject({
+      protocols: z.array(z.number().int().min(0).max(255)).min(1).max(8).optional(),
+      source_ports: z.array(Range(65535)).min(1).max(8).optional(),
+      destination_ports: z.array(Range(65535)).min(1).max(8).optional(),
+      packet_lengths: z.array(Range(65535)).min(1).max(8).optional(),
+      tcp_flags: z.array(z.enum(['fin', 'syn', 'rst', 'psh', 'ack', 'urg'])).min(1).max(6).optional(),
+      fragments: z.array(z.enum(['not-a-fragment', 'dont-fragment', 'is-fragment', 'first-fragment', 'last-fragment'])).min(1).max(5).optional(),
+    }),
+    coverage: Share,
+    collateral: Share,
+    legitimate_share: Share.optional().meta({ description: 'share of the bytes the match covers that are not the attack’s (sizes a rate limit)' }),
+    why: z.string().max(300),
+  })
+  .meta({ id: 'AttackSignature' });
+
 export const ClassificationSchema = z
   .strictObject({
     family: z.enum(ATTACK_FAMILIES),
     subtype: z.string().max(100).nullable().optional(),
     confidence: Share.optional(),
+    verdict: z.enum(VERDICTS).optional().meta({ description: 'attack, benign (service traffic, however much) or inconclusive; absent: attack unless the family is unknown' }),
+    evidence: z.enum(EVIDENCE_KINDS).optional().meta({ description: 'capture (classified packets) or counters (a guess from the protocol mix, which never drives a dropping rule); absent: capture when packets > 0' }),
+    reasons: z.array(z.string().max(300)).max(12).optional(),
+    signature: SignatureSchema.nullable().optional(),
     packets: z.number().int().min(0).optional(),
     bytes: z.number().int().min(0).optional(),
     top_sources: z.array(z.strictObject({ value: z.string().max(64), packets: z.number().int().min(0) })).max(50).optional(),
@@ -115,12 +142,60 @@ export type WireClassification = z.input<typeof ClassificationSchema>;
 /** A classification as the control plane received (and stores) it. */
 export type ReportedClassification = z.infer<typeof ClassificationSchema>;
 
-/** A classification (domain/attack.ts) as the protocol carries it. */
+/** The verdict and the kind of evidence a reported classification carries (older agents send neither). */
+export function evidenceOf(c: ReportedClassification): { verdict: Verdict; evidence: Evidence } {
+  return {
+    verdict: c.verdict ?? (c.family === 'unknown' ? 'inconclusive' : 'attack'),
+    evidence: c.evidence ?? ((c.packets ?? 0) > 0 ? 'capture' : 'counters'),
+  };
+}
+
+/** The signature as the domain holds it (camelCase match). */
+export function signatureFromWire(s: z.infer<typeof SignatureSchema>): AttackSignature {
+  const m = s.match;
+  return {
+    match: {
+      ...(m.protocols ? { protocols: m.protocols } : {}),
+      ...(m.source_ports ? { sourcePorts: m.source_ports } : {}),
+      ...(m.destination_ports ? { destinationPorts: m.destination_ports } : {}),
+      ...(m.packet_lengths ? { packetLengths: m.packet_lengths } : {}),
+      ...(m.tcp_flags ? { tcpFlags: m.tcp_flags } : {}),
+      ...(m.fragments ? { fragments: m.fragments } : {}),
+    },
+    coverage: s.coverage,
+    collateral: s.collateral,
+    ...(s.legitimate_share !== undefined ? { legitimateShare: s.legitimate_share } : {}),
+    why: s.why,
+  };
+}
+
+/** A classification (domain/attack.ts) as the protocol carries it: always from captured packets. */
 export function wireClassification(c: Classification): WireClassification {
+  const m = c.signature?.match;
   return {
     family: c.family,
     subtype: c.subtype,
     confidence: c.confidence,
+    verdict: c.verdict,
+    evidence: 'capture',
+    reasons: c.reasons.slice(0, 12).map((r) => r.slice(0, 300)),
+    signature:
+      c.signature && m
+        ? {
+            match: {
+              ...(m.protocols ? { protocols: m.protocols } : {}),
+              ...(m.sourcePorts ? { source_ports: m.sourcePorts } : {}),
+              ...(m.destinationPorts ? { destination_ports: m.destinationPorts } : {}),
+              ...(m.packetLengths ? { packet_lengths: m.packetLengths } : {}),
+              ...(m.tcpFlags ? { tcp_flags: m.tcpFlags } : {}),
+              ...(m.fragments ? { fragments: m.fragments } : {}),
+            },
+            coverage: c.signature.coverage,
+            collateral: c.signature.collateral,
+            ...(c.signature.legitimateShare !== undefined ? { legitimate_share: c.signature.legitimateShare } : {}),
+            why: c.signature.why.slice(0, 300),
+          }
+        : null,
     packets: c.packets,
     bytes: c.bytes,
     top_sources: c.topSources,

@@ -1,6 +1,7 @@
 // What a runbook execution decides without I/O: whether an incident meets a runbook's
 // trigger conditions, and a condition step's verdict. Pure and free of zod at run time:
 // the runbook workflow imports it.
+import { LEGACY_FAMILIES } from './attack.js';
 import { parseAddress, parsePrefix, prefixContains } from './prefix.js';
 import type { RunbookContext } from './runbook-context.js';
 import type { RunbookStep, StepConfig, TriggerConditions } from './runbook-schemas.js';
@@ -8,14 +9,15 @@ import type { RunbookStep, StepConfig, TriggerConditions } from './runbook-schem
 const SEVERITY_ORDER: readonly RunbookContext['severity'][] = ['low', 'medium', 'high', 'critical'];
 
 /**
- * The families an incident counts as, for matching: its own, `udp_flood` for amplification
- * (every reflection vector Bulwark knows is carried over UDP, as the reference names it),
- * and each part of a multi-vector attack.
+ * The families an incident counts as, for matching: its own and each part of a
+ * multi-vector attack, names from before the reference's vocabulary (in executions
+ * recorded then) read as today's.
  */
 export function familiesOf(family: RunbookContext['family'], subtype: string | null): Set<string> {
-  const out = new Set<string>([family]);
-  if (family === 'amplification') out.add('udp_flood');
-  if (family === 'multi_vector' && subtype) for (const part of subtype.split('+')) out.add(part);
+  const out = new Set<string>();
+  const add = (f: string) => out.add(LEGACY_FAMILIES[f]?.family ?? f);
+  add(family);
+  if (family === 'multi_vector' && subtype) for (const part of subtype.split('+')) add(part);
   return out;
 }
 

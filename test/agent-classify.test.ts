@@ -28,13 +28,13 @@ describe('flood families', () => {
   it.each([
     ['UDP flood', many(500, (i) => udpTo(i, 20000 + i, Buffer.alloc(100, i))), 'udp_flood', null],
     ['SYN flood', many(500, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 6 }, tcp(1024 + i, 443, TCP.SYN))), 'syn_flood', null],
-    ['ACK flood', many(500, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 6 }, tcp(1024 + i, 443, TCP.ACK))), 'ack_flood', null],
-    ['RST flood', many(500, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 6 }, tcp(1024 + i, 443, TCP.RST | TCP.ACK))), 'rst_flood', null],
+    ['ACK flood', many(500, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 6 }, tcp(1024 + i, 443, TCP.ACK))), 'tcp_flood', 'ack'],
+    ['RST flood', many(500, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 6 }, tcp(1024 + i, 443, TCP.RST | TCP.ACK))), 'tcp_flood', 'rst'],
     ['ICMP flood', many(500, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 1 }, icmpEcho())), 'icmp_flood', null],
-    ['fragment flood', many(500, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 17, fragOffset: 185, moreFragments: true }, Buffer.alloc(1480))), 'fragment_flood', null],
+    ['fragment flood', many(500, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 17, fragOffset: 185, moreFragments: true }, Buffer.alloc(1480))), 'fragment_flood', 'udp'],
   ] as const)('%s', (_, frames, family, subtype) => {
     const c = roundTrip([...frames]);
-    expect(c).toMatchObject({ family, subtype, packets: 500 });
+    expect(c).toMatchObject({ verdict: 'attack', family, subtype, packets: 500 });
     expect(c.confidence).toBe(1);
   });
 
@@ -50,7 +50,8 @@ describe('flood families', () => {
   ];
   it.each(reflections)('%s amplification, by source port and reply signature', (vector, sport, payload) => {
     const c = roundTrip(many(300, (i) => udpTo(i, sport, payload)));
-    expect(c).toMatchObject({ family: 'amplification', subtype: vector, confidence: 1 });
+    expect(c).toMatchObject({ verdict: 'attack', family: 'udp_flood', subtype: `${vector}_amplification`, confidence: 1 });
+    expect(c.signature?.match).toMatchObject({ protocols: [17], sourcePorts: [{ from: sport, to: sport }] });
   });
 
   it('counts the later fragments of fragmented DNS replies as the amplification', () => {
@@ -59,7 +60,7 @@ describe('flood families', () => {
       ipv4({ src: src(i), dst: VICTIM, protocol: 17, moreFragments: true }, udp(53, 33000 + i, dnsResponse(1472))),
       ipv4({ src: src(i), dst: VICTIM, protocol: 17, fragOffset: 185 }, Buffer.alloc(1500)),
     ]).flat();
-    expect(roundTrip(frames)).toMatchObject({ family: 'amplification', subtype: 'dns', confidence: 1, packets: 400 });
+    expect(roundTrip(frames)).toMatchObject({ family: 'udp_flood', subtype: 'dns_amplification', confidence: 1, packets: 400 });
   });
 
   it('does not call small port-53 traffic without a reply signature amplification', () => {
@@ -75,17 +76,20 @@ describe('flood families', () => {
     expect(roundTrip(frames)).toMatchObject({ family: 'multi_vector', subtype: 'syn_flood+udp_flood', confidence: 1 });
   });
 
-  it('finds nothing dominant in mixed benign traffic', () => {
+  it('calls mixed traffic the host answers benign, and names no attack in it', () => {
+    const back = (i: number, protocol: number, l4: Buffer) => ipv4({ src: VICTIM, dst: src(i), protocol }, l4);
     const frames = [
-      ...many(30, (i) => udpTo(i, 30000 + i, Buffer.alloc(64))),
+      ...many(30, (i) => udpTo(i, 30000 + i, Buffer.alloc(64), 5000)),
+      ...many(30, (i) => back(i, 17, udp(5000, 30000 + i, Buffer.alloc(64)))),
       ...many(30, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 6 }, tcp(1024 + i, 443, TCP.ACK | TCP.PSH))),
-      ...many(30, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 1 }, icmpEcho())),
+      ...many(30, (i) => back(i, 6, tcp(443, 1024 + i, TCP.ACK | TCP.PSH))),
       ...many(30, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 6 }, tcp(1024 + i, 443, TCP.FIN | TCP.ACK))),
       ...many(30, (i) => ipv4({ src: src(i), dst: VICTIM, protocol: 47 }, Buffer.alloc(40))),
+      ...many(30, (i) => back(i, 47, Buffer.alloc(40))),
     ];
     const c = roundTrip(frames);
-    expect(c.family).toBe('unknown');
-    expect(c.confidence).toBeLessThan(0.6);
+    expect(c).toMatchObject({ family: 'unknown', verdict: 'benign', signature: null, packets: 120 });
+    expect(c.reasons.join('; ')).toContain('100 % of inbound TCP belongs to flows the host answers');
   });
 });
 
@@ -115,7 +119,7 @@ describe('forensic figures', () => {
   });
 
   it('classifies an empty sample as unknown with zero confidence', () => {
-    expect(roundTrip([])).toMatchObject({ family: 'unknown', confidence: 0, packets: 0, topSources: [] });
+    expect(roundTrip([])).toMatchObject({ family: 'unknown', verdict: 'inconclusive', confidence: 0, packets: 0, topSources: [] });
   });
 });
 
@@ -133,7 +137,7 @@ describe('file variants', () => {
     const big = many(100, (i) => udpTo(i, 53, dnsResponse(1400)));
     const c = roundTrip(big, { snaplen: 64 });
     // The reply signature sits in the first bytes of the payload, inside the snaplen.
-    expect(c).toMatchObject({ family: 'amplification', subtype: 'dns' });
+    expect(c).toMatchObject({ family: 'udp_flood', subtype: 'dns_amplification' });
     expect(c.sizeHistogram['1280-1499']).toBe(100);
     expect(roundTrip(syn.map(toSll2), { linkType: 276 }).family).toBe('syn_flood');
   });

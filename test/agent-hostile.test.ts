@@ -124,7 +124,9 @@ describe('an incident’s life by its ref', () => {
 
   it('keeps every timeline entry when an incident’s workflow is started again', async () => {
     const n = await node('restart', '203.0.113.52');
-    const opened = await n.agent('POST', '/incidents', open('w1'));
+    // A captured attack verdict: only that drives a tier's dropping rule.
+    const classification = { family: 'udp_flood', verdict: 'attack', evidence: 'capture', packets: 500, signature: { match: { protocols: [17] }, coverage: 1, collateral: 0, why: 'all UDP' } };
+    const opened = await n.agent('POST', '/incidents', open('w1', { classification }));
     const id = opened.body.incident.id as number;
     await expect.poll(async () => events(await incidentOf(id), 'tier_changed'), { timeout: 10_000 }).toBe(1);
     // Gone (terminated by an operator, say): the next report starts it again from the row.

@@ -164,11 +164,12 @@ describe('address ranges (geo lockdown)', () => {
 });
 
 describe('runbook triggers and conditions', () => {
-  const ctx = { ...syntheticContext(new Date('2026-01-01T00:00:00Z')), family: 'amplification' as const, subtype: 'ntp', pps: 600_000, bps: 4e9, tier: 2, severity: 'high' as const, nodeUuid: '5b0c3f47-0d5e-4d7a-9a51-7f1f0c2c9e11', target: '203.0.113.9' };
-  it('counts amplification as udp_flood, and each part of a multi-vector attack', () => {
-    expect([...familiesOf('amplification', 'dns')]).toEqual(['amplification', 'udp_flood']);
+  const ctx = { ...syntheticContext(new Date('2026-01-01T00:00:00Z')), family: 'udp_flood' as const, subtype: 'ntp_amplification', pps: 600_000, bps: 4e9, tier: 2, severity: 'high' as const, nodeUuid: '5b0c3f47-0d5e-4d7a-9a51-7f1f0c2c9e11', target: '203.0.113.9' };
+  it('counts each part of a multi-vector attack, and reads the names of executions recorded before the reference’s vocabulary', () => {
+    expect([...familiesOf('udp_flood', 'dns_amplification')]).toEqual(['udp_flood']);
     expect([...familiesOf('multi_vector', 'udp_flood+syn_flood')]).toEqual(['multi_vector', 'udp_flood', 'syn_flood']);
-    expect([...familiesOf('ack_flood', null)]).toEqual(['ack_flood']);
+    expect([...familiesOf('amplification' as never, 'dns')]).toEqual(['udp_flood']);
+    expect([...familiesOf('multi_vector', 'ack_flood+udp_flood')]).toEqual(['multi_vector', 'tcp_flood', 'udp_flood']);
   });
   it('names every trigger condition the context fails', () => {
     expect(unmetConditions({ family: 'udp_flood', severity: 'high', min_pps: 500_000, tier: 2, nodes: [ctx.nodeUuid], target_prefix: '203.0.113.0/24' }, ctx)).toEqual([]);
@@ -189,7 +190,7 @@ describe('runbook triggers and conditions', () => {
     expect(conditionHolds({ field: 'target', op: 'within', value: '203.0.113.0/28' }, ctx)).toBe(true);
     expect(conditionHolds({ field: 'node', op: 'in', value: [ctx.nodeUuid] }, ctx)).toBe(true);
     const run = { runbookId: 3, runbookName: 'rb', executionId: 9 };
-    expect(render('{{incident.family}}/{{ incident.subtype }} {{incident.pps}} on {{incident.target}} #{{execution.id}}', ctx, run)).toBe('amplification/ntp 600000 on 203.0.113.9 #9');
+    expect(render('{{incident.family}}/{{ incident.subtype }} {{incident.pps}} on {{incident.target}} #{{execution.id}}', ctx, run)).toBe('udp_flood/ntp_amplification 600000 on 203.0.113.9 #9');
     expect(renderJson({ '{{runbook.name}}': ['{{incident.tier}}', 1, null] }, ctx, run)).toEqual({ rb: ['2', 1, null] });
     expect(unknownPlaceholders('{{incident.id}} {{incident.owner}} {{secret}}')).toEqual(['incident.owner', 'secret']);
   });

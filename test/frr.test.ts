@@ -110,7 +110,7 @@ describe('frr', () => {
         await lab.kill('frr');
         const revived = lab.revive('frr');
         // The rule arrives as soon as FRR answers vtysh, before its session to the router is up.
-        await expect.poll(() => bridge.list().then(() => true, () => false), { timeout: 10_000, interval: 25 }).toBe(true);
+        await expect.poll(() => bridge.list!().then(() => true, () => false), { timeout: 10_000, interval: 25 }).toBe(true);
         const r = await rule({ target_ip: ip, intent_type: 'blackhole' });
         await revived;
         await waitForRib(lab, 'ipv4', fromFrr(`${ip}/32`), 15_000);

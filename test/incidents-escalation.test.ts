@@ -45,6 +45,20 @@ afterAll(async () => {
 
 const HOLD_DOWN = 2;
 
+/** What an agent sends once it captured and classified the attack's packets. */
+function captured(family: string, match: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return {
+    family,
+    verdict: 'attack',
+    evidence: 'capture',
+    packets: 1000,
+    confidence: 0.97,
+    signature: { match, coverage: 0.98, collateral: 0, why: `${JSON.stringify(match)}: 98 % of the attack's packets, none of the rest` },
+    ...extra,
+  };
+}
+const UDP_BIG = { protocols: [17], packet_lengths: [{ from: 1000, to: 1500 }] };
+
 async function policy(extra: Record<string, unknown> = {}) {
   const res = await user.call('POST', '/api/v1/mitigation/escalation', {
     thresholds: { tier1_pps: 10_000, tier2_pps: 100_000, tier3_pps: 1_000_000 },
@@ -91,7 +105,7 @@ describe('escalation', () => {
       started_at: started,
       pps: 20_000,
       bps: 160_000_000,
-      classification: { family: 'udp_flood', confidence: 0.97, top_sources: [{ value: '198.51.100.9', packets: 900 }] },
+      classification: captured('udp_flood', UDP_BIG, { top_sources: [{ value: '198.51.100.9', packets: 900 }] }),
     });
     expect(opened.status, JSON.stringify(opened.body)).toBe(200);
     const id = opened.body.incident.id as number;
@@ -157,7 +171,7 @@ describe('escalation', () => {
   it('dry run records what it would do and announces nothing', async () => {
     await policy({ dry_run: true });
     const host = await node('victim-2', '203.0.113.81');
-    const opened = await host.agent('POST', '/incidents', { ref: 'atk-2', started_at: new Date().toISOString(), pps: 500_000, bps: 4e9, classification: { family: 'syn_flood' } });
+    const opened = await host.agent('POST', '/incidents', { ref: 'atk-2', started_at: new Date().toISOString(), pps: 500_000, bps: 4e9, classification: captured('syn_flood', { protocols: [6], tcp_flags: ['syn'], packet_lengths: [{ from: 40, to: 40 }] }) });
     const id = opened.body.incident.id;
     await expect.poll(async () => (await incident(id)).timeline.filter((e) => e.kind === 'dry_run').length, { timeout: 10_000 }).toBe(1);
     const { timeline, rules } = await incident(id);
@@ -171,7 +185,7 @@ describe('escalation', () => {
     await policy();
     await user.call('POST', '/api/v1/allowlist', { ip_address: '203.0.113.82', label: 'customer router' });
     const host = await node('victim-3', '203.0.113.82');
-    const opened = await host.agent('POST', '/incidents', { ref: 'atk-3', started_at: new Date().toISOString(), pps: 500_000, bps: 4e9, classification: { family: 'icmp_flood' } });
+    const opened = await host.agent('POST', '/incidents', { ref: 'atk-3', started_at: new Date().toISOString(), pps: 500_000, bps: 4e9, classification: captured('icmp_flood', { protocols: [1] }) });
     const id = opened.body.incident.id;
     await expect.poll(async () => (await incident(id)).timeline.filter((e) => e.kind === 'refused').length, { timeout: 10_000 }).toBe(1);
     const { timeline, rules } = await incident(id);
@@ -179,6 +193,73 @@ describe('escalation', () => {
     expect(rules).toEqual([]);
     expect(routeFor('203.0.113.82/32')(await routerRib(lab, 'ipv4'))).toBe(false);
     await host.agent('POST', '/incidents/atk-3/resolve', {});
+  });
+});
+
+describe('acting on evidence', () => {
+  const timeline = async (id: number) => (await incident(id)).timeline;
+
+  it('drops nothing on the counters’ guess; the capture’s verdict brings the tier’s rule, and a new verdict replaces it', async () => {
+    await policy();
+    const host = await node('victim-guess', '203.0.113.86');
+    // Opened on the counters' guess alone (what an agent sends before any packet was classified).
+    const opened = await host.agent('POST', '/incidents', { ref: 'ev-1', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8, classification: { family: 'syn_flood', confidence: 0.5, evidence: 'counters', verdict: 'inconclusive' } });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(200);
+    const id = opened.body.incident.id as number;
+    expect(opened.body.incident).toMatchObject({ verdict: 'inconclusive', evidence: 'counters' });
+    await expect.poll(async () => (await timeline(id)).find((e) => e.kind === 'refused')?.message, { timeout: 10_000 }).toContain('a guess from the counters never drives a dropping rule');
+    expect((await incident(id)).incident.tier).toBe(1);
+    expect((await incident(id)).rules).toEqual([]);
+    expect(flowFor('203.0.113.86')(await routerRib(lab, 'ipv4-flowspec'))).toBe(false);
+
+    // The capture's verdict: an ACK flood of 60-byte packets. The tier's rule follows it.
+    await host.agent('POST', '/incidents/ev-1/update', { pps: 20_000, bps: 1.6e8, classification: captured('tcp_flood', { protocols: [6], tcp_flags: ['ack'], packet_lengths: [{ from: 60, to: 60 }] }, { subtype: 'ack' }) });
+    const flows = await waitForRib(lab, 'ipv4-flowspec', flowFor('203.0.113.86'), 10_000);
+    const first = flows.find((e) => e.prefix.startsWith('[destination: 203.0.113.86/32]'))!.prefix;
+    expect(first).toContain('[protocol: ==tcp]');
+    expect(first).toContain('[packet-length: ==60]');
+    const { timeline: t1, rules: r1 } = await incident(id);
+    expect(t1.find((e) => e.kind === 'classified')!.message).toContain('tcp_flood (ack), attack, from 1000 captured packets');
+    expect(r1.map((r) => r.status)).toEqual(['active']);
+
+    // A new verdict mid-attack (the flood changed vector): the new rule goes up, then the old one down.
+    await host.agent('POST', '/incidents/ev-1/update', { pps: 20_000, bps: 1.6e8, classification: captured('udp_flood', UDP_BIG) });
+    await waitForRib(lab, 'ipv4-flowspec', (rib) => rib.some((e) => e.prefix.startsWith('[destination: 203.0.113.86/32]') && e.prefix.includes('==udp')) && !rib.some((e) => e.prefix === first), 10_000);
+    await expect.poll(async () => (await incident(id)).rules.map((r) => r.status), { timeout: 10_000 }).toEqual(['withdrawn', 'active']);
+    expect((await timeline(id)).find((e) => e.kind === 'rule_withdrawn')!.message).toMatch(/withdrawn: replaced by rule \d+: the classification is now udp_flood, attack/);
+
+    // The capture now says benign (a flash crowd): the dropping rule goes, nothing replaces it.
+    await host.agent('POST', '/incidents/ev-1/update', { pps: 20_000, bps: 1.6e8, classification: { family: 'unknown', verdict: 'benign', evidence: 'capture', packets: 1000, reasons: ['94 % of inbound TCP belongs to flows the host answers'] } });
+    await waitForRib(lab, 'ipv4-flowspec', not(flowFor('203.0.113.86')), 10_000);
+    await expect.poll(async () => (await incident(id)).rules.map((r) => r.status), { timeout: 10_000 }).toEqual(['withdrawn', 'withdrawn']);
+    expect((await timeline(id)).filter((e) => e.kind === 'rule_withdrawn').at(-1)!.message).toContain('no attack signature (benign: 94 % of inbound TCP belongs to flows the host answers)');
+    await host.agent('POST', '/incidents/ev-1/resolve', {});
+  });
+
+  it('blackholes a benign-looking flood only when the policy says so explicitly', async () => {
+    await policy();
+    const host = await node('victim-crowd', '203.0.113.87');
+    const benign = { family: 'unknown', verdict: 'benign', evidence: 'capture', packets: 2000, reasons: ['downloads: the host sends 40x the bytes it receives'] };
+    const opened = await host.agent('POST', '/incidents', { ref: 'ev-2', started_at: new Date().toISOString(), pps: 500_000, bps: 4e9, classification: benign });
+    const id = opened.body.incident.id as number;
+    await expect.poll(async () => (await timeline(id)).filter((e) => e.kind === 'refused').length, { timeout: 10_000 }).toBe(1);
+    expect((await timeline(id)).find((e) => e.kind === 'refused')!.message).toMatch(
+      /^tier 2 blackhole for 203\.0\.113\.87 .*no attack signature \(benign: downloads: the host sends 40x the bytes it receives\); nothing dropped, the incident is notified$/,
+    );
+    expect((await incident(id)).rules).toEqual([]);
+    await host.agent('POST', '/incidents/ev-2/resolve', {});
+
+    // The operator's explicit choice: volume that fills the uplink is blackholed whatever it is.
+    await policy({ act_without_signature: true });
+    expect((await user.call('GET', '/api/v1/mitigation/escalation')).body.policy.act_without_signature).toBe(true);
+    const again = await host.agent('POST', '/incidents', { ref: 'ev-3', started_at: new Date().toISOString(), pps: 500_000, bps: 4e9, classification: benign });
+    await waitForRib(lab, 'ipv4', routeFor('203.0.113.87/32'), 10_000);
+    const { timeline: t, rules } = await incident(again.body.incident.id);
+    expect(rules.map((r) => r.intent_type)).toEqual(['blackhole']);
+    expect(t.find((e) => e.kind === 'rule_requested')!.message).toContain('the policy acts without an attack signature');
+    await host.agent('POST', '/incidents/ev-3/resolve', {});
+    await waitForRib(lab, 'ipv4', not(routeFor('203.0.113.87/32')), (HOLD_DOWN + 10) * 1000);
+    await policy({ act_without_signature: false });
   });
 });
 
@@ -190,7 +271,7 @@ describe('geo lockdown', () => {
     await user.call('POST', '/api/v1/allowlist', { ip_address: '175.45.176.7', label: 'partner in KP' });
     await policy({ geo_lockdown: { enabled: true, countries: ['KP'], action: 'flowspec' } });
     const host = await node('victim-geo', '203.0.113.84');
-    const opened = await host.agent('POST', '/incidents', { ref: 'atk-geo', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8, classification: { family: 'udp_flood' } });
+    const opened = await host.agent('POST', '/incidents', { ref: 'atk-geo', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8, classification: captured('udp_flood', UDP_BIG) });
     const id = opened.body.incident.id as number;
 
     await expect
@@ -214,7 +295,7 @@ describe('geo lockdown', () => {
   it('refuses a country too large for FlowSpec, and says to use the firewall', async () => {
     await policy({ geo_lockdown: { enabled: true, countries: ['US'], action: 'flowspec' } });
     const host = await node('victim-geo-us', '203.0.113.85');
-    const opened = await host.agent('POST', '/incidents', { ref: 'atk-geo-us', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8 });
+    const opened = await host.agent('POST', '/incidents', { ref: 'atk-geo-us', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8, classification: captured('udp_flood', UDP_BIG) });
     const id = opened.body.incident.id as number;
     await expect.poll(async () => (await incident(id)).timeline.find((e) => e.kind === 'refused')?.message, { timeout: 15_000 }).toMatch(/needs \d+ FlowSpec routes, more than the 256 .* use action firewall/);
     expect((await incident(id)).rules).toHaveLength(1); // the tier's own rule still goes out

@@ -201,8 +201,9 @@ describe('reading captures', () => {
     const a = res.body.analysis;
     expect(a).toMatchObject({
       attack_vector: 'DNS amplification',
-      family: 'amplification',
-      subtype: 'dns',
+      family: 'udp_flood',
+      subtype: 'dns_amplification',
+      verdict: 'attack',
       total_packets: 1000,
       unique_sources: 4,
       recommended_mitigation: { intent_type: 'flowspec', target_ip: VICTIM, match: { protocol: ['udp'], source_port: [53] }, action: { type: 'discard' } },

@@ -238,7 +238,7 @@ describe('executions', () => {
     const rb = await runbook({
       name: 'conditional',
       steps: [
-        { action_type: 'condition', action_config: { field: 'family', op: 'in', value: ['syn_flood', 'ack_flood'] } },
+        { action_type: 'condition', action_config: { field: 'family', op: 'in', value: ['syn_flood', 'tcp_flood'] } },
         { action_type: 'webhook', action_config: { url: hooks.url, body: {} } },
       ],
     });
@@ -247,7 +247,7 @@ describe('executions', () => {
     expect(done.status).toBe('succeeded');
     expect(done.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'skipped']);
     await replayAndRecord(stack.temporal, inject('env').workflowBundlePath, done.workflow_id, 'runbook-condition-false');
-    expect(done.steps[0].output).toBe('family in syn_flood|ack_flood: false, the following steps are skipped');
+    expect(done.steps[0].output).toBe('family in syn_flood|tcp_flood: false, the following steps are skipped');
     expect(hooks.received.length).toBe(got);
   });
 
@@ -309,14 +309,14 @@ describe('incidents trigger runbooks', () => {
     await user.call('DELETE', `/api/v1/runbooks/${gone.id}`);
     const critical = await runbook({ name: 'critical only', trigger_conditions: { severity: 'critical' }, steps: [{ action_type: 'log', action_config: { message: 'critical' } }] });
 
-    // An amplification attack is carried over UDP: it counts as udp_flood.
-    const opened = await agent('POST', '/incidents', { ref: 'rb-1', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8, classification: { family: 'amplification', subtype: 'dns', confidence: 0.9 } });
+    // An amplification attack is carried over UDP: it is a udp_flood.
+    const opened = await agent('POST', '/incidents', { ref: 'rb-1', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8, classification: { family: 'udp_flood', subtype: 'dns_amplification', confidence: 0.9 } });
     expect(opened.status, JSON.stringify(opened.body)).toBe(200);
     const incidentId = opened.body.incident.id;
     const executionsOf = async (id: number) => (await user.call('GET', `/api/v1/runbooks/${id}/executions`)).body.executions;
     await expect.poll(async () => (await executionsOf(uam.id)).length, { timeout: 15_000 }).toBe(1);
     const [triggered] = await executionsOf(uam.id);
-    expect(triggered).toMatchObject({ trigger: 'incident', incident_id: incidentId, simulated: false, context: { family: 'amplification', tier: 1, target: '203.0.113.90' } });
+    expect(triggered).toMatchObject({ trigger: 'incident', incident_id: incidentId, simulated: false, context: { family: 'udp_flood', tier: 1, target: '203.0.113.90' } });
     const done = await finished(uam.id, triggered.id);
     expect(done.status, JSON.stringify(done)).toBe('succeeded');
     expect(done.steps[2].output).toBe('UAM on for 203.0.113.90 at tier 1');

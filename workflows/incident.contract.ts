@@ -18,6 +18,8 @@ export interface Figures {
 export interface IncidentRule {
   ruleId: number;
   level: TierLevel;
+  /** One of geo lockdown's rules, not the tier's own. */
+  geo?: boolean;
 }
 
 export interface IncidentState {
@@ -57,6 +59,14 @@ export type RuleToStart = RuleWorkflowInput;
 /** A tier's rule to start as a child workflow, or null when the tier announces nothing. */
 export type TierRule = RuleToStart | null;
 
+/** A tier's rule after the classification changed: one to start, one to withdraw (after the new one is up), both, or neither. */
+export interface TierRevision {
+  start: RuleToStart | null;
+  withdraw: number | null;
+  /** For the timeline, with the withdrawn rule. */
+  why: string;
+}
+
 /**
  * What geo lockdown does for an incident: FlowSpec rules to start as child workflows, or a
  * command for the node's agent; null when it does nothing (the timeline says why).
@@ -68,6 +78,8 @@ export type GeoLockdownStep =
 
 /** The agent's latest figures. */
 export const metricsSignal = defineSignal<[Figures]>('metrics');
+/** The incident's classification changed what decides its tier rules (verdict, evidence, family, signature). */
+export const reclassifiedSignal = defineSignal('reclassified');
 /** The agent reports the attack ended. */
 export const resolvedSignal = defineSignal('resolved');
 export const incidentStateQuery = defineQuery<IncidentState>('state');

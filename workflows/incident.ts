@@ -26,6 +26,7 @@ import { GEO_LOCKDOWN_RULESET, type NodeCommand } from '../domain/node-command.j
 import {
   incidentStateQuery,
   metricsSignal,
+  reclassifiedSignal,
   resolvedSignal,
   type EscalationPlan,
   type Figures,
@@ -60,6 +61,8 @@ const channels = proxyActivities<RunbookActivities>({
 
 /** Incidents before runbooks and notifications existed replay without them. */
 const RUNBOOKS_PATCH = 'runbooks-and-notifications';
+/** Incidents before tier rules followed the capture's verdict replay without revising them. */
+const VERDICT_PATCH = 'tier-rules-follow-the-verdict';
 
 /** A policy read this recently is fresh enough to act on. */
 const PLAN_FRESH_MS = 10_000;
@@ -75,6 +78,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   });
   setHandler(resolvedSignal, () => {
     state.ended = true;
+  });
+  // The classification changed (the capture's verdict after the counters' guess, or a new
+  // one mid-attack): the tiers in force get the rules it calls for.
+  let reclassified = false;
+  setHandler(reclassifiedSignal, () => {
+    reclassified = true;
   });
   setHandler(incidentStateQuery, () => state);
 
@@ -94,9 +103,13 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
 
   while (!state.ended) {
     const holdDownLeft = state.belowSinceMs === null ? undefined : state.belowSinceMs + plan.holdDownSeconds * 1000 - Date.now();
-    if (holdDownLeft === undefined) await condition(() => fresh !== null || state.ended);
-    else if (holdDownLeft > 0) await condition(() => fresh !== null || state.ended, holdDownLeft);
+    if (holdDownLeft === undefined) await condition(() => fresh !== null || state.ended || reclassified);
+    else if (holdDownLeft > 0) await condition(() => fresh !== null || state.ended || reclassified, holdDownLeft);
     if (state.ended) break;
+    if (reclassified) {
+      reclassified = false;
+      if (patched(VERDICT_PATCH)) await reviseRules();
+    }
 
     if (fresh !== null) {
       state.figures = fresh;
@@ -165,7 +178,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
   }
 
-  async function startRule(rule: RuleToStart, level: TierLevel) {
+  async function startRule(rule: RuleToStart, level: TierLevel, geo = false) {
     try {
       await startChild(ruleWorkflow, {
         workflowId: ruleWorkflowId(rule.ruleId),
@@ -178,7 +191,28 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       // (The error class is @temporalio/common's, which workflow code does not import.)
       if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
     }
-    state.rules.push({ ruleId: rule.ruleId, level });
+    state.rules.push({ ruleId: rule.ruleId, level, ...(geo ? { geo } : {}) });
+  }
+
+  /**
+   * The rules of the tiers in force, after the classification changed: a tier without a
+   * rule gets one when the verdict now calls for it; a rule the verdict no longer calls for
+   * is replaced (the new one announced first, then the old withdrawn) or withdrawn.
+   */
+  async function reviseRules() {
+    for (let level = 1; level <= state.tier; level++) {
+      const current = state.rules.find((r) => r.level === level && !r.geo);
+      const revision = await acts.reviseTierRule(input.incidentId, level as TierLevel, current?.ruleId ?? null, key(`revise-${level}`));
+      if (revision.start) await startRule(revision.start, level as TierLevel);
+      if (revision.withdraw !== null) {
+        const old = revision.withdraw;
+        await getExternalWorkflowHandle(ruleWorkflowId(old))
+          .signal(withdrawSignal, { reason: `incident ${input.incidentId}: ${revision.why}` })
+          .catch(() => undefined);
+        await acts.recordRuleWithdrawn(input.incidentId, old, revision.why, key('withdraw'));
+        state.rules = state.rules.filter((r) => r.ruleId !== old);
+      }
+    }
   }
 
   async function escalate(level: TierLevel) {
@@ -198,7 +232,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   async function lockdown(level: TierLevel) {
     const step = await acts.requestGeoLockdown(input.incidentId, level, key('geo'));
     if (step?.kind === 'flowspec') {
-      for (const rule of step.rules) await startRule(rule, 1);
+      for (const rule of step.rules) await startRule(rule, 1, true);
     } else if (step?.kind === 'firewall') {
       const { nodeId, nodeUuid, suite, countries } = step;
       state.geoFirewall = { nodeId, nodeUuid, suite };

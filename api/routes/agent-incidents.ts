@@ -86,8 +86,8 @@ export const agentIncidentsRouter = router<AgentEnv>()
     const current = await nodeIncident(c.var, ref);
     if (current.status !== 'open') throw new ApiError('conflict', `incident ${ref} is already resolved; open a new one`);
     const figures = { pps: b.pps, bps: b.bps };
-    const row = await updateIncidentFigures(c.var.deps.db, current.id, figures, b.classification ?? null);
-    await triggerEscalation(c.var.deps, current.id, figures);
+    const { row, reclassified } = await updateIncidentFigures(c.var.deps.db, current, figures, b.classification ?? null);
+    await triggerEscalation(c.var.deps, current.id, figures, reclassified);
     return c.json({ ok: true as const, incident: incidentJson(row, c.var.node.uuid) }, 200);
   })
   .openapi(resolveRoute, async (c) => {

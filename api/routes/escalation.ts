@@ -58,6 +58,7 @@ function merge(current: EscalationPolicy, body: z.infer<typeof SaveEscalationBod
     adapterId: body.adapter_id !== undefined ? body.adapter_id : current.adapterId,
     scrubbingId: body.scrubbing_id !== undefined ? body.scrubbing_id : current.scrubbingId,
     holdDownSeconds: body.hold_down_seconds ?? current.holdDownSeconds,
+    actWithoutSignature: body.act_without_signature ?? current.actWithoutSignature,
   };
 }
 

@@ -60,6 +60,10 @@ export const SaveEscalationBody = z
     geo_lockdown: GeoLockdownSchema.optional(),
     dry_run: z.boolean().optional(),
     hold_down_seconds: z.number().int().min(0).max(86400).optional().openapi({ description: 'time below a tier before stepping down' }),
+    act_without_signature: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'blackhole tiers act even when the capture found no attack signature (benign-looking or inconclusive traffic); default false: such incidents are recorded and notified, nothing dropped' }),
   })
   .openapi('SaveEscalationPolicy');
 
@@ -74,6 +78,7 @@ export const EscalationPolicySchema = z
     geo_lockdown: z.object({ enabled: z.boolean(), countries: z.array(z.string()), action: z.enum(['flowspec', 'firewall']), suite: z.enum(FIREWALL_SUITES) }),
     dry_run: z.boolean(),
     hold_down_seconds: z.number().int(),
+    act_without_signature: z.boolean(),
     updated_at: Timestamp,
   })
   .openapi('EscalationPolicy');

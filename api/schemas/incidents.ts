@@ -2,7 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { IncidentRef } from '../../domain/agent-protocol.js';
 import { queryInt } from '../../domain/wire.js';
-import { ATTACK_FAMILIES } from '../../domain/attack.js';
+import { ATTACK_FAMILIES, EVIDENCE_KINDS, VERDICTS } from '../../domain/attack.js';
 import { INCIDENT_STATUSES } from '../../db/schema.js';
 import { SEVERITIES } from '../../domain/escalation.js';
 import { Timestamp, Uuid } from './common.js';
@@ -31,6 +31,8 @@ export const IncidentSchema = z
     family: z.enum(ATTACK_FAMILIES),
     subtype: z.string().nullable(),
     confidence: z.number().nullable(),
+    verdict: z.enum(VERDICTS).openapi({ description: 'attack, benign or inconclusive: only attack (from a capture) drives a dropping rule' }),
+    evidence: z.enum(EVIDENCE_KINDS).openapi({ description: 'capture (classified packets) or counters (the agent’s guess before any)' }),
     tier: z.number().int(),
     current_pps: z.number(),
     current_bps: z.number(),

@@ -30,6 +30,7 @@ export function policyJson(p: EscalationPolicy, updatedAt: Date | null): z.infer
     geo_lockdown: p.geoLockdown,
     dry_run: p.dryRun,
     hold_down_seconds: p.holdDownSeconds,
+    act_without_signature: p.actWithoutSignature,
     updated_at: updatedAt ? updatedAt.toISOString() : null,
   };
 }

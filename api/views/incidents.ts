@@ -16,6 +16,8 @@ export function incidentJson(r: IncidentRow, nodeUuid: string): z.infer<typeof I
     family: r.family,
     subtype: r.subtype,
     confidence: r.confidence,
+    verdict: r.verdict,
+    evidence: r.evidence,
     tier: r.tier,
     current_pps: r.currentPps,
     current_bps: r.currentBps,

@@ -4,17 +4,11 @@
 // odd ids and query strings). test/fuzz.test.ts runs a few hundred; bench/fuzz.ts many more.
 import { ERROR_STATUS } from '../../api/errors.js';
 import { request, type Stack } from './stack.js';
+import { mulberry32 } from './seeded.js';
 
-/** mulberry32: small, fast, and the same sequence for the same seed. */
+/** Seeded draws (test/support/seeded.ts). */
 export function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),

@@ -27,6 +27,8 @@ export interface Ip4Opts {
   /** Fragment offset in 8-byte units, and more-fragments. */
   fragOffset?: number;
   moreFragments?: boolean;
+  /** 64 unless given. */
+  ttl?: number;
 }
 
 function ether(payload: Buffer, etherType: number): Buffer {
@@ -43,7 +45,7 @@ export function ipv4(o: Ip4Opts, l4: Buffer): Buffer {
   h.writeUInt16BE(20 + l4.length, 2);
   h.writeUInt16BE(0x1234, 4);
   h.writeUInt16BE(((o.moreFragments ? 1 : 0) << 13) | (o.fragOffset ?? 0), 6);
-  h[8] = 64;
+  h[8] = o.ttl ?? 64;
   h[9] = o.protocol;
   v4(o.src).copy(h, 12);
   v4(o.dst).copy(h, 16);
@@ -70,6 +72,22 @@ export function udp(sport: number, dport: number, payload: Buffer): Buffer {
   return Buffer.concat([h, payload]);
 }
 
+/** A TCP segment: a 20-byte header, or 32 with `payload` (timestamps option, as Linux sends), then the payload. */
+export function tcpSegment(sport: number, dport: number, flags: number, payload: number | Buffer): Buffer {
+  const data = typeof payload === 'number' ? Buffer.alloc(payload, 0x17) : payload;
+  const h = Buffer.alloc(32);
+  h.writeUInt16BE(sport, 0);
+  h.writeUInt16BE(dport, 2);
+  h[12] = 8 << 4;
+  h[13] = flags;
+  h.writeUInt16BE(502, 14);
+  h[20] = 1;
+  h[21] = 1;
+  h[22] = 8; // timestamps
+  h[23] = 10;
+  return Buffer.concat([h, data]);
+}
+
 export function tcp(sport: number, dport: number, flags: number): Buffer {
   const h = Buffer.alloc(20);
   h.writeUInt16BE(sport, 0);
@@ -86,8 +104,11 @@ export function icmpEcho(size = 56): Buffer {
   return b;
 }
 
-/** A classic pcap file; `bigEndian`/`nanos` pick the other magic numbers tools write. */
-export function pcapFile(frames: Buffer[], opts: { linkType?: number; snaplen?: number; bigEndian?: boolean; nanos?: boolean } = {}): Buffer {
+/**
+ * A classic pcap file; `bigEndian`/`nanos` pick the other magic numbers tools write.
+ * Frames are 1 ms apart unless `timesMs` gives each its time (ms since the first).
+ */
+export function pcapFile(frames: Buffer[], opts: { linkType?: number; snaplen?: number; bigEndian?: boolean; nanos?: boolean; timesMs?: readonly number[] } = {}): Buffer {
   const snaplen = opts.snaplen ?? 65535;
   const w32 = (b: Buffer, v: number, o: number) => (opts.bigEndian ? b.writeUInt32BE(v, o) : b.writeUInt32LE(v, o));
   const w16 = (b: Buffer, v: number, o: number) => (opts.bigEndian ? b.writeUInt16BE(v, o) : b.writeUInt16LE(v, o));
@@ -101,8 +122,9 @@ export function pcapFile(frames: Buffer[], opts: { linkType?: number; snaplen?: 
   frames.forEach((f, i) => {
     const incl = Math.min(f.length, snaplen);
     const rec = Buffer.alloc(16);
-    w32(rec, 1_795_500_000 + Math.floor(i / 1000), 0);
-    w32(rec, (i % 1000) * (opts.nanos ? 1_000_000 : 1000), 4);
+    const ms = opts.timesMs?.[i] ?? i;
+    w32(rec, 1_795_500_000 + Math.floor(ms / 1000), 0);
+    w32(rec, Math.floor((ms % 1000) * (opts.nanos ? 1_000_000 : 1000)), 4);
     w32(rec, incl, 8);
     w32(rec, f.length, 12);
     parts.push(rec, f.subarray(0, incl));
@@ -124,4 +146,14 @@ export function dnsResponse(size: number): Buffer {
   b[2] = 0x81; // QR=1, RD
   b[3] = 0x80;
   return b;
+}
+
+/** A DNS query (QR clear, RD) for `name`, type A. */
+export function dnsQuery(name: string, id = 0x1234): Buffer {
+  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(id, 0);
+  head[2] = 0x01;
+  head.writeUInt16BE(1, 4);
+  return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
 }
