@@ -4,7 +4,7 @@
 // component); the agent (agent/api-client.ts) sends and reads the same types. Pure: plain
 // zod, no I/O, so both sides may import it.
 import { z } from 'zod';
-import { ATTACK_FAMILIES, EVIDENCE_KINDS, VERDICTS, type AttackSignature, type Classification, type Evidence, type Verdict } from './attack.js';
+import { ATTACK_FAMILIES, EVIDENCE_KINDS, LEGACY_FAMILIES, VERDICTS, type AttackSignature, type Classification, type Evidence, type Verdict } from './attack.js';
 import { PROFILE_IDS } from './attack-profiles.js';
 import { CT_STATES, FIREWALL_ACTIONS, FIREWALL_SUITES, ICMP_TYPES, MAX_SOURCES, TCP_FLAGS, validateRuleSet, type FirewallRuleSet } from './firewall.js';
 import { Address, CidrOrIp, IfName, queryInt } from './wire.js';
@@ -121,7 +121,15 @@ export const SignatureSchema = z
   })
   .meta({ id: 'AttackSignature' });
 
-export const ClassificationSchema = z
+/** Agents older than the reference's vocabulary send ack_flood, rst_flood, amplification: read as today's names. */
+const fromLegacyFamily = (v: unknown) => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  const c = v as Record<string, unknown>;
+  const legacy = typeof c.family === 'string' && Object.hasOwn(LEGACY_FAMILIES, c.family) ? LEGACY_FAMILIES[c.family] : undefined;
+  return legacy ? { ...c, family: legacy.family, subtype: legacy.subtype(typeof c.subtype === 'string' ? c.subtype : null) } : c;
+};
+
+const ClassificationObject = z
   .strictObject({
     family: z.enum(ATTACK_FAMILIES),
     subtype: z.string().max(100).nullable().optional(),
@@ -138,9 +146,10 @@ export const ClassificationSchema = z
     protocol_mix: ProtocolMixSchema.optional(),
   })
   .meta({ id: 'AttackClassification' });
-export type WireClassification = z.input<typeof ClassificationSchema>;
+export const ClassificationSchema = z.preprocess(fromLegacyFamily, ClassificationObject);
+export type WireClassification = z.input<typeof ClassificationObject>;
 /** A classification as the control plane received (and stores) it. */
-export type ReportedClassification = z.infer<typeof ClassificationSchema>;
+export type ReportedClassification = z.infer<typeof ClassificationObject>;
 
 /** The verdict and the kind of evidence a reported classification carries (older agents send neither). */
 export function evidenceOf(c: ReportedClassification): { verdict: Verdict; evidence: Evidence } {

@@ -148,6 +148,19 @@ describe('agent protocol', () => {
     expectError(await call('POST', '/api/v1/agent/incidents', { ref: 'a b', started_at: now, pps: 1, bps: 1 }), 400, 'invalid_parameter', 'ref');
     expectError(await call('POST', '/api/v1/agent/incidents', { ref: 'x', started_at: now, pps: 1, bps: 1, classification: { family: 'alien' } }), 400, 'invalid_parameter', 'family');
     expectError(await call('POST', '/api/v1/agent/incidents/nope/update', { pps: 1, bps: 1 }), 404, 'not_found');
+    expectError(await call('POST', '/api/v1/agent/incidents', { ref: 'x', started_at: now, pps: 1, bps: 1, classification: { family: 'udp_flood', verdict: 'maybe' } }), 400, 'invalid_parameter', 'verdict');
+    expectError(await call('POST', '/api/v1/agent/incidents', { ref: 'x', started_at: now, pps: 1, bps: 1, classification: { family: 'udp_flood', signature: { match: { packet_lengths: [{ from: 90, to: 40 }] }, coverage: 1, collateral: 0, why: '' } } }), 400, 'invalid_parameter', 'from <= to');
+  });
+
+  it('reads the family names of agents older than the reference’s vocabulary as today’s', async () => {
+    const made = await a.call('POST', '/api/v1/nodes', { name: 'legacy-agent', ip: '203.0.113.61' });
+    const call = agentCall(made.body.api_key);
+    const now = new Date().toISOString();
+    const opened = await call('POST', '/api/v1/agent/incidents', { ref: 'old-1', started_at: now, pps: 1, bps: 1, classification: { family: 'amplification', subtype: 'ntp', packets: 10 } });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(200);
+    expect(opened.body.incident).toMatchObject({ family: 'udp_flood', subtype: 'ntp_amplification', verdict: 'attack', evidence: 'capture' });
+    const updated = await call('POST', '/api/v1/agent/incidents/old-1/update', { pps: 1, bps: 1, classification: { family: 'ack_flood' } });
+    expect(updated.body.incident).toMatchObject({ family: 'tcp_flood', subtype: 'ack', evidence: 'counters' });
   });
 
   it('refuses agent writes for a workspace without an active subscription', async () => {
