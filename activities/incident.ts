@@ -6,10 +6,12 @@ import type { Db } from '../db/client.js';
 import { loadAllowlist } from '../db/allowlist.js';
 import { loadPolicy, loadTiers } from '../db/escalation.js';
 import { countryPrefixes } from '../db/geoip.js';
-import { describeClassification, recordIncidentEvent, type IncidentRow } from '../db/incidents.js';
+import { describeClassification, recordIncidentEvent, updateIncidentFigures, type IncidentRow } from '../db/incidents.js';
+import { busiestPrefixNodes } from '../db/prefix-incidents.js';
 import { requestDiversionRule, requestRules } from '../db/rules.js';
 import { incidents, mitigationRules, nodes, type IncidentEventKind } from '../db/schema.js';
-import { signatureFromWire, type ReportedClassification } from '../domain/agent-protocol.js';
+import { ClassificationSchema, signatureFromWire, type NodeCommandResult, type ReportedClassification } from '../domain/agent-protocol.js';
+import { prefixEvidence } from '../domain/prefix-evidence.js';
 import type { IntentRequest } from '../domain/build-intent.js';
 import { DEFAULT_TTL_SECONDS, severityAfter, tierMatchFor, type EscalationPolicy, type Tier, type TierLevel } from '../domain/escalation.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
@@ -18,6 +20,8 @@ import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRevisio
 
 /** A router holds FlowSpec routes in hardware: more than this for one target is refused. */
 export const MAX_GEO_FLOWSPEC_ROUTES = 256;
+/** A prefix incident captures on at most this many of its nodes. */
+const PREFIX_CAPTURE_NODES = 5;
 
 type WantedIntent = { intent: IntentRequest; why: string } | { none: string };
 
@@ -63,6 +67,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
 
   /** The node's uuid (null once it was deleted): its firewall honours its own allowlist entries. */
   async function nodeUuidOf(incident: IncidentRow): Promise<string | null> {
+    if (incident.nodeId === null) return null;
     const [node] = await db.select({ uuid: nodes.uuid }).from(nodes).where(eq(nodes.id, incident.nodeId));
     return node?.uuid ?? null;
   }
@@ -128,7 +133,34 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
         holdDownSeconds: policy.holdDownSeconds,
         dryRun: policy.dryRun,
         geoLockdown: policy.geoLockdown.enabled,
+        scope: incident.scope,
       };
+    },
+
+    /** A prefix incident's nodes to capture on: the busiest few that reported lately. */
+    async prefixCaptureTargets(incidentId: number): Promise<Array<{ nodeId: number; nodeUuid: string; name: string }>> {
+      const incident = await loadIncident(incidentId);
+      const found = await busiestPrefixNodes(db, incident.workspaceId, incident.targetIp, PREFIX_CAPTURE_NODES);
+      return found.map((n) => ({ nodeId: n.id, nodeUuid: n.uuid, name: n.name }));
+    },
+
+    /**
+     * The prefix incident's classification from its nodes' captures (prefixEvidence); true
+     * when it changed what decides the tier rules.
+     */
+    async classifyPrefix(incidentId: number, results: Array<{ name: string; result: NodeCommandResult }>, dedupeKey: string): Promise<boolean> {
+      const incident = await loadIncident(incidentId);
+      const perNode = results.map(({ name, result }) => {
+        const parsed = result.ok ? ClassificationSchema.safeParse(result.detail?.classification) : null;
+        return { node: name, classification: parsed?.success ? parsed.data : null };
+      });
+      const { classification, reasons } = prefixEvidence(incident.targetIp, perNode);
+      if (!classification) {
+        await record(incidentId, 'classified', `no evidence yet: ${reasons.join('; ')}`, { reasons }, dedupeKey);
+        return false;
+      }
+      const { reclassified } = await updateIncidentFigures(db, incident, { pps: incident.currentPps, bps: incident.currentBps }, classification);
+      return reclassified;
     },
 
     /**
@@ -198,6 +230,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
 
       if (geo.action === 'firewall') {
         if (policy.dryRun) return note(`dry run: would have the agent's ${geo.suite} ${what}`, 'dry_run').then(() => null);
+        if (incident.nodeId === null) return note(`${what}: a prefix incident has no one node whose firewall could; use action flowspec`, 'refused').then(() => null);
         if (!nodeUuid) return note(`${what}: the node no longer exists`, 'refused').then(() => null);
         await note(`${what}: sent to the node's agent (${geo.suite})`);
         return { kind: 'firewall', nodeId: incident.nodeId, nodeUuid, suite: geo.suite, countries: geo.countries };

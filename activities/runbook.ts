@@ -224,12 +224,12 @@ export function createRunbookActivities({ db, secrets, targets, logger }: { db: 
 
     /** Tells the channels that hear `event`; each channel once per key, what was sent on the timeline. */
     async notifyIncident(incidentId: number, event: ChannelEvent, key: string): Promise<string[]> {
-      const [row] = await db.select({ incident: incidents, node: nodes }).from(incidents).innerJoin(nodes, eq(nodes.id, incidents.nodeId)).where(eq(incidents.id, incidentId));
+      const [row] = await db.select({ incident: incidents, node: nodes }).from(incidents).leftJoin(nodes, eq(nodes.id, incidents.nodeId)).where(eq(incidents.id, incidentId));
       if (!row) return [];
       const { incident, node } = row;
       const notice = incidentNotice(
         event,
-        { id: incident.id, family: incident.family, subtype: incident.subtype, severity: incident.severity, target: incident.targetIp, node: node.name, pps: incident.currentPps, bps: incident.currentBps, tier: incident.tier },
+        { id: incident.id, family: incident.family, subtype: incident.subtype, severity: incident.severity, target: incident.targetIp, node: node?.name ?? `the nodes of ${incident.targetIp}`, pps: incident.currentPps, bps: incident.currentBps, tier: incident.tier },
         new Date(),
       );
       const results: string[] = [];

@@ -8,6 +8,9 @@ import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
+/** The rows of a raw `db.execute`: postgres.js answers an array, PGlite `{ rows }`. */
+export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []));
+
 export interface DbHandle {
   db: Db;
   /** "postgres host/db" or "embedded PGlite (<dir>)", for the start-up banner. */

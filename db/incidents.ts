@@ -119,7 +119,12 @@ export async function updateIncidentFigures(
 }
 
 /** The agent reports the attack ended: the row says so now; the workflow steps down later. */
-export async function resolveIncident(db: Db, incident: IncidentRow, endedAt: Date | null): Promise<IncidentRow> {
+export async function resolveIncident(
+  db: Db,
+  incident: IncidentRow,
+  endedAt: Date | null,
+  why = 'the agent reports the attack ended; mitigation steps down after the hold-down',
+): Promise<IncidentRow> {
   const [row] = await db
     .update(incidents)
     .set({ status: 'resolved', resolvedAt: endedAt ?? sql`now()`, currentPps: 0, currentBps: 0 })
@@ -127,11 +132,11 @@ export async function resolveIncident(db: Db, incident: IncidentRow, endedAt: Da
     .returning();
   await recordIncidentEvent(db, incident.id, {
     kind: 'resolved',
-    message: 'the agent reports the attack ended; mitigation steps down after the hold-down',
+    message: why,
     detail: null,
     dedupeKey: 'resolved',
   });
-  await db.update(nodes).set({ trafficState: 'normal' }).where(eq(nodes.id, incident.nodeId));
+  if (incident.nodeId !== null) await db.update(nodes).set({ trafficState: 'normal' }).where(eq(nodes.id, incident.nodeId));
   return row!;
 }
 
@@ -150,7 +155,7 @@ export async function openIncidentOf(db: Db, workspaceId: number, nodeUuid: stri
   const [open] = await db
     .select({ id: incidents.id })
     .from(incidents)
-    .innerJoin(nodes, eq(nodes.id, incidents.nodeId))
+    .leftJoin(nodes, eq(nodes.id, incidents.nodeId))
     .where(and(eq(nodes.uuid, nodeUuid), eq(nodes.workspaceId, workspaceId), eq(incidents.status, 'open')))
     .limit(1);
   return open ?? null;
@@ -176,7 +181,7 @@ export interface IncidentFilter {
 }
 
 /** The workspace's incidents (each with its node's uuid), newest first, and how many match. */
-export async function listIncidents(db: Db, workspaceId: number, f: IncidentFilter): Promise<{ rows: Array<{ incident: IncidentRow; node: string }>; total: number }> {
+export async function listIncidents(db: Db, workspaceId: number, f: IncidentFilter): Promise<{ rows: Array<{ incident: IncidentRow; node: string | null }>; total: number }> {
   const where = and(
     eq(incidents.workspaceId, workspaceId),
     f.node ? eq(nodes.uuid, f.node) : undefined,
@@ -189,23 +194,23 @@ export async function listIncidents(db: Db, workspaceId: number, f: IncidentFilt
     db
       .select({ incident: incidents, node: nodes.uuid })
       .from(incidents)
-      .innerJoin(nodes, eq(nodes.id, incidents.nodeId))
+      .leftJoin(nodes, eq(nodes.id, incidents.nodeId))
       .where(where)
       .orderBy(desc(incidents.startedAt), desc(incidents.id))
       .limit(f.limit)
       .offset(f.offset),
-    db.select({ n: sql<number>`count(*)::int` }).from(incidents).innerJoin(nodes, eq(nodes.id, incidents.nodeId)).where(where),
+    db.select({ n: sql<number>`count(*)::int` }).from(incidents).leftJoin(nodes, eq(nodes.id, incidents.nodeId)).where(where),
   ]);
   return { rows, total: count!.n };
 }
 
 /** The workspace's incident with its node's uuid. */
-export async function findIncident(db: Db, workspaceId: number, id: number): Promise<{ incident: IncidentRow; node: string } | null> {
+export async function findIncident(db: Db, workspaceId: number, id: number): Promise<{ incident: IncidentRow; node: string | null } | null> {
   if (!isRowId(id)) return null;
   const [row] = await db
     .select({ incident: incidents, node: nodes.uuid })
     .from(incidents)
-    .innerJoin(nodes, eq(nodes.id, incidents.nodeId))
+    .leftJoin(nodes, eq(nodes.id, incidents.nodeId))
     .where(and(eq(incidents.id, id), eq(incidents.workspaceId, workspaceId)));
   return row ?? null;
 }

@@ -2,7 +2,7 @@
 // (rate_limit_windows) and node keys (node_rate_limit_windows), both UNLOGGED (no fsync
 // per request). api/auth.ts turns two neighbouring minutes into a sliding window.
 import { sql } from 'drizzle-orm';
-import type { Db } from './client.js';
+import { rowsOf, type Db } from './client.js';
 
 export type RateSubject = { kind: 'token' | 'node'; id: number };
 
@@ -12,7 +12,6 @@ const TABLES = {
 } as const;
 
 /** The rows of a raw query, from postgres.js (an array) or PGlite ({ rows }). */
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : ((result as { rows: T[] }).rows ?? []));
 
 /**
  * Counts this request in the caller's minute starting at `windowStart`, in one round trip,

@@ -159,7 +159,7 @@ export async function finishExecution(db: Db, executionId: number, status: Exclu
 
 /** An incident as a runbook sees it, at `tier`. */
 export async function incidentContext(db: Db, incidentId: number, tier: number): Promise<{ workspaceId: number; context: RunbookContext } | null> {
-  const [row] = await db.select({ incident: incidents, node: nodes }).from(incidents).innerJoin(nodes, eq(nodes.id, incidents.nodeId)).where(eq(incidents.id, incidentId));
+  const [row] = await db.select({ incident: incidents, node: nodes }).from(incidents).leftJoin(nodes, eq(nodes.id, incidents.nodeId)).where(eq(incidents.id, incidentId));
   if (!row) return null;
   const { incident: i, node } = row;
   return {
@@ -172,9 +172,10 @@ export async function incidentContext(db: Db, incidentId: number, tier: number):
       pps: i.currentPps,
       bps: i.currentBps,
       tier,
-      nodeId: node.id,
-      nodeUuid: node.uuid,
-      nodeName: node.name,
+      // A prefix incident has no node: its runbooks run simulated (nothing on a host is touched).
+      nodeId: node?.id ?? null,
+      nodeUuid: node?.uuid ?? null,
+      nodeName: node?.name ?? null,
       target: i.targetIp,
       startedAt: i.startedAt.toISOString(),
     },

@@ -307,6 +307,8 @@ export const nodeMetrics = pgTable(
 );
 
 export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
+export const INCIDENT_SCOPES = ['host', 'prefix'] as const;
+export type IncidentScope = (typeof INCIDENT_SCOPES)[number];
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 export const incidents = pgTable(
@@ -314,8 +316,11 @@ export const incidents = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     workspaceId: integer('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-    nodeId: integer('node_id').notNull().references(() => nodes.id, { onDelete: 'cascade' }),
-    /** The agent's own id for the attack: a repeated open finds the same incident. */
+    /** The reporting node; null for a prefix incident (the control plane's, over many nodes). */
+    nodeId: integer('node_id').references(() => nodes.id, { onDelete: 'cascade' }),
+    /** host: one node's agent reported it; prefix: the nodes of a prefix together crossed its threshold (carpet bombing). */
+    scope: text('scope').$type<IncidentScope>().notNull().default('host'),
+    /** The agent's own id for the attack (a repeated open finds the same incident); prefix incidents: `prefix:<cidr>:<opened ms>`. */
     agentRef: text('agent_ref').notNull(),
     targetIp: text('target_ip').notNull(),
     status: text('status').$type<IncidentStatus>().notNull().default('open'),
@@ -341,6 +346,8 @@ export const incidents = pgTable(
   },
   (t) => [
     uniqueIndex('incidents_agent_ref_idx').on(t.nodeId, t.agentRef),
+    // One open incident per prefix: agents' concurrent metric batches open it once.
+    uniqueIndex('incidents_open_prefix_idx').on(t.workspaceId, t.targetIp).where(sql`${t.scope} = 'prefix' and ${t.status} = 'open'`),
     index('incidents_ws_started_idx').on(t.workspaceId, t.startedAt),
   ],
 );

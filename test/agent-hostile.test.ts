@@ -225,7 +225,7 @@ describe('captures that are not captures', () => {
     const incident = (await n.agent('POST', '/incidents', open('l1'))).body.incident;
     const junk = Buffer.from('junk junk junk junk junk junk junk');
     const [ws] = await stack.db.db.select().from(incidents).where(eq(incidents.id, incident.id));
-    const created = await createPcap(stack.db.db, { workspaceId: ws!.workspaceId, nodeId: ws!.nodeId, incidentId: incident.id, sha256: sha(junk), sizeBytes: junk.length, capturedAt: new Date() });
+    const created = await createPcap(stack.db.db, { workspaceId: ws!.workspaceId, nodeId: ws!.nodeId!, incidentId: incident.id, sha256: sha(junk), sizeBytes: junk.length, capturedAt: new Date() });
     if (!created.ok) throw new Error(created.reason);
     const row = created.row;
     expect((await appendChunk(stack.db.db, row.id, 0, junk)).ok).toBe(true);

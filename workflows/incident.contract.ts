@@ -50,6 +50,8 @@ export interface EscalationPlan {
   dryRun: boolean;
   /** Geo lockdown is enabled (absent in histories older than it). */
   geoLockdown?: boolean;
+  /** A prefix incident (carpet bombing) gathers its evidence from its nodes' captures (absent in histories older than it: host). */
+  scope?: 'host' | 'prefix';
 }
 
 /** A rule to start as a child workflow. */

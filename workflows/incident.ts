@@ -64,6 +64,9 @@ const RUNBOOKS_PATCH = 'runbooks-and-notifications';
 /** Incidents before tier rules followed the capture's verdict replay without revising them. */
 const VERDICT_PATCH = 'tier-rules-follow-the-verdict';
 
+/** A prefix incident's capture on each of its busiest nodes: long enough to classify, short enough to act soon. */
+const PREFIX_CAPTURE = { type: 'capture', seconds: 2, max_packets: 20_000 } as const;
+
 /** A policy read this recently is fresh enough to act on. */
 const PLAN_FRESH_MS = 10_000;
 
@@ -99,6 +102,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   if (!input.state) {
     notify('incident_open');
     await triggerRunbooks(0);
+    // Carpet bombing: no node crossed its own threshold, so none captured; the evidence
+    // comes from captures the incident asks its busiest nodes for.
+    if (plan.scope === 'prefix') commands.push(gatherPrefixEvidence());
   }
 
   while (!state.ended) {
@@ -192,6 +198,24 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
     }
     state.rules.push({ ruleId: rule.ruleId, level, ...(geo ? { geo } : {}) });
+  }
+
+  /** Captures on the prefix's busiest nodes, at once; their verdicts together classify the incident. */
+  async function gatherPrefixEvidence() {
+    const targets = await acts.prefixCaptureTargets(input.incidentId);
+    const results = await Promise.all(
+      targets.map(({ nodeId, nodeUuid, name }) =>
+        executeChild(nodeCommandWorkflow, {
+          workflowId: nodeCommandWorkflowId(nodeUuid, uuid4()),
+          args: [nodeId, PREFIX_CAPTURE, { heartbeatTimeoutSeconds: COMMAND_HEARTBEAT_S }],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+        }).then(
+          (result) => ({ name, result }),
+          (err: Error) => ({ name, result: { ok: false as const, error: err.message } }),
+        ),
+      ),
+    );
+    if (await acts.classifyPrefix(input.incidentId, results, key('prefix-evidence'))) reclassified = true;
   }
 
   /**

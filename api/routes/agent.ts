@@ -9,6 +9,7 @@ import type { AgentEnv } from '../context.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { ok } from '../schemas/common.js';
 import { agentConfigJson } from '../views/agent.js';
+import { watchPrefixes } from '../prefix-watch.js';
 
 const heartbeatRoute = defineRoute({
   method: 'post',
@@ -47,5 +48,6 @@ export const agentRouter = router<AgentEnv>()
   })
   .openapi(metricsRoute, async (c) => {
     const stored = await storeMetrics(c.var.deps.db, c.var.node.id, c.req.valid('json').samples);
+    await watchPrefixes(c.var.deps, c.var.node);
     return c.json({ ok: true as const, stored }, 200);
   });

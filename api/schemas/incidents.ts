@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { IncidentRef } from '../../domain/agent-protocol.js';
 import { queryInt } from '../../domain/wire.js';
 import { ATTACK_FAMILIES, EVIDENCE_KINDS, VERDICTS } from '../../domain/attack.js';
-import { INCIDENT_STATUSES } from '../../db/schema.js';
+import { INCIDENT_SCOPES, INCIDENT_STATUSES } from '../../db/schema.js';
 import { SEVERITIES } from '../../domain/escalation.js';
 import { Timestamp, Uuid } from './common.js';
 
@@ -24,8 +24,9 @@ export const IncidentListQuery = z.strictObject({
 export const IncidentSchema = z
   .object({
     id: z.number().int(),
-    node: z.string(),
-    target_ip: z.string(),
+    node: z.string().nullable().openapi({ description: 'the reporting node’s uuid; null for a prefix incident' }),
+    scope: z.enum(INCIDENT_SCOPES).openapi({ description: 'host: one node’s agent reported it; prefix: the nodes of a prefix with a threshold of its own crossed it together (carpet bombing)' }),
+    target_ip: z.string().openapi({ description: 'the attacked address, or the prefix of a prefix incident' }),
     status: z.enum(INCIDENT_STATUSES),
     severity: z.enum(SEVERITIES),
     family: z.enum(ATTACK_FAMILIES),

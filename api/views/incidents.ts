@@ -6,10 +6,11 @@ import { incidentWorkflowId } from '../../workflows/incident.contract.js';
 import type { IncidentEventSchema, IncidentSchema } from '../schemas/incidents.js';
 import { iso } from './time.js';
 
-export function incidentJson(r: IncidentRow, nodeUuid: string): z.infer<typeof IncidentSchema> {
+export function incidentJson(r: IncidentRow, nodeUuid: string | null): z.infer<typeof IncidentSchema> {
   return {
     id: r.id,
     node: nodeUuid,
+    scope: r.scope,
     target_ip: r.targetIp,
     status: r.status,
     severity: r.severity,
