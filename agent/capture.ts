@@ -17,10 +17,11 @@ export interface CaptureResult {
   elapsedMs: number;
 }
 
-const IFACE = /^[A-Za-z0-9_.:@-]{1,15}$/;
+/** What an interface name may be: argv goes to tcpdump without a shell, and still nothing else is passed. */
+export const IFACE = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
 export interface CaptureOptions {
-  /** A BPF filter, e.g. "dst host 203.0.113.10". */
+  /** A BPF filter, e.g. "host 203.0.113.10". */
   filter?: string;
   /** Command prefix that runs tcpdump, e.g. ["ip", "netns", "exec", "ns1", "tcpdump"]. */
   command?: string[];

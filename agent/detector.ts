@@ -32,9 +32,19 @@ export class Detector {
     return this.attack !== null;
   }
 
+  /** The sample reaches `share` of a threshold: traffic near detection (the rolling capture arms on it). */
+  near(s: TrafficSample, share = 0.5): boolean {
+    return this.reaches(s, share);
+  }
+
+  private reaches(s: TrafficSample, factor: number): boolean {
+    const c = this.config;
+    return (c.pps !== null && s.pps >= c.pps * factor) || (c.bps !== null && s.bps >= c.bps * factor);
+  }
+
   observe(s: TrafficSample): DetectorEvent[] {
     const c = this.config;
-    const reaches = (factor: number) => (c.pps !== null && s.pps >= c.pps * factor) || (c.bps !== null && s.bps >= c.bps * factor);
+    const reaches = (factor: number) => this.reaches(s, factor);
     if (!this.attack) {
       this.over = reaches(1) ? this.over + 1 : 0;
       if (this.over < c.confirmSamples) return [];

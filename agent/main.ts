@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { formatPrefix, mustParsePrefix } from '../domain/prefix.js';
-import type { AgentConfig, DeliveredCommand, NodeCommandResult } from '../domain/agent-protocol.js';
+import { wireClassification, type AgentConfig, type DeliveredCommand, type NodeCommandResult } from '../domain/agent-protocol.js';
 import { AgentApiClient } from './api-client.js';
 import { Baseline } from './baseline.js';
 import { capture } from './capture.js';
@@ -20,7 +20,9 @@ import { createFirewall, type Firewall, type KeepPath } from './firewall.js';
 import { InstalledRuleSets } from './installed-rulesets.js';
 import type { FirewallSuite } from '../domain/firewall.js';
 import { parsePcap } from '../domain/pcap.js';
+import { listeningPorts } from './listening-ports.js';
 import { PcapUploader } from './pcap-uploader.js';
+import { RollingCapture } from './rolling-capture.js';
 import { startRunner } from './runner.js';
 
 const USAGE = `usage: bulwark-agent --api <url> --key <64-hex node key> [--interface <if>] [--config <file.json>]
@@ -154,8 +156,9 @@ async function runCommand(command: DeliveredCommand): Promise<NodeCommandResult>
         const capturedAt = new Date();
         const res = await capture(iface, { maxPackets: command.max_packets, maxSeconds: command.seconds, maxBytes: 64 * 1024 * 1024, snaplen: 256 }, { signal: stop.signal });
         const uploading = command.incident_ref !== undefined && uploader.add(command.incident_ref, res.pcap, capturedAt);
-        const c = classify(parsePcap(res.pcap).packets);
-        return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype, stopped_early: stop.signal.aborted, uploading } };
+        const c = classify(parsePcap(res.pcap).packets, { victim: config.node.ip, listeningPorts: listeningPorts() });
+        // The classification in full: a prefix incident's verdict is its nodes' captures together.
+        return { ok: true, detail: { bytes: res.pcap.length, packets: c.packets, family: c.family, subtype: c.subtype, stopped_early: stop.signal.aborted, uploading, classification: wireClassification(c) } };
       } finally {
         captures.delete(stop);
       }
@@ -179,6 +182,13 @@ function saveBaseline() {
   }
 }
 
+/** Both directions: the classifier tells service traffic from a flood by the host's replies. */
+const victimFilter = (victim: string) => `host ${victim}`;
+
+// The last half second of packets, kept while traffic is near the threshold: an attack is
+// classified the moment it is confirmed.
+const recent = new RollingCapture(iface, { log: (level, msg, extra) => log[level](extra ?? {}, msg) });
+
 // Captures go to the incident through a spool on disk: an outage or a restart loses none.
 const uploader = new PcapUploader(join(stateDir, 'pcaps'), api, { log: (level, msg, extra) => log[level](extra ?? {}, msg) });
 uploader.kick();
@@ -189,6 +199,7 @@ const runner = startRunner(
     sample: () => sampler.sample(),
     detector: {
       observe: (s) => detector.observe(s),
+      near: (s) => detector.near(s),
       configure: (c) => {
         detector.configure({ ...thresholds(c), ...detectorSettings() });
         saveBaseline();
@@ -196,10 +207,17 @@ const runner = startRunner(
     },
     async classify(victim, cfg, ref) {
       const capturedAt = new Date();
-      const res = await capture(iface, { maxPackets: cfg.capture.max_packets, maxSeconds: cfg.capture.max_seconds, maxBytes: cfg.capture.max_bytes, snaplen: cfg.capture.snaplen }, { filter: `dst host ${victim}` });
+      const res = await capture(iface, { maxPackets: cfg.capture.max_packets, maxSeconds: cfg.capture.max_seconds, maxBytes: cfg.capture.max_bytes, snaplen: cfg.capture.snaplen }, { filter: victimFilter(victim) });
       uploader.add(ref, res.pcap, capturedAt);
       const { packets } = parsePcap(res.pcap);
-      return packets.length > 0 ? classify(packets, { victim }) : null;
+      return packets.length > 0 ? classify(packets, { victim, listeningPorts: listeningPorts() }) : null;
+    },
+    recent: {
+      arm: (victim) => recent.arm(victimFilter(victim)),
+      classify(victim) {
+        const packets = recent.packets();
+        return packets.length > 0 ? classify(packets, { victim, listeningPorts: listeningPorts() }) : null;
+      },
     },
     runCommand,
     async allowlistChanged(allowlist) {
@@ -227,6 +245,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     log.info('stopping');
     health.close();
     await runner.stop();
+    recent.stop();
     uploader.stop();
     saveBaseline();
     process.exit(0);

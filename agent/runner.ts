@@ -1,8 +1,11 @@
 // The agent's main loop: sample traffic many times a second, feed the detector, and turn
-// its events into the agent protocol: an incident opens at once with what the counters
-// say, and is refined when the capture's classification is ready; per-second metrics and
-// heartbeats go out in the background; commands are long-polled and run.
-import { wireClassification, type AgentConfig, type BaselineSummary, type DeliveredCommand, type MetricSample, type NodeCommandResult } from '../domain/agent-protocol.js';
+// its events into the agent protocol. An incident opens at once with what the rolling
+// capture's last half second of packets says (or, when it holds too few, with the
+// counters' guess, marked as one: it never drives a dropping rule), is refined when the
+// bounded capture's classification is ready, and re-classified every so often while the
+// attack lasts; per-second metrics and heartbeats go out in the background; commands are
+// long-polled and run.
+import { wireClassification, type AgentConfig, type BaselineSummary, type DeliveredCommand, type MetricSample, type NodeCommandResult, type WireClassification } from '../domain/agent-protocol.js';
 import type { AttackFamily, Classification } from '../domain/attack.js';
 import type { AgentApiClient } from './api-client.js';
 
@@ -23,10 +26,19 @@ export interface RunnerParts {
   api: AgentApiClient;
   /** Reads the interface once; null when it cannot (interface gone). */
   sample(): TrafficSample | null;
-  /** The detection state machine, reconfigured when the server's thresholds change. */
-  detector: { observe(s: TrafficSample): DetectorEvent[]; configure(config: AgentConfig): void };
-  /** Captures and classifies the attack `ref` on `victim`; null when nothing could be captured. */
+  /**
+   * The detection state machine, reconfigured when the server's thresholds change. `near`:
+   * the sample is close enough to a threshold for the rolling capture to run (half of it).
+   */
+  detector: { observe(s: TrafficSample): DetectorEvent[]; configure(config: AgentConfig): void; near?(s: TrafficSample): boolean };
+  /** Captures the attack `ref` on `victim` (bounded, uploaded to the incident) and classifies it; null when nothing could be captured. */
   classify(victim: string, config: AgentConfig, ref: string): Promise<Classification | null>;
+  /**
+   * The rolling capture (agent/rolling-capture.ts): `arm` keeps it running (called for each
+   * sample near the threshold and during an attack; it stops by itself a while after the
+   * last call); `classify` classifies the last window it holds, null when it holds nothing.
+   */
+  recent?: { arm(victim: string): void; classify(victim: string): Classification | null };
   runCommand(command: DeliveredCommand): Promise<NodeCommandResult>;
   /** The config's allowlist, at start and at each refresh: firewall rule sets follow it (run in turn with firewall commands). */
   allowlistChanged?(allowlist: string[]): Promise<void>;
@@ -41,6 +53,10 @@ export interface RunnerOptions {
   configRefreshMs: number;
   /** Commands long poll, seconds. */
   commandWaitS: number;
+  /** During an attack, how often the rolling capture's packets are classified again (30 s); the incident is updated when the classification changed. */
+  reclassifyMs?: number;
+  /** Packets to the victim the rolling capture must hold for its classification to open the incident (50). */
+  minRecentPackets?: number;
 }
 
 export interface RunnerStatus {
@@ -52,11 +68,49 @@ export interface RunnerStatus {
   dropped: number;
 }
 
-/** What the counters alone say of an attack, before any packet was captured. */
+const topOfMix = (mix: TrafficSample['mix']) => (Object.entries(mix) as Array<[keyof TrafficSample['mix'], number]>).sort((a, b) => b[1] - a[1])[0]!;
+
+/** What the counters alone say of an attack: a protocol, never TCP flags (an ACK flood and a download look the same to them). */
 export function familyFromMix(mix: TrafficSample['mix']): AttackFamily {
-  const [top, share] = (Object.entries(mix) as Array<[keyof TrafficSample['mix'], number]>).sort((a, b) => b[1] - a[1])[0]!;
+  const [top, share] = topOfMix(mix);
   if (share < 0.6) return 'multi_vector';
-  return top === 'udp' ? 'udp_flood' : top === 'tcp' ? 'syn_flood' : top === 'icmp' ? 'icmp_flood' : 'unknown';
+  return top === 'udp' ? 'udp_flood' : top === 'tcp' ? 'tcp_flood' : top === 'icmp' ? 'icmp_flood' : 'unknown';
+}
+
+/** The counters' guess as the incident carries it: marked as such, so the control plane never drops on it. */
+export function countersGuess(mix: TrafficSample['mix']): WireClassification {
+  const [top, share] = topOfMix(mix);
+  return {
+    family: familyFromMix(mix),
+    subtype: null,
+    verdict: 'inconclusive',
+    evidence: 'counters',
+    reasons: [`counters only: ${Math.round(share * 100)} % of inbound packets are ${top}; no packets were classified yet`],
+    protocol_mix: mix,
+  };
+}
+
+/** Length ranges of `next` all within those of `prev`: a rule on `prev`'s still covers the attack. */
+function within(next: Array<{ from: number; to: number }> | undefined, prev: Array<{ from: number; to: number }> | undefined): boolean {
+  if (!next || !prev) return next === prev;
+  return next.every((r) => prev.some((p) => r.from >= p.from && r.to <= p.to));
+}
+
+/**
+ * Whether a classification says something new for the control plane's rules: another
+ * family, subtype, verdict or kind of evidence, or a signature whose match differs (packet
+ * lengths that only narrowed do not count: the rule in place still covers them, and a
+ * rule replaced at each re-classification would churn for nothing).
+ */
+export function classificationChanged(prev: WireClassification | null, next: WireClassification): boolean {
+  if (!prev) return true;
+  if (prev.family !== next.family || (prev.subtype ?? null) !== (next.subtype ?? null) || prev.verdict !== next.verdict || prev.evidence !== next.evidence) return true;
+  const [a, b] = [prev.signature?.match ?? null, next.signature?.match ?? null];
+  if (!a || !b) return a !== b;
+  const { packet_lengths: la, ...ra } = a;
+  const { packet_lengths: lb, ...rb } = b;
+  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]) as Set<keyof typeof ra>;
+  return [...keys].some((k) => JSON.stringify(ra[k]) !== JSON.stringify(rb[k])) || !within(lb, la);
 }
 
 /** How long a normal second waits before the baseline learns it (confirmation takes well under one). */
@@ -82,6 +136,28 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   followAllowlist(current);
 
   const victim = () => current.node.ip;
+  const reclassifyMs = opts.reclassifyMs ?? 30_000;
+  const minRecentPackets = opts.minRecentPackets ?? 50;
+  /** What the incident was last told of the attack, and when the rolling capture was last classified (sample time). */
+  let sent: WireClassification | null = null;
+  let classifiedAtMs = 0;
+
+  /** The rolling capture's classification, when it holds enough packets to the victim. */
+  function classifyRecent(ref: string): Classification | null {
+    if (!parts.recent) return null;
+    try {
+      const c = parts.recent.classify(victim());
+      return c && c.packets >= minRecentPackets ? c : null;
+    } catch (err) {
+      parts.log('error', 'classifying the rolling capture failed', { ref, error: (err as Error).message });
+      return null;
+    }
+  }
+
+  const figures = (fallback: { pps: number; bps: number }) => {
+    const last = status.lastSample ?? fallback;
+    return { pps: Math.round(last.pps), bps: Math.round(last.bps) };
+  };
 
   function onEvent(e: DetectorEvent) {
     if (e.type === 'attack_started') {
@@ -90,22 +166,26 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
       unlearned.length = 0;
       status.incident = ref;
       const mix = status.lastSample?.mix;
+      const recent = classifyRecent(ref);
+      classifiedAtMs = e.atMs;
+      const classification = recent ? wireClassification(recent) : mix ? countersGuess(mix) : undefined;
+      sent = classification ?? null;
       parts.api.openIncident({
         ref,
         target_ip: victim(),
         started_at: new Date(e.atMs).toISOString(),
         pps: Math.round(e.pps),
         bps: Math.round(e.bps),
-        ...(mix ? { classification: { family: familyFromMix(mix), confidence: 0.5, protocol_mix: mix } } : {}),
+        ...(classification ? { classification } : {}),
       });
-      parts.log('warn', 'attack detected', { ref, pps: e.pps, bps: e.bps });
+      parts.log('warn', 'attack detected', { ref, pps: e.pps, bps: e.bps, family: classification?.family, verdict: classification?.verdict, evidence: classification?.evidence, packets: recent?.packets ?? 0 });
       void parts
         .classify(victim(), current, ref)
         .then((c) => {
           if (c && status.incident === ref) {
-            const last = status.lastSample;
-            parts.api.updateIncident(ref, { pps: Math.round(last?.pps ?? e.pps), bps: Math.round(last?.bps ?? e.bps), classification: wireClassification(c) });
-            parts.log('info', 'attack classified', { ref, family: c.family, subtype: c.subtype, confidence: c.confidence });
+            sent = wireClassification(c);
+            parts.api.updateIncident(ref, { ...figures(e), classification: sent });
+            parts.log('info', 'attack classified', { ref, family: c.family, subtype: c.subtype, verdict: c.verdict, confidence: c.confidence });
           }
         })
         .catch((err: Error) => parts.log('error', 'classification failed', { ref, error: err.message }));
@@ -116,7 +196,22 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
       parts.log('info', 'attack ended', { ref: status.incident });
       status.state = 'normal';
       status.incident = null;
+      sent = null;
     }
+  }
+
+  /** During an attack: the rolling capture's packets classified again; the incident hears of a change. */
+  function reclassify(s: TrafficSample) {
+    const ref = status.incident;
+    if (!ref || s.atMs - classifiedAtMs < reclassifyMs) return;
+    classifiedAtMs = s.atMs;
+    const c = classifyRecent(ref);
+    if (!c) return;
+    const next = wireClassification(c);
+    if (!classificationChanged(sent, next)) return;
+    sent = next;
+    parts.api.updateIncident(ref, { ...figures(s), classification: next });
+    parts.log('info', 'attack re-classified', { ref, family: c.family, subtype: c.subtype, verdict: c.verdict, packets: c.packets });
   }
 
   /** Per-second figures for the metrics stream: the second's peak, so short bursts show. */
@@ -148,7 +243,10 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
     status.lastSample = s;
     status.samples++;
     aggregate(s);
+    // Near the threshold, or in an attack: the rolling capture runs, so packets are ready when it is confirmed.
+    if (parts.recent && (status.state === 'attack' || parts.detector.near?.(s))) parts.recent.arm(victim());
     for (const e of parts.detector.observe(s)) onEvent(e);
+    if (status.state === 'attack') reclassify(s);
   }, 1000 / opts.sampleHz);
 
   const heartbeatTimer = setInterval(() => {

@@ -5,9 +5,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { routerRib, startBgpLab, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
-import { startFloodLab, type FloodKind, type FloodLab } from './support/flood-lab.js';
-import { startStack, type Caller, type Stack } from './support/stack.js';
+import { routerRib, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
+import type { FloodKind, FloodLab } from './support/flood-lab.js';
+import { startAgentHost, type AgentHost } from './support/agent-host.js';
+import type { Caller, Stack } from './support/stack.js';
 
 const VICTIM = '203.0.113.200';
 let stack: Stack;
@@ -15,38 +16,14 @@ let bgp: BgpLabInfo & { stop(): Promise<void> };
 let lab: FloodLab;
 let user: { call: Caller };
 let nodeUuid: string;
+let host: AgentHost;
 
 beforeAll(async () => {
-  bgp = await startBgpLab();
-  stack = await startStack(inject('env'));
-  user = await stack.tenant();
-  const adapter = await user.call('POST', '/api/v1/mitigation/adapters', {
-    adapter_type: 'gobgp',
-    name: 'lab speaker',
-    endpoint: bgp.gobgpSpeaker.endpoint,
-    capabilities: ['blackhole', 'flowspec'],
-  });
-  await user.call('POST', '/api/v1/mitigation/escalation', {
-    thresholds: { tier1_pps: 2000, tier2_pps: 10_000_000 },
-    actions: { tier1: 'flowspec', tier2: 'blackhole' },
-    adapter_id: adapter.body.adapter.id,
-    hold_down_seconds: 2,
-  });
-  const node = await user.call('POST', '/api/v1/nodes', { name: 'victim', ip: VICTIM, interface: 'veth-b' });
-  nodeUuid = node.body.node.uuid;
-  lab = await startFloodLab(stack.baseUrl, VICTIM);
-  lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '2', '--health', '127.0.0.1:9731', '--config-refresh-s', '1', '--baseline-min-samples', '3']);
-  // The agent's first heartbeat brings the node online.
-  for (const deadline = Date.now() + 30_000; ; ) {
-    if ((await user.call('GET', `/api/v1/nodes/${nodeUuid}`)).body.node.status === 'online') break;
-    if (Date.now() > deadline) throw new Error('the agent never came online');
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  host = await startAgentHost(inject('env'), { victim: VICTIM, name: 'victim', healthPort: 9731, agentArgs: ['--baseline-min-samples', '3'] });
+  ({ stack, bgp, lab, user, nodeUuid } = host);
 });
 afterAll(async () => {
-  await lab?.destroy();
-  await stack?.stop();
-  await bgp?.stop();
+  await host?.stop();
 });
 
 const incidents = async () => (await user.call('GET', `/api/v1/incidents?node=${nodeUuid}`)).body.incidents as Array<{ id: number; status: string; family: string; subtype: string | null }>;
@@ -63,7 +40,7 @@ describe('floods against a host running the agent', () => {
     ['udp', 'udp_flood', null],
     ['syn', 'syn_flood', null],
     ['icmp', 'icmp_flood', null],
-    ['dns_amplification', 'amplification', 'dns'],
+    ['dns_amplification', 'udp_flood', 'dns_amplification'],
   ];
   it.each(cases)('%s flood: an incident with the right family, a FlowSpec rule at the router, withdrawn after the flood', async (kind, family, subtype) => {
     const before = (await incidents()).length;

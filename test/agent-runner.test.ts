@@ -1,9 +1,12 @@
-// The agent's main loop on scripted traffic: what the dynamic baseline learns around an attack.
+// The agent's main loop on scripted traffic: what the dynamic baseline learns around an
+// attack, and what an incident opens with (the rolling capture's classification, or the
+// counters' guess marked as one) and is told when the attack changes.
 import { describe, expect, it } from 'vitest';
 import type { AgentApiClient } from '../agent/api-client.js';
-import type { AgentConfig } from '../domain/agent-protocol.js';
+import type { AgentConfig, OpenIncident, UpdateIncident, WireClassification } from '../domain/agent-protocol.js';
+import type { Classification } from '../domain/attack.js';
 import { Detector } from '../agent/detector.js';
-import { startRunner, type TrafficSample } from '../agent/runner.js';
+import { classificationChanged, startRunner, type RunnerParts, type TrafficSample } from '../agent/runner.js';
 
 const config: AgentConfig = {
   node: { uuid: '00000000-0000-4000-8000-000000000001', name: 'n', ip: '203.0.113.9', interface: null },
@@ -17,11 +20,16 @@ const config: AgentConfig = {
 /** Records what the runner tells the API; commands never come. */
 function fakeApi() {
   const opened: string[] = [];
+  const openBodies: OpenIncident[] = [];
+  const updates: Array<{ ref: string; body: UpdateIncident }> = [];
   const api = {
     queued: 0,
     dropped: 0,
-    openIncident: (b: { ref: string }) => void opened.push(b.ref),
-    updateIncident: () => undefined,
+    openIncident: (b: OpenIncident) => {
+      opened.push(b.ref);
+      openBodies.push(b);
+    },
+    updateIncident: (ref: string, body: UpdateIncident) => void updates.push({ ref, body }),
     resolveIncident: () => undefined,
     metrics: () => undefined,
     heartbeat: () => undefined,
@@ -30,7 +38,7 @@ function fakeApi() {
     postCommandResult: async () => undefined,
     stop: () => undefined,
   };
-  return { api: api as unknown as AgentApiClient, opened };
+  return { api: api as unknown as AgentApiClient, opened, openBodies, updates };
 }
 
 describe('runner', () => {
@@ -72,5 +80,151 @@ describe('runner', () => {
     for (const s of [10, 11, 12, 13]) expect(seconds).not.toContain(s);
     expect(seconds).toContain(8); // 9 waited too, and was dropped with the attack: a normal second lost, no harm
     expect(seconds).toContain(20);
+  });
+});
+
+/** A classification as domain/classify.ts returns it. */
+function classification(over: Partial<Classification>): Classification {
+  return {
+    family: 'tcp_flood',
+    subtype: 'ack',
+    confidence: 0.97,
+    verdict: 'attack',
+    reasons: ['97 % of inbound packets are ACKs from 800 sources on flows the host never answered'],
+    signature: { match: { protocols: [6], tcpFlags: ['ack'], packetLengths: [{ from: 40, to: 40 }] }, coverage: 1, collateral: 0, why: 'tcp, ack, 40 bytes' },
+    packets: 400,
+    bytes: 400 * 54,
+    topSources: [{ value: '198.51.100.7', packets: 3 }],
+    topDestinationPorts: [{ value: 443, packets: 400 }],
+    sizeHistogram: { '0-63': 400 },
+    protocolMix: { tcp: 1, udp: 0, icmp: 0, other: 0 },
+    ...over,
+  };
+}
+
+/**
+ * Runs the runner on scripted time, 20 samples a second: 100 pps of TCP, then `attackPps`
+ * from 2 s to `untilMs`. `recent(tMs)` is what the rolling capture classifies at that
+ * time (undefined: the runner has no rolling capture).
+ */
+async function scripted(opts: { attackPps?: number; untilMs?: number; recent?: (tMs: number) => Classification | null; capture?: Classification | null; reclassifyMs?: number }) {
+  const untilMs = opts.untilMs ?? 4000;
+  let t = 0;
+  const sample = (): TrafficSample | null => {
+    if (t > untilMs) return null;
+    const pps = t >= 2000 ? (opts.attackPps ?? 20_000) : 100;
+    const s = { atMs: t, pps, bps: pps * 400, mix: { tcp: 0.95, udp: 0.05, icmp: 0, other: 0 } };
+    t += 50;
+    return s;
+  };
+  const armedAt: number[] = [];
+  const classifiedAt: number[] = [];
+  const fake = fakeApi();
+  const detector = new Detector({ pps: 5000, bps: null, confirmSamples: 3, holdDownMs: 60_000, hysteresis: 0.7, updateEveryMs: 60_000 });
+  const recent: RunnerParts['recent'] = opts.recent
+    ? {
+        arm: (victim) => {
+          expect(victim).toBe(config.node.ip);
+          armedAt.push(t - 50);
+        },
+        classify: (victim) => {
+          expect(victim).toBe(config.node.ip);
+          classifiedAt.push(t - 50);
+          return opts.recent!(t - 50);
+        },
+      }
+    : undefined;
+  const runner = startRunner(
+    {
+      api: fake.api,
+      sample,
+      detector: { observe: (s) => detector.observe(s), configure: () => undefined, near: (s) => detector.near(s) },
+      classify: async () => opts.capture ?? null,
+      ...(recent ? { recent } : {}),
+      runCommand: async () => ({ ok: true }),
+      log: () => undefined,
+    },
+    config,
+    { sampleHz: 1000, heartbeatMs: 60_000, configRefreshMs: 60_000, commandWaitS: 1, reclassifyMs: opts.reclassifyMs ?? 1000 },
+  );
+  await expect.poll(() => t > untilMs, { timeout: 20_000, interval: 20 }).toBe(true);
+  await runner.stop();
+  return { ...fake, armedAt, classifiedAt };
+}
+
+describe('runner: what an incident opens with', () => {
+  it('the rolling capture\'s classification when it holds enough packets, as captured evidence', async () => {
+    const { openBodies, armedAt, classifiedAt } = await scripted({ recent: () => classification({}) });
+    expect(openBodies).toHaveLength(1);
+    // Armed from the first sample near the threshold, before the attack was confirmed (2,100 ms: the third sample over it).
+    expect(armedAt[0]).toBe(2000);
+    expect(classifiedAt[0]).toBe(2100);
+    expect(openBodies[0]!.classification).toMatchObject({
+      family: 'tcp_flood',
+      subtype: 'ack',
+      verdict: 'attack',
+      evidence: 'capture',
+      packets: 400,
+      signature: { match: { protocols: [6], tcp_flags: ['ack'] } },
+    });
+  });
+
+  it('a benign verdict from the rolling capture opens the incident as benign', async () => {
+    const benign = classification({ family: 'unknown', subtype: null, verdict: 'benign', signature: null, reasons: ['96 % of inbound TCP belongs to flows the host answers'] });
+    const { openBodies } = await scripted({ recent: () => benign });
+    expect(openBodies[0]!.classification).toMatchObject({ family: 'unknown', verdict: 'benign', evidence: 'capture', signature: null });
+  });
+
+  it('the counters\' guess, marked inconclusive and as counters\' evidence, when the rolling capture holds too few packets or there is none', async () => {
+    const few = await scripted({ recent: () => classification({ packets: 49 }) });
+    const none = await scripted({});
+    const empty = await scripted({ recent: () => null });
+    for (const { openBodies } of [few, none, empty]) {
+      expect(openBodies).toHaveLength(1);
+      const c = openBodies[0]!.classification as WireClassification;
+      // Mostly TCP: a TCP flood of some kind, never "syn_flood" (the counters cannot see flags).
+      expect(c).toMatchObject({ family: 'tcp_flood', subtype: null, verdict: 'inconclusive', evidence: 'counters', protocol_mix: { tcp: 0.95 } });
+      expect(c.signature).toBeUndefined();
+      expect(c.reasons![0]).toMatch(/^counters only: 95 % of inbound packets are tcp/);
+    }
+  });
+
+  it('the bounded capture\'s classification updates the incident after it opened', async () => {
+    const { openBodies, updates } = await scripted({ recent: () => null, capture: classification({ packets: 5000 }) });
+    expect(openBodies[0]!.classification).toMatchObject({ evidence: 'counters' });
+    const withClassification = updates.filter((u) => u.body.classification);
+    expect(withClassification).toHaveLength(1);
+    expect(withClassification[0]).toMatchObject({ ref: openBodies[0]!.ref, body: { classification: { family: 'tcp_flood', subtype: 'ack', evidence: 'capture', packets: 5000 } } });
+  });
+});
+
+describe('runner: re-classification during an attack', () => {
+  it('updates the incident only when the family, subtype, verdict or signature changed', async () => {
+    // ACK flood from the start; from 5 s on, SYNs; packet lengths that only narrow do not count.
+    const recent = (tMs: number) =>
+      tMs < 5000
+        ? classification({ signature: { match: { protocols: [6], tcpFlags: ['ack'], packetLengths: [{ from: tMs < 3500 ? 40 : 44, to: 60 }] }, coverage: 1, collateral: 0, why: '' } })
+        : classification({ family: 'syn_flood', subtype: null, signature: { match: { protocols: [6], tcpFlags: ['syn'] }, coverage: 1, collateral: 0, why: '' } });
+    const { updates, classifiedAt } = await scripted({ recent, untilMs: 7000, reclassifyMs: 1000 });
+    // At the start, then once a second of the attack.
+    expect(classifiedAt).toEqual([2100, 3100, 4100, 5100, 6100]);
+    const told = updates.filter((u) => u.body.classification).map((u) => u.body.classification);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ family: 'syn_flood', subtype: null, verdict: 'attack', evidence: 'capture', signature: { match: { tcp_flags: ['syn'] } } });
+  });
+
+  it('classificationChanged: what counts as a change', () => {
+    const base: WireClassification = { family: 'udp_flood', subtype: 'dns_amplification', verdict: 'attack', evidence: 'capture', signature: { match: { protocols: [17], source_ports: [{ from: 53, to: 53 }], packet_lengths: [{ from: 500, to: 1500 }] }, coverage: 1, collateral: 0, why: '' } };
+    const sig = (m: NonNullable<WireClassification['signature']>['match']) => ({ ...base, signature: { ...base.signature!, match: m } });
+    expect(classificationChanged(null, base)).toBe(true);
+    expect(classificationChanged(base, { ...base, signature: { ...base.signature!, coverage: 0.9, why: 'other words' } })).toBe(false);
+    expect(classificationChanged(base, sig({ protocols: [17], source_ports: [{ from: 53, to: 53 }], packet_lengths: [{ from: 600, to: 1400 }] }))).toBe(false);
+    expect(classificationChanged(base, sig({ protocols: [17], source_ports: [{ from: 53, to: 53 }], packet_lengths: [{ from: 400, to: 1400 }] }))).toBe(true);
+    expect(classificationChanged(base, sig({ protocols: [17], source_ports: [{ from: 53, to: 53 }] }))).toBe(true);
+    expect(classificationChanged(base, sig({ protocols: [17], source_ports: [{ from: 123, to: 123 }], packet_lengths: [{ from: 500, to: 1500 }] }))).toBe(true);
+    expect(classificationChanged(base, { ...base, signature: null })).toBe(true);
+    expect(classificationChanged(base, { ...base, verdict: 'benign', signature: null })).toBe(true);
+    expect(classificationChanged(base, { ...base, subtype: 'ntp_amplification' })).toBe(true);
+    expect(classificationChanged({ ...base, evidence: 'counters', signature: null }, { ...base, signature: null })).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
 // pair; the victim reaches the control plane through a second veth to the host, where a
 // proxy on the host side forwards to the API on loopback.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
@@ -21,18 +21,39 @@ export interface FloodLab {
   startAgent(args: string[]): ChildProcess;
   /** A bounded flood: hping3 with a packet count and an interval, killed after maxSeconds at the latest. */
   flood(kind: FloodKind, opts?: { packets?: number; intervalUs?: number; maxSeconds?: number }): Promise<void>;
+  /**
+   * A flash crowd: an HTTP server in the victim namespace serving a large file on `port`
+   * (80), and `clients` (40) concurrent clients in the attacker namespace, each from an
+   * address of its own (198.18.x.y), downloading it again and again for `seconds` (4).
+   * Resolves with the downloads completed and the bytes received.
+   */
+  flashCrowd(opts?: { clients?: number; seconds?: number; fileBytes?: number; port?: number }): Promise<{ downloads: number; bytes: number }>;
   destroy(): Promise<void>;
 }
 
-export type FloodKind = 'udp' | 'syn' | 'icmp' | 'dns_amplification';
+export type FloodKind = 'udp' | 'syn' | 'ack' | 'icmp' | 'dns_amplification';
 
 const HPING: Record<FloodKind, string[]> = {
   udp: ['--udp', '-p', '9999', '-d', '200', '--rand-source'],
   syn: ['-S', '-p', '80', '--rand-source'],
+  // Bare ACKs to the web port, on connections that never were.
+  ack: ['-A', '-p', '80', '-d', '0', '--rand-source'],
   icmp: ['--icmp', '-d', '64', '--rand-source'],
-  // Reflected DNS replies: source port 53, big payloads, towards random high ports.
-  dns_amplification: ['--udp', '-s', '53', '-k', '-p', '33000', '-d', '1200', '--rand-source'],
+  // Reflected DNS replies: source port 53, big payloads that are DNS responses (QR set), towards random high ports.
+  dns_amplification: ['--udp', '-s', '53', '-k', '-p', '33000', '-d', '1200', '-E', dnsReplyFile(), '--rand-source'],
 };
+
+/** A DNS response (id, QR|RD|RA, 1 question, 10 answers), padded to 1200 bytes: what hping3 sends as the reflected replies' payload. */
+function dnsReplyFile(): string {
+  const b = Buffer.alloc(1200);
+  b.writeUInt16BE(0x1234, 0);
+  b.writeUInt16BE(0x8180, 2);
+  b.writeUInt16BE(1, 4);
+  b.writeUInt16BE(10, 6);
+  const file = join(mkdtempSync(join(tmpdir(), 'bwk-dns-')), 'reply.bin');
+  writeFileSync(file, b);
+  return file;
+}
 
 export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promise<FloodLab> {
   const pair = createNsPair('bwk-fl');
@@ -68,6 +89,9 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
   await new Promise<void>((r) => proxy.listen(0, `10.216.${n}.1`, r));
   const port = (proxy.address() as AddressInfo).port;
   const agents: ChildProcess[] = [];
+  // The flash crowd's clients: addresses of their own in the attacker namespace, routed back from the victim.
+  const crowdNet = `198.18.${n}`;
+  ip('-n', pair.b.ns, 'route', 'add', `${crowdNet}.0/24`, 'via', pair.a.ip);
 
   const lab: FloodLab = {
     onAnswered: null,
@@ -92,6 +116,40 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
       const timer = setTimeout(() => child.kill('SIGKILL'), (opts.maxSeconds ?? 10) * 1000);
       await new Promise((r) => child.once('exit', r));
       clearTimeout(timer);
+    },
+    async flashCrowd(opts = {}) {
+      const clients = opts.clients ?? 40;
+      const port = opts.port ?? 80;
+      const fileBytes = opts.fileBytes ?? 16 * 1024 * 1024;
+      const seconds = opts.seconds ?? 4;
+      for (let i = 1; i <= clients; i++) {
+        try {
+          ip('-n', pair.a.ns, 'addr', 'add', `${crowdNet}.${i}/32`, 'dev', pair.a.iface);
+        } catch {
+          // added by an earlier crowd
+        }
+      }
+      const serverJs = `const b=Buffer.alloc(${fileBytes},120);const s=require('http').createServer((q,r)=>{r.writeHead(200,{'content-length':b.length,'content-type':'application/octet-stream'});r.end(b)});s.listen(${port},'0.0.0.0',()=>console.log('up'))`;
+      const server = spawn('ip', ['netns', 'exec', pair.b.ns, process.execPath, '-e', serverJs], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        await new Promise((r) => server.stdout!.once('data', r));
+        const clientJs = `const http=require('http');const end=Date.now()+${seconds * 1000};let downloads=0,bytes=0,live=${clients};
+for(let i=1;i<=${clients};i++){const agent=new http.Agent({keepAlive:false});const go=()=>{if(Date.now()>=end){if(--live===0)console.log(JSON.stringify({downloads,bytes}));return}
+http.get({host:'${victimIp}',port:${port},path:'/big',localAddress:'${crowdNet}.'+i,agent},(r)=>{r.on('data',(d)=>{bytes+=d.length;if(Date.now()>=end)r.destroy()});r.on('end',()=>{downloads++;go()});r.on('close',()=>{if(!r.complete)go()})}).on('error',()=>setTimeout(go,50))};go()}`;
+        const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
+          const c = spawn('ip', ['netns', 'exec', pair.a.ns, process.execPath, '-e', clientJs], { stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          c.stdout!.on('data', (d) => (out += d));
+          const timer = setTimeout(() => c.kill('SIGKILL'), (seconds + 10) * 1000);
+          c.once('exit', () => {
+            clearTimeout(timer);
+            out ? resolve({ stdout: out }) : reject(new Error('the flash crowd did not finish'));
+          });
+        });
+        return JSON.parse(stdout) as { downloads: number; bytes: number };
+      } finally {
+        server.kill('SIGKILL');
+      }
     },
     async destroy() {
       for (const a of agents) a.kill('SIGTERM');
