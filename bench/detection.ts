@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { classify } from '../domain/classify.js';
 import { tierMatchFor } from '../domain/escalation.js';
 import { corpus, expectedClass, isCorrect, VICTIM, type Sample } from '../test/support/traffic-corpus.js';
+import { parsePcap } from '../domain/pcap.js';
+import { ipv4, pcapFile, udp } from '../test/support/packets.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, variants: { type: 'string', default: '8' }, packets: { type: 'string', default: '2000' }, verbose: { type: 'boolean', default: false } } });
@@ -73,6 +75,15 @@ function main() {
   const accuracy = scored.filter((x) => isCorrect(x.sample, x.predicted)).length / scored.length;
   console.log(`accuracy (accepted): ${accuracy.toFixed(3)}\n`);
   console.log(latencyLine(`classify, ${values.packets}-packet samples`, scored.map((x) => x.ms)));
+  // A flood-sized sample: 10,000 DNS replies from as many sources.
+  const frames = Array.from({ length: 10_000 }, (_, i) => ipv4({ src: `198.51.${(i >> 8) & 255}.${(i & 255) + 1}`, dst: VICTIM, protocol: 17 }, udp(53, 1024 + (i % 60000), Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, 2]))));
+  const big = parsePcap(pcapFile(frames)).packets;
+  const times = Array.from({ length: 30 }, () => {
+    const t0 = performance.now();
+    classify(big, { victim: VICTIM });
+    return performance.now() - t0;
+  });
+  console.log(latencyLine('classify, 10,000-packet sample', times.slice(5)));
 }
 
 main();

@@ -7,7 +7,7 @@ import type { Classification } from '../domain/attack.js';
 import { classify } from '../domain/classify.js';
 import { tierMatchFor } from '../domain/escalation.js';
 import { parsePcap, TCP, type Packet } from '../domain/pcap.js';
-import { ipv4, pcapFile, tcp, tcpSegment, udp } from './support/packets.js';
+import { ipv4, pcapFile, tcp, tcpSegment } from './support/packets.js';
 import { corpus, expectedClass, isCorrect, prng, REPLIES, VICTIM, type Sample } from './support/traffic-corpus.js';
 
 const focused = new Map<string, Packet[]>();
@@ -142,14 +142,5 @@ describe('tierMatchFor', () => {
     expect(tierMatchFor({ ...c, verdict: 'benign', evidence: 'capture' }, 4, { pps: 1, bps: 1 })).toMatchObject({ kind: 'none', why: expect.stringContaining('benign') });
     expect(tierMatchFor({ ...c, signature: { ...c.signature!, coverage: 0.4 }, evidence: 'capture' }, 4, { pps: 1, bps: 1 })).toMatchObject({ kind: 'none', why: expect.stringContaining('40 %') });
     expect(tierMatchFor({ ...c, signature: null, evidence: 'capture' }, 4, { pps: 1, bps: 1 }).kind).toBe('none');
-  });
-
-  it('classifies 10k packets in a few milliseconds', () => {
-    const frames = Array.from({ length: 10_000 }, (_, i) => ipv4({ src: `198.51.${(i >> 8) & 255}.${(i & 255) + 1}`, dst: VICTIM, protocol: 17 }, udp(53, 1024 + (i % 60000), Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, 2]))));
-    const packets = parsePcap(pcapFile(frames)).packets;
-    for (let i = 0; i < 5; i++) classify(packets, { victim: VICTIM });
-    const t0 = performance.now();
-    for (let i = 0; i < 10; i++) classify(packets, { victim: VICTIM });
-    expect((performance.now() - t0) / 10).toBeLessThan(25);
   });
 });
