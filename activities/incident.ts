@@ -127,7 +127,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
     /** The tiers that apply to the incident's target (per-host overrides applied), read fresh. */
     async loadEscalationPlan(incidentId: number): Promise<EscalationPlan> {
       const incident = await loadIncident(incidentId);
-      const { policy, tiers } = await loadTiers(db, incident.workspaceId, incident.targetIp);
+      const { policy, tiers } = await loadTiers(db, incident.workspaceId, incident.targetIp, { aggregate: incident.scope === 'prefix' });
       return {
         tiers,
         holdDownSeconds: policy.holdDownSeconds,

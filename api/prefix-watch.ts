@@ -1,5 +1,5 @@
 // Carpet bombing, detected where the nodes' metrics meet: after each batch, every prefix
-// with a threshold of its own that contains the node is summed over its nodes; crossing it
+// with an aggregate threshold that contains the node is summed over its nodes; crossing it
 // opens the prefix's one incident (its escalation then works as a host's, on the prefix),
 // staying over it feeds the incident's figures, and falling under the hysteresis resolves it.
 import { endEscalation, triggerEscalation } from '../clients/incident.js';
@@ -18,7 +18,7 @@ export async function watchPrefixes(deps: AppDeps, node: typeof nodes.$inferSele
   const { db } = deps;
   const ws = node.workspaceId;
   for (const prefix of await watchedPrefixes(db, ws, node.ip)) {
-    const [{ tiers }, load, open] = await Promise.all([loadTiers(db, ws, prefix), prefixLoad(db, ws, prefix), findOpenPrefixIncident(db, ws, prefix)]);
+    const [{ tiers }, load, open] = await Promise.all([loadTiers(db, ws, prefix, { aggregate: true }), prefixLoad(db, ws, prefix), findOpenPrefixIncident(db, ws, prefix)]);
     const figures = { pps: load.pps, bps: load.bps };
     if (!open) {
       // One node over the prefix's threshold is that node's attack, which its agent reports:

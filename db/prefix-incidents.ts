@@ -11,7 +11,7 @@ import { hostThresholds, incidents } from './schema.js';
 /** How far back a node's metrics count toward its prefix: agents send a batch every 5 s. */
 export const PREFIX_WINDOW_SECONDS = 10;
 
-/** The prefixes with thresholds of their own (not a single address) that contain `ip`. */
+/** The prefixes with aggregate thresholds (their nodes summed) that contain `ip`. */
 export async function watchedPrefixes(db: Db, workspaceId: number, ip: string): Promise<string[]> {
   const rows = await db
     .select({ target: hostThresholds.targetIp })
@@ -19,8 +19,8 @@ export async function watchedPrefixes(db: Db, workspaceId: number, ip: string): 
     .where(
       and(
         eq(hostThresholds.workspaceId, workspaceId),
+        eq(hostThresholds.aggregate, true),
         sql`${hostThresholds.targetIp}::inet >>= ${ip}::inet`,
-        sql`masklen(${hostThresholds.targetIp}::inet) < case when family(${hostThresholds.targetIp}::inet) = 4 then 32 else 128 end`,
       ),
     );
   return rows.map((r) => r.target);

@@ -238,10 +238,15 @@ export const hostThresholds = pgTable(
     targetIp: text('target_ip').notNull(),
     label: text('label'),
     thresholds: jsonb('thresholds').$type<HostThreshold['thresholds']>().notNull(),
+    /**
+     * false: each host within the target takes these thresholds; true (prefixes only): the
+     * prefix's nodes summed cross them together (carpet bombing), one prefix incident.
+     */
+    aggregate: boolean('aggregate').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('host_thresholds_target_idx').on(t.workspaceId, t.targetIp)],
+  (t) => [uniqueIndex('host_thresholds_target_idx').on(t.workspaceId, t.targetIp, t.aggregate)],
 );
 
 // ---------- nodes and incidents ----------

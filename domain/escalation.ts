@@ -77,6 +77,8 @@ export const DEFAULT_POLICY: EscalationPolicy = {
 export interface HostThreshold {
   target: string;
   thresholds: Partial<Record<TierLevel, TierThreshold>>;
+  /** The prefix as a whole (its nodes summed), not each host within it: never a host's threshold. */
+  aggregate?: boolean;
 }
 
 /**
@@ -87,6 +89,7 @@ export function effectiveTiers(policy: EscalationPolicy, overrides: HostThreshol
   const addr = mustParsePrefix(target);
   let best: { prefix: Prefix; o: HostThreshold } | null = null;
   for (const o of overrides) {
+    if (o.aggregate) continue;
     const prefix = mustParsePrefix(o.target);
     if (!prefixContains(prefix, addr)) continue;
     if (!best || prefix.length > best.prefix.length) best = { prefix, o };
@@ -96,6 +99,14 @@ export function effectiveTiers(policy: EscalationPolicy, overrides: HostThreshol
   return policy.tiers.map((t) => {
     const o = chosen[t.level];
     return o ? { ...t, bps: o.bps, pps: o.pps } : t;
+  });
+}
+
+/** The tiers of a prefix as a whole (its aggregate threshold): the policy's actions and TTLs. */
+export function aggregateTiers(policy: EscalationPolicy, aggregate: HostThreshold): Tier[] {
+  return policy.tiers.map((t) => {
+    const o = aggregate.thresholds[t.level];
+    return o ? { ...t, bps: o.bps, pps: o.pps } : { ...t, bps: null, pps: null };
   });
 }
 

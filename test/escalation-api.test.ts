@@ -1,7 +1,7 @@
 // The escalation policy and per-host thresholds through HTTP: round trips, validation,
 // subscription gate and tenant isolation.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startStack, type Caller, type Stack } from './support/stack.js';
+import { request, startStack, type Caller, type Stack } from './support/stack.js';
 import { expectError } from './support/expect-error.js';
 
 let stack: Stack;
@@ -136,10 +136,28 @@ describe('per-host thresholds', () => {
       [{ target_ip: '203.0.113.1', thresholds: { tier1_bps: 0 } }, 'tier1_bps'],
       [{ target_ip: '203.0.113.1', thresholds: { tier2_pps: 5, tier3_pps: 5 } }, 'tier3_pps'],
       [{ target_ip: '203.0.113.1', thresholds: { tier1_bps: 1 }, extra: true }, 'extra'],
+      [{ target_ip: '203.0.113.1', thresholds: { tier1_bps: 1 }, aggregate: true }, 'aggregate: a single address has no nodes to sum'],
+      [{ target_ip: '203.0.113.0/24', thresholds: { tier1_bps: 1 }, aggregate: 'yes' }, 'aggregate'],
     ];
     for (const [body, field] of cases) {
       expectError(await a.call('POST', '/api/v1/mitigation/thresholds', body), 400, 'invalid_parameter', field);
     }
     expectError(await a.call('DELETE', '/api/v1/mitigation/thresholds/abc'), 400, 'invalid_parameter');
+  });
+
+  it('keeps a prefix’s aggregate threshold apart from the per-host one of the same prefix', async () => {
+    const perHost = await a.call('POST', '/api/v1/mitigation/thresholds', { target_ip: '198.51.100.0/24', thresholds: { tier1_pps: 5000 } });
+    const whole = await a.call('POST', '/api/v1/mitigation/thresholds', { target_ip: '198.51.100.0/24', thresholds: { tier1_pps: 50_000 }, aggregate: true });
+    expect(whole.status, JSON.stringify(whole.body)).toBe(200);
+    expect(perHost.body.threshold).toMatchObject({ aggregate: false, thresholds: { tier1_pps: 5000 } });
+    expect(whole.body.threshold).toMatchObject({ aggregate: true, thresholds: { tier1_pps: 50_000 } });
+    expect(whole.body.threshold.id).not.toBe(perHost.body.threshold.id);
+    // A host within takes the per-host figures only: the aggregate is the prefix's, never a host's.
+    await a.call('DELETE', `/api/v1/mitigation/thresholds/${perHost.body.threshold.id}`);
+    expect((await a.call('POST', '/api/v1/mitigation/escalation', { thresholds: { tier1_pps: 10_000 } })).status).toBe(200);
+    const node = await a.call('POST', '/api/v1/nodes', { name: 'in-aggregate', ip: '198.51.100.7' });
+    const config = await request(stack.baseUrl, 'GET', '/api/v1/agent/config', undefined, { authorization: `Bearer ${node.body.api_key}` });
+    expect(config.body.config.detection.pps).toBe(10_000);
+    await a.call('DELETE', `/api/v1/mitigation/thresholds/${whole.body.threshold.id}`);
   });
 });

@@ -35,8 +35,8 @@ afterAll(async () => {
 type Agent = (method: string, path: string, body?: unknown) => ReturnType<typeof request>;
 
 async function nodes(prefix: string, hosts: number[]): Promise<Agent[]> {
-  // The prefix's own threshold: 3x a host's, so no host alone reaches it.
-  const t = await user.call('POST', '/api/v1/mitigation/thresholds', { target_ip: prefix, thresholds: { tier1_pps: 30_000 } });
+  // The prefix's aggregate threshold: 3x a host's, so no host alone reaches it.
+  const t = await user.call('POST', '/api/v1/mitigation/thresholds', { target_ip: prefix, thresholds: { tier1_pps: 30_000 }, aggregate: true });
   expect(t.status, JSON.stringify(t.body)).toBe(200);
   const base = prefix.split('/')[0]!.split('.').slice(0, 3).join('.');
   const out: Agent[] = [];

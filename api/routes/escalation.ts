@@ -128,9 +128,11 @@ export const escalationRouter = router()
   })
   .openapi(saveThresholdRoute, async (c) => {
     const body = c.req.valid('json');
-    const targetIp = formatPrefix(mustParsePrefix(body.target_ip));
+    const target = mustParsePrefix(body.target_ip);
+    const aggregate = body.aggregate ?? false;
+    if (aggregate && target.length === (target.family === 4 ? 32 : 128)) throw new ApiError('invalid_parameter', 'aggregate: a single address has no nodes to sum; give a prefix (203.0.113.0/24)');
     const thresholds: HostThreshold['thresholds'] = unflatten(body.thresholds);
-    const row = await saveHostThreshold(c.var.deps.db, c.var.workspace.id, { targetIp, label: body.label, thresholds });
+    const row = await saveHostThreshold(c.var.deps.db, c.var.workspace.id, { targetIp: formatPrefix(target), label: body.label, thresholds, aggregate });
     return c.json({ ok: true as const, threshold: thresholdJson(row) }, 200);
   })
   .openapi(deleteThresholdRoute, async (c) => {

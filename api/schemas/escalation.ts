@@ -88,6 +88,13 @@ export const SaveThresholdBody = z
     target_ip: CidrOrIp.meta({ example: '203.0.113.10' }),
     label: z.string().max(200).nullable().optional(),
     thresholds: TierThresholdsSchema.refine((t) => Object.keys(t).length > 0, 'give at least one tierN_bps or tierN_pps'),
+    aggregate: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'false (default): each host within target_ip takes these thresholds. true (a prefix only): the prefix as a whole, its nodes’ traffic summed; crossing it opens one prefix incident (carpet bombing). A prefix may have one of each.',
+      }),
   })
   .openapi('SaveThreshold');
 
@@ -97,6 +104,7 @@ export const ThresholdSchema = z
     target_ip: z.string(),
     label: z.string().nullable(),
     thresholds: z.record(z.string(), z.number()),
+    aggregate: z.boolean(),
     created_at: z.string(),
     updated_at: z.string(),
   })

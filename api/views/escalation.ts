@@ -40,6 +40,7 @@ export const thresholdJson = (r: ThresholdRow): z.infer<typeof ThresholdSchema> 
   target_ip: r.targetIp,
   label: r.label,
   thresholds: flatten(r.thresholds),
+  aggregate: r.aggregate,
   created_at: r.createdAt.toISOString(),
   updated_at: r.updatedAt.toISOString(),
 });

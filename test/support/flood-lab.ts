@@ -69,25 +69,7 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
   ip('-n', pair.b.ns, 'addr', 'add', `10.216.${n}.2/30`, 'dev', 'to-host');
   ip('-n', pair.b.ns, 'link', 'set', 'to-host', 'up');
 
-  const upstream = new URL(apiBaseUrl);
-  const proxy: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    try {
-      const r = await fetch(new URL(req.url!, upstream), {
-        method: req.method,
-        headers: { authorization: req.headers.authorization ?? '', 'content-type': req.headers['content-type'] ?? 'application/json' },
-        body: chunks.length ? Buffer.concat(chunks) : undefined,
-      });
-      lab.onAnswered?.(req.method!, req.url!, r.status, performance.now());
-      res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers.get('retry-after') ? { 'retry-after': r.headers.get('retry-after')! } : {}) });
-      res.end(Buffer.from(await r.arrayBuffer()));
-    } catch {
-      res.writeHead(502).end();
-    }
-  });
-  await new Promise<void>((r) => proxy.listen(0, `10.216.${n}.1`, r));
-  const port = (proxy.address() as AddressInfo).port;
+  const proxy = await startApiProxy(apiBaseUrl, `10.216.${n}.1`, { onAnswered: (...answered) => lab.onAnswered?.(...answered) });
   const agents: ChildProcess[] = [];
   // The flash crowd's clients: addresses of their own in the attacker namespace, routed back from the victim.
   const crowdNet = `198.18.${n}`;
@@ -97,25 +79,14 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
     onAnswered: null,
     pair,
     victimIp,
-    apiUrl: `http://10.216.${n}.1:${port}`,
+    apiUrl: proxy.url,
     startAgent(args) {
-      const stateDir = mkdtempSync(join(tmpdir(), 'bwk-agent-'));
-      const child = spawn('ip', ['netns', 'exec', pair.b.ns, process.execPath, '--import', 'tsx', 'agent/main.ts', '--state-dir', stateDir, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, LOG_LEVEL: process.env.AGENT_LOG_LEVEL ?? 'warn' },
-      });
-      child.stdout!.on('data', (d) => process.env.AGENT_LOG_LEVEL && process.stdout.write(d));
-      child.stderr!.on('data', (d) => process.stderr.write(d));
+      const child = spawnAgent(pair.b.ns, args);
       agents.push(child);
       return child;
     },
     async flood(kind, opts = {}) {
-      const packets = opts.packets ?? 20_000;
-      const args = [...HPING[kind], '-c', String(packets), '-i', `u${opts.intervalUs ?? 100}`, '-q', victimIp];
-      const child = spawn('ip', ['netns', 'exec', pair.a.ns, 'hping3', ...args], { stdio: 'ignore' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), (opts.maxSeconds ?? 10) * 1000);
-      await new Promise((r) => child.once('exit', r));
-      clearTimeout(timer);
+      await hpingFlood(pair.a.ns, kind, victimIp, opts);
     },
     async flashCrowd(opts = {}) {
       const clients = opts.clients ?? 40;
@@ -155,7 +126,7 @@ http.get({host:'${victimIp}',port:${port},path:'/big',localAddress:'${crowdNet}.
       for (const a of agents) a.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 300));
       for (const a of agents) if (a.exitCode === null) a.kill('SIGKILL');
-      await new Promise<void>((r) => proxy.close(() => r()));
+      await proxy.close();
       try {
         ip('link', 'del', hostSide);
       } catch {
@@ -165,4 +136,84 @@ http.get({host:'${victimIp}',port:${port},path:'/big',localAddress:'${crowdNet}.
     },
   };
   return lab;
+}
+
+export interface FloodOptions {
+  /** hping3's packet count (20,000). */
+  packets?: number;
+  /** Microseconds between packets (100). */
+  intervalUs?: number;
+  /** Killed after this at the latest (10). */
+  maxSeconds?: number;
+}
+
+/** A bounded flood from namespace `ns` to `target`: hping3 with a packet count and an interval, killed after maxSeconds at the latest. */
+export async function hpingFlood(ns: string, kind: FloodKind, target: string, opts: FloodOptions = {}): Promise<void> {
+  const packets = opts.packets ?? 20_000;
+  const args = [...HPING[kind], '-c', String(packets), '-i', `u${opts.intervalUs ?? 100}`, '-q', target];
+  const child = spawn('ip', ['netns', 'exec', ns, 'hping3', ...args], { stdio: 'ignore' });
+  const timer = setTimeout(() => child.kill('SIGKILL'), (opts.maxSeconds ?? 10) * 1000);
+  await new Promise((r) => child.once('exit', r));
+  clearTimeout(timer);
+}
+
+/** The real agent in namespace `ns`, with a state directory of its own; its log at AGENT_LOG_LEVEL (warn). */
+export function spawnAgent(ns: string, args: string[]): ChildProcess {
+  const stateDir = mkdtempSync(join(tmpdir(), 'bwk-agent-'));
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'agent/main.ts', '--state-dir', stateDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: process.env.AGENT_LOG_LEVEL ?? 'warn' },
+  });
+  child.stdout!.on('data', (d) => process.env.AGENT_LOG_LEVEL && process.stdout.write(d));
+  child.stderr!.on('data', (d) => process.stderr.write(d));
+  return child;
+}
+
+/**
+ * A proxy listening on `host` (the host's end of a namespace's veth) to the API on
+ * loopback: how an agent in a namespace reaches the control plane. `onAnswered` hears each
+ * request once its answer came. With `abortOnClose`, closing aborts the requests still in
+ * flight (an agent's command long poll would otherwise hold the API's shutdown for up to
+ * its wait, 25 s).
+ */
+export async function startApiProxy(
+  apiBaseUrl: string,
+  host: string,
+  opts: { onAnswered?: (method: string, path: string, status: number, atMs: number) => void; abortOnClose?: boolean } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
+  const upstream = new URL(apiBaseUrl);
+  const inFlight = new Set<AbortController>();
+  const proxy: Server = createServer(async (req, res) => {
+    const abort = new AbortController();
+    inFlight.add(abort);
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    try {
+      const r = await fetch(new URL(req.url!, upstream), {
+        method: req.method,
+        headers: { authorization: req.headers.authorization ?? '', 'content-type': req.headers['content-type'] ?? 'application/json' },
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+        signal: abort.signal,
+      });
+      opts.onAnswered?.(req.method!, req.url!, r.status, performance.now());
+      res.writeHead(r.status, { 'content-type': 'application/json', ...(r.headers.get('retry-after') ? { 'retry-after': r.headers.get('retry-after')! } : {}) });
+      res.end(Buffer.from(await r.arrayBuffer()));
+    } catch {
+      res.writeHead(502).end();
+    } finally {
+      inFlight.delete(abort);
+    }
+  });
+  await new Promise<void>((r) => proxy.listen(0, host, r));
+  const port = (proxy.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    close: () => {
+      if (opts.abortOnClose) {
+        for (const a of inFlight) a.abort();
+        proxy.closeAllConnections();
+      }
+      return new Promise<void>((r) => proxy.close(() => r()));
+    },
+  };
 }
