@@ -12,6 +12,7 @@ import { routeIntent, routeKey, type MitigationIntent } from '../domain/intent.j
 import type { ReconcileOutcome } from '../workflows/reconcile.contract.js';
 import type { AdapterRegistry } from './adapters/index.js';
 import type { MitigationAdapter } from './adapters/types.js';
+import { reconcileRepairs } from '../metrics/registry.js';
 
 type RuleRow = typeof mitigationRules.$inferSelect;
 type AdapterRow = typeof mitigationAdapters.$inferSelect;
@@ -37,9 +38,10 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
     return rows.map((r) => r.rule);
   }
 
-  async function record(adapterId: number, ruleId: number | null, kind: RepairKind, key: string) {
-    await db.insert(routeRepairs).values({ adapterId, ruleId, kind, routeKey: key });
-    logger.warn({ adapterId, ruleId, kind, route: key }, 'route repaired');
+  async function record(adapter: AdapterRow, ruleId: number | null, kind: RepairKind, key: string) {
+    await db.insert(routeRepairs).values({ adapterId: adapter.id, ruleId, kind, routeKey: key });
+    reconcileRepairs.inc({ adapter_type: adapter.adapterType, kind });
+    logger.warn({ adapterId: adapter.id, ruleId, kind, route: key }, 'route repaired');
   }
 
   return {
@@ -89,7 +91,7 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
         if ((await ruleStatus(rule.id)) !== 'active') await attempt(`withdraw rule ${rule.id}`, () => impl.withdraw(routeIntent(rule.intent)));
         else {
           reannounced.push(rule.id);
-          await record(adapterId, rule.id, 'reannounced', rule.routeKey);
+          await record(adapter, rule.id, 'reannounced', rule.routeKey);
         }
       }
 
@@ -118,7 +120,7 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
         if (!(await attempt(`withdraw stray ${key}`, () => impl.withdraw(have.get(key)!)))) continue;
         if (rule) withdrawn.push(rule.id);
         else unowned++;
-        await record(adapterId, rule?.id ?? null, 'withdrew_stray', key);
+        await record(adapter, rule?.id ?? null, 'withdrew_stray', key);
         // A rule that took the route meanwhile keeps it.
         for (const live of await liveOnSpeaker(adapter, [key])) await attempt(`announce rule ${live.id}`, () => impl.announce(routeIntent(live.intent)));
       }

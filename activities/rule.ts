@@ -12,6 +12,7 @@ import { routeIntent, type MitigationIntent } from '../domain/intent.js';
 import { prefixLimits, refuseIntent } from '../domain/safety.js';
 import type { AdapterRegistry } from './adapters/index.js';
 import { AdapterError } from './adapters/types.js';
+import { timeAdapterCall, type AdapterOutcome } from '../metrics/registry.js';
 import type { RuleOutcome } from '../workflows/rule.contract.js';
 
 export interface RuleActivityDeps {
@@ -55,6 +56,9 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
     await db.update(mitigationRules).set({ status: outcome, statusReason: reason, endedAt: sql`now()` }).where(eq(mitigationRules.id, ruleId));
   }
 
+  /** How an adapter call failed, for bulwark_adapter_call_seconds. */
+  const outcomeOf = (err: unknown): AdapterOutcome => (err instanceof AdapterError ? (err.retryable ? 'unavailable' : 'rejected') : 'error');
+
   /** Maps an adapter failure onto Temporal's retry semantics. */
   function asFailure(err: unknown, action: string, intent: MitigationIntent): never {
     if (err instanceof AdapterError) {
@@ -79,7 +83,7 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
       if (adapter.deletedAt) throw ApplicationFailure.nonRetryable(`adapter ${adapter.id} was deleted`, 'AdapterRejected');
 
       try {
-        await impl.announce(intent);
+        await timeAdapterCall(adapter.adapterType, 'announce', () => impl.announce(intent), outcomeOf);
       } catch (err) {
         asFailure(err, 'announce', intent);
       }
@@ -93,10 +97,10 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
      * `outcome` failed: clean-up after a failed announce; the row keeps its error.
      */
     async withdrawRule(ruleId: number, outcome: RuleOutcome, reason: string | null): Promise<void> {
-      const { rule, intent, impl } = await load(ruleId);
+      const { rule, intent, adapter, impl } = await load(ruleId);
       if (outcome !== 'failed') await markWithdrawing(ruleId);
       try {
-        await impl.withdraw(intent);
+        await timeAdapterCall(adapter.adapterType, 'withdraw', () => impl.withdraw(intent), outcomeOf);
       } catch (err) {
         if (err instanceof AdapterError) throw ApplicationFailure.retryable(err.message, 'AdapterUnavailable');
         throw err;

@@ -21,6 +21,7 @@ import { InstalledRuleSets } from './installed-rulesets.js';
 import type { FirewallSuite } from '../domain/firewall.js';
 import { parsePcap } from '../domain/pcap.js';
 import { listeningPorts } from './listening-ports.js';
+import { AGENT_METRICS_CONTENT_TYPE, renderAgentMetrics } from './metrics.js';
 import { PcapUploader } from './pcap-uploader.js';
 import { RollingCapture } from './rolling-capture.js';
 import { startRunner } from './runner.js';
@@ -232,10 +233,15 @@ const runner = startRunner(
 );
 log.info({ iface, node: config.node.name, api: apiUrl, detection: config.detection }, 'agent running');
 
-// Local health endpoint, loopback only.
+// Local health endpoint, loopback only: its state as JSON, and at /metrics for Prometheus.
 const [healthHost, healthPort] = (opt('health') ?? '127.0.0.1:9731').split(':');
 const health = createServer((req, res) => {
   const s = runner.status();
+  if (req.url?.split('?')[0] === '/metrics') {
+    res.writeHead(200, { 'content-type': AGENT_METRICS_CONTENT_TYPE });
+    res.end(renderAgentMetrics({ status: s, rollingCapture: recent.running, pcapsPending: uploader.pending, pcapsUploaded: uploader.uploaded }));
+    return;
+  }
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ ok: true, interface: iface, ...s, captures: { pending: uploader.pending, uploaded: uploader.uploaded } }));
 }).listen(Number(healthPort), healthHost);

@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { authenticate, DEFAULT_AGENT_MAX_CONCURRENT, DEFAULT_AGENT_RATE_LIMIT, rateLimit, rateLimitNode, requireSubscriptionForWrites } from './auth.js';
 import { localLimit, LocalLimiter } from './local-limits.js';
 import type { AgentEnv, AppDeps, AppEnv } from './context.js';
+import { httpMetrics } from './metrics.js';
 import { isBackendOutage } from './outage.js';
 import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
 import { renderReferencePage } from './reference-page.js';
@@ -46,6 +47,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
 
+  // Every answer counted and timed by its route's pattern (served on the metrics listener, not here).
+  app.use('*', httpMetrics);
   app.use('*', async (c, next) => {
     c.set('deps', deps);
     await next();

@@ -3,7 +3,7 @@
 import { openDb } from '../db/client.js';
 import { createSecretBox } from '../db/secrets.js';
 import { loadClusterConfig } from './config.js';
-import { connectTemporal, createLogger, startHttp } from './runtime.js';
+import { connectTemporal, createLogger, startHttp, startMetricsHttp } from './runtime.js';
 import { ensureOrphanSweepSchedule } from '../clients/orphan-rules.js';
 import { ensureReconcileSchedules } from '../clients/reconcile.js';
 import { ensureRetentionSchedules } from '../clients/retention.js';
@@ -22,10 +22,12 @@ const http = await startHttp(
   { db: db.db, ...t, secrets: createSecretBox(config.secretKey), logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds, temporalUiUrl: config.temporalUiUrl },
   config.port,
 );
-logger.info({ port: http.port }, 'API listening');
+const metrics = config.metricsAddress ? await startMetricsHttp(config.metricsAddress, { logger, db: db.db }) : null;
+logger.info({ port: http.port, metrics: metrics && `http://${metrics.address}/metrics` }, 'API listening');
 
 const stop = async () => {
   await http.close();
+  await metrics?.close();
   await temporal.close();
   await db.close();
   process.exit(0);

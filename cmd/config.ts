@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { TargetPolicy } from '../domain/http-targets.js';
+import { parseBindAddress } from '../metrics/endpoint.js';
 
 export interface Config {
   port: number;
@@ -26,6 +27,25 @@ export interface Config {
   reconcileIntervalSeconds: number;
   /** The Temporal UI users open, for links to workflows (TEMPORAL_UI_URL). */
   temporalUiUrl: string;
+  /** Where Bulwark's Prometheus `/metrics` listens (METRICS_ADDRESS); null: off. */
+  metricsAddress: string | null;
+  /** Where the Temporal SDK's own Prometheus exporter listens, in a worker (TEMPORAL_METRICS_ADDRESS); null: off. */
+  temporalMetricsAddress: string | null;
+}
+
+/** Metrics listeners: loopback unless the deployment says otherwise. */
+export const METRICS_DEFAULTS = { api: '127.0.0.1:9464', worker: '127.0.0.1:9465', temporal: '127.0.0.1:9466' } as const;
+
+/** A `host:port` to listen on, or null for `off`. */
+function addressFromEnv(name: string, fallback: string): string | null {
+  const raw = process.env[name] || fallback;
+  if (raw === 'off') return null;
+  try {
+    parseBindAddress(raw);
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}, or off`);
+  }
+  return raw;
 }
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -74,6 +94,8 @@ export function loadConfig(privateTargets: 'allow' | 'deny' = 'allow'): Config {
     targets: targetsFromEnv(privateTargets),
     reconcileIntervalSeconds: intFromEnv('RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
     temporalUiUrl: process.env.TEMPORAL_UI_URL || 'http://127.0.0.1:8233',
+    metricsAddress: addressFromEnv('METRICS_ADDRESS', METRICS_DEFAULTS.api),
+    temporalMetricsAddress: addressFromEnv('TEMPORAL_METRICS_ADDRESS', METRICS_DEFAULTS.temporal),
   };
 }
 
@@ -85,5 +107,7 @@ export function loadClusterConfig(entry: 'api' | 'worker'): Config & { temporalA
     console.error(`npm run ${entry} needs TEMPORAL_ADDRESS and DATABASE_URL (npm start runs everything on one machine)`);
     process.exit(2);
   }
+  // An API and a worker on one host must not ask for the same port.
+  if (entry === 'worker') config.metricsAddress = addressFromEnv('METRICS_ADDRESS', METRICS_DEFAULTS.worker);
   return config as Config & { temporalAddress: string; databaseUrl: string };
 }

@@ -1,4 +1,5 @@
-// The pieces every entry point assembles: logger, Temporal client, worker, HTTP server.
+// The pieces every entry point assembles: logger, Temporal client, worker, HTTP server,
+// Prometheus endpoint.
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
@@ -7,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
+import { databaseGauges } from '../api/metrics.js';
+import { serveMetrics, type MetricsEndpoint } from '../metrics/endpoint.js';
 import type { AppDeps } from '../api/context.js';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secrets.js';
@@ -29,7 +32,39 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-let runtimeInstalled = false;
+let runtimeInstalled: { metricsAddress: string | null } | null = null;
+
+/**
+ * Temporal's core runtime, once per process: its logs go through our logger (warn and
+ * above), and with `metricsAddress` the SDK's own worker figures (task slots, poll and
+ * schedule-to-start latencies, workflow and activity outcomes) are served for Prometheus at
+ * http://<metricsAddress>/metrics under the SDK's documented names (`temporal_workflow_completed`,
+ * `temporal_worker_task_slots_available`, ...), durations in seconds.
+ */
+export function installTemporalRuntime(logger: Logger, metricsAddress: string | null = null): void {
+  if (runtimeInstalled) {
+    if (metricsAddress && runtimeInstalled.metricsAddress !== metricsAddress) logger.warn({ metricsAddress }, 'the Temporal runtime was installed before: its metrics stay where they were');
+    return;
+  }
+  const base = { logger: new PinoTemporalLogger(logger) };
+  if (metricsAddress) {
+    try {
+      Runtime.install({ ...base, telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress, useSecondsForDurations: true } } } });
+      runtimeInstalled = { metricsAddress };
+      return;
+    } catch (err) {
+      // A busy port costs the figures, never the worker: mitigation goes on unobserved.
+      logger.error({ err, metricsAddress }, 'cannot serve the Temporal SDK metrics; the worker runs without them');
+    }
+  }
+  Runtime.install(base);
+  runtimeInstalled = { metricsAddress: null };
+}
+
+/** Where the Temporal SDK's metrics are served, once the runtime is installed (null: nowhere). */
+export function temporalMetricsServed(): string | null {
+  return runtimeInstalled?.metricsAddress ?? null;
+}
 
 export async function startWorker(opts: {
   address: string;
@@ -41,12 +76,10 @@ export async function startWorker(opts: {
   targets: TargetPolicy;
   /** A pre-built bundle (tests build one per run); default: bundle workflows/ now. */
   workflowBundle?: WorkflowBundleOption;
+  /** Where the SDK's Prometheus exporter listens (see installTemporalRuntime); default none. */
+  temporalMetricsAddress?: string | null;
 }): Promise<RunningWorker> {
-  if (!runtimeInstalled) {
-    // Temporal's core logs through our logger at warn and above.
-    Runtime.install({ logger: new PinoTemporalLogger(opts.logger) });
-    runtimeInstalled = true;
-  }
+  installTemporalRuntime(opts.logger, opts.temporalMetricsAddress);
   const connection = await NativeConnection.connect({ address: opts.address });
   const { activities, adapters } = createActivities(opts);
   const worker = await Worker.create({
@@ -81,6 +114,20 @@ export function startHttp(deps: AppDeps, port: number, hostname = '0.0.0.0'): Pr
       }),
     );
   });
+}
+
+/**
+ * Bulwark's Prometheus endpoint (metrics/endpoint.ts): the process's figures, plus the
+ * database's gauges when `db` is given (processes that run the API). Null when the address
+ * cannot be bound: logged, and the process serves on without it.
+ */
+export async function startMetricsHttp(address: string, opts: { logger: Logger; db?: Db }): Promise<MetricsEndpoint | null> {
+  try {
+    return await serveMetrics(address, opts.db ? [databaseGauges(opts.db)] : []);
+  } catch (err) {
+    opts.logger.error({ err, address }, 'cannot serve /metrics; running without it');
+    return null;
+  }
 }
 
 class PinoTemporalLogger {

@@ -7,7 +7,7 @@ import { createSecretBox } from '../db/secrets.js';
 import { serveAdminSocket } from './admin-socket.js';
 import { bootstrapDefaultWorkspace } from './bootstrap.js';
 import { loadConfig } from './config.js';
-import { connectTemporal, createLogger, startHttp, startWorker } from './runtime.js';
+import { connectTemporal, createLogger, startHttp, startMetricsHttp, startWorker, temporalMetricsServed } from './runtime.js';
 import { ensureOrphanSweepSchedule } from '../clients/orphan-rules.js';
 import { ensureReconcileSchedules } from '../clients/reconcile.js';
 import { ensureRetentionSchedules } from '../clients/retention.js';
@@ -15,6 +15,7 @@ import { reconciledAdapterIds } from '../db/adapters.js';
 import { startDevServer, type DevServer } from './temporal-dev.js';
 
 const UI_PORT = 8233;
+const scrapeUrl = (address: string | null | undefined) => (address ? `http://${address}/metrics` : 'off');
 
 async function main() {
   const config = loadConfig();
@@ -58,7 +59,16 @@ async function main() {
     }
 
     const secrets = createSecretBox(config.secretKey);
-    const worker = await startWorker({ address, namespace: config.temporalNamespace, taskQueue: config.taskQueue, db: db.db, secrets, logger, targets: config.targets });
+    const worker = await startWorker({
+      address,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      db: db.db,
+      secrets,
+      logger,
+      targets: config.targets,
+      temporalMetricsAddress: config.temporalMetricsAddress,
+    });
     stops.push(() => worker.shutdown());
     const temporal = await connectTemporal(address, config.temporalNamespace);
     stops.push(() => temporal.close());
@@ -68,6 +78,9 @@ async function main() {
     await ensureOrphanSweepSchedule(t);
     const http = await startHttp({ db: db.db, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds, temporalUiUrl: config.temporalUiUrl }, config.port);
     stops.push(() => http.close());
+    // The API's and the worker's figures together: they share this process.
+    const metrics = config.metricsAddress ? await startMetricsHttp(config.metricsAddress, { logger, db: db.db }) : null;
+    if (metrics) stops.push(() => metrics.close());
 
     const lines = [
       '',
@@ -75,6 +88,7 @@ async function main() {
       `  API:          http://localhost:${http.port}/api/v1   (reference: http://localhost:${http.port}/api/v1/docs)`,
       `  Temporal UI:  ${dev?.uiUrl ?? `(external Temporal at ${address})`}`,
       `  Database:     ${db.description}`,
+      `  Metrics:      ${scrapeUrl(metrics?.address)} (Temporal SDK: ${scrapeUrl(temporalMetricsServed())})`,
     ];
     if (token) {
       lines.push(`  Deploy token for workspace "default" (also in ${join(config.dataDir, 'deploy-token')}):`, `    ${token}`);

@@ -3,7 +3,7 @@
 import { openDb } from '../db/client.js';
 import { createSecretBox } from '../db/secrets.js';
 import { loadClusterConfig } from './config.js';
-import { createLogger, startWorker } from './runtime.js';
+import { createLogger, startMetricsHttp, startWorker, temporalMetricsServed } from './runtime.js';
 
 const config = loadClusterConfig('worker');
 const logger = createLogger(config.logLevel);
@@ -17,11 +17,18 @@ const worker = await startWorker({
   secrets: createSecretBox(config.secretKey),
   logger,
   targets: config.targets,
+  temporalMetricsAddress: config.temporalMetricsAddress,
 });
-logger.info({ taskQueue: config.taskQueue }, 'worker running');
+// Adapter calls and reconciliation repairs happen here; the database's gauges are the API's.
+const metrics = config.metricsAddress ? await startMetricsHttp(config.metricsAddress, { logger }) : null;
+logger.info(
+  { taskQueue: config.taskQueue, metrics: metrics && `http://${metrics.address}/metrics`, temporalMetrics: temporalMetricsServed() && `http://${temporalMetricsServed()}/metrics` },
+  'worker running',
+);
 
 const stop = async () => {
   await worker.shutdown();
+  await metrics?.close();
   await db.close();
   process.exit(0);
 };

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { findViolations, importsOf, readTree } from './support/import-rules.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FOLDERS = ['domain', 'db', 'workflows', 'activities', 'clients', 'api', 'cmd', 'agent'];
+const FOLDERS = ['domain', 'db', 'workflows', 'activities', 'clients', 'api', 'cmd', 'agent', 'metrics'];
 
 describe('module boundaries', () => {
   it('hold across the tree', () => {
@@ -54,6 +54,7 @@ describe('module boundaries', () => {
     ['db/ imports an activity', { 'db/rules.ts': "import { createRuleActivities } from '../activities/rule.js';\n" }, 'db/ is data access'],
     ['an activity imports a client', { 'activities/rule.ts': "import { startRule } from '../clients/rule.js';\n" }, 'activities/ never reach'],
     ['the agent imports db/', { 'agent/main.ts': "import { x } from '../db/rules.js';\n" }, 'the agent imports only'],
+    ['metrics/ imports db/', { 'metrics/registry.ts': "import { x } from '../db/rules.js';\n" }, 'metrics/ imports only'],
     ['a CLI imports the agent', { 'cmd/start.ts': "import { x } from '../agent/main.js';\n" }, 'the server imports nothing from agent/'],
     ['an import names no file', { 'db/rules.ts': "import { x } from '../domain/missing.js';\n" }, 'imports resolve'],
     [

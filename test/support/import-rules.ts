@@ -114,6 +114,10 @@ const RULES: Rule[] = [
     check: (file, ref) => (top(file) === 'agent' && ref.target && !['agent', 'domain'].includes(top(ref.target)) ? `imports ${ref.target}` : null),
   },
   {
+    name: 'metrics/ imports only metrics/ of the project (api/ and activities/ record into it)',
+    check: (file, ref) => (top(file) === 'metrics' && ref.target && top(ref.target) !== 'metrics' ? `imports ${ref.target}` : null),
+  },
+  {
     name: 'the server imports nothing from agent/',
     check: (file, ref) => (top(file) !== 'agent' && ref.target && top(ref.target) === 'agent' ? `imports ${ref.target}` : null),
   },
