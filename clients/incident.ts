@@ -4,12 +4,13 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { incidentWorkflowId, metricsSignal, reclassifiedSignal, resolvedSignal, type Figures, type IncidentWorkflowInput } from '../workflows/incident.contract.js';
 import { incidentWorkflow } from '../workflows/incident.js';
-import type { TemporalDeps } from './temporal.js';
+import { describedAs, type TemporalDeps } from './temporal.js';
 
-const startOptions = (t: TemporalDeps, incidentId: number) => ({
+const startOptions = async (t: TemporalDeps, incidentId: number) => ({
   workflowId: incidentWorkflowId(incidentId),
   taskQueue: t.taskQueue,
   args: [{ incidentId }] as [IncidentWorkflowInput],
+  ...(await describedAs(t, { kind: 'incident', incidentId }, `incident ${incidentId}`)),
 });
 
 /**
@@ -17,7 +18,7 @@ const startOptions = (t: TemporalDeps, incidentId: number) => ({
  * `reclassified`: the classification changed, and with it what the tiers' rules should be.
  */
 export async function triggerEscalation(t: TemporalDeps, incidentId: number, figures: Figures, reclassified = false): Promise<void> {
-  const handle = await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: metricsSignal, signalArgs: [figures] });
+  const handle = await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...(await startOptions(t, incidentId)), signal: metricsSignal, signalArgs: [figures] });
   if (reclassified) await handle.signal(reclassifiedSignal);
 }
 
@@ -28,7 +29,7 @@ export async function triggerEscalation(t: TemporalDeps, incidentId: number, fig
  */
 export async function endEscalation(t: TemporalDeps, incidentId: number, startIfGone: boolean): Promise<void> {
   if (startIfGone) {
-    await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...startOptions(t, incidentId), signal: resolvedSignal });
+    await t.temporal.workflow.signalWithStart(incidentWorkflow, { ...(await startOptions(t, incidentId)), signal: resolvedSignal });
     return;
   }
   try {

@@ -3,9 +3,9 @@
 // records the command with its task token and completes asynchronously).
 import { randomUUID } from 'node:crypto';
 import { ActivityNotFoundError } from '@temporalio/client';
-import { nodeCommandWorkflowId, type NodeCommand, type NodeCommandOptions, type NodeCommandResult } from '../workflows/node-command.contract.js';
+import { nodeCommandAbout, nodeCommandWorkflowId, type NodeCommand, type NodeCommandOptions, type NodeCommandResult } from '../workflows/node-command.contract.js';
 import { nodeCommandWorkflow } from '../workflows/node-command.js';
-import { withDeadline, type TemporalDeps } from './temporal.js';
+import { describedAs, withDeadline, type TemporalDeps } from './temporal.js';
 
 /**
  * Starts the command's workflow and waits up to `waitMs` for its outcome (null: still
@@ -13,13 +13,14 @@ import { withDeadline, type TemporalDeps } from './temporal.js';
  */
 export async function runNodeCommand(
   t: TemporalDeps,
-  node: { id: number; uuid: string },
+  node: { id: number; uuid: string; workspaceId?: number },
   command: NodeCommand,
   opts: NodeCommandOptions,
   waitMs: number,
 ): Promise<{ workflowId: string; outcome: NodeCommandResult | null }> {
   const workflowId = nodeCommandWorkflowId(node.uuid, randomUUID());
-  const handle = await t.temporal.workflow.start(nodeCommandWorkflow, { workflowId, taskQueue: t.taskQueue, args: [node.id, command, opts] });
+  const about = nodeCommandAbout(node.uuid, command, { workspaceId: node.workspaceId });
+  const handle = await t.temporal.workflow.start(nodeCommandWorkflow, { workflowId, taskQueue: t.taskQueue, args: [node.id, command, opts], ...(await describedAs(t, about.labels, about.summary)) });
   const outcome = await withDeadline(
     handle.result().catch((err: Error): NodeCommandResult => ({ ok: false, error: `the command's workflow failed: ${err.cause instanceof Error ? err.cause.message : err.message}` })),
     waitMs,

@@ -3,7 +3,7 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { announcedUpdate, ruleWorkflowId, withdrawUpdate, type RuleState, type RuleWorkflowInput } from '../workflows/rule.contract.js';
 import { ruleWorkflow } from '../workflows/rule.js';
-import { withDeadline, type TemporalDeps } from './temporal.js';
+import { describedAs, withDeadline, type TemporalDeps } from './temporal.js';
 
 /**
  * Starts the rule's workflow (or finds the running one) and answers once the announcement
@@ -16,6 +16,7 @@ export async function startRule(t: TemporalDeps, input: RuleWorkflowInput, waitM
     taskQueue: t.taskQueue,
     args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
+    ...(input.about ? await describedAs(t, input.about.labels, input.about.summary) : {}),
   });
   return withDeadline(t.temporal.workflow.executeUpdateWithStart(announcedUpdate, { startWorkflowOperation: start }), waitMs);
 }

@@ -2,6 +2,7 @@
 // answer. The modules beside this one are the only code outside the worker that talks to
 // Temporal: one per workflow family, each building its family's workflow ids.
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES, searchAttributePairs, type WorkflowLabels } from '../workflows/search-attributes.contract.js';
 
 export interface TemporalDeps {
   temporal: Client;
@@ -43,4 +44,32 @@ export async function upsertSchedule(t: TemporalDeps, scheduleId: string, spec: 
     await t.temporal.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
     return 'updated';
   }
+}
+
+/** Per client: whether its namespace has every Bulwark search attribute registered (asked once). */
+const registered = new WeakMap<Client, Promise<boolean>>();
+
+async function searchAttributesRegistered(t: TemporalDeps): Promise<boolean> {
+  let known = registered.get(t.temporal);
+  if (!known) {
+    known = t.temporal.connection.operatorService.listSearchAttributes({ namespace: t.temporal.options.namespace }).then(
+      (res) => Object.values(SEARCH_ATTRIBUTES).every((k) => k.name in (res.customAttributes ?? {})),
+      (err: unknown) => {
+        registered.delete(t.temporal); // ask again next time
+        throw err;
+      },
+    );
+    registered.set(t.temporal, known);
+  }
+  return known;
+}
+
+/**
+ * Start options that show a workflow in the Temporal UI: its search attributes (only when
+ * the namespace has them registered: a start naming an unknown attribute is refused) and
+ * its one-line summary.
+ */
+export async function describedAs(t: TemporalDeps, labels: WorkflowLabels, summary: string): Promise<{ typedSearchAttributes?: ReturnType<typeof searchAttributePairs>; staticSummary: string }> {
+  const ok = await searchAttributesRegistered(t).catch(() => false);
+  return ok ? { typedSearchAttributes: searchAttributePairs(labels), staticSummary: summary } : { staticSummary: summary };
 }

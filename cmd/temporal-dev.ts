@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.contract.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,6 +24,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** `Name=Type` per Bulwark search attribute, as `--search-attribute` (and `temporal operator search-attribute create`) spell types. */
+export function searchAttributeArgs(): string[] {
+  const cli = { INT: 'Int', KEYWORD: 'Keyword' } as const;
+  return Object.values(SEARCH_ATTRIBUTES).map((k) => `${k.name}=${cli[k.type]}`);
 }
 
 export interface DevServer {
@@ -49,6 +56,8 @@ export async function startDevServer(opts: {
   // Update-with-Start (POST /mitigation/rules) and a roomy cap on in-flight updates.
   args.push('--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true');
   args.push('--dynamic-config-value', 'history.maxInFlightUpdates=100');
+  // Bulwark's search attributes (the Temporal UI's filters; README "The Temporal UI").
+  for (const arg of searchAttributeArgs()) args.push('--search-attribute', arg);
   const out = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
   const child: ChildProcess = spawn(temporalBinary(), args, { stdio: ['ignore', out, out] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -147,6 +147,19 @@ export async function listLiveRules(db: Db, workspaceId: number): Promise<RuleRo
     .orderBy(desc(mitigationRules.id));
 }
 
+/**
+ * A page of the workspace's live rules, newest first, and how many there are (the count is
+ * an index-only scan of `mitigation_rules_ws_status_idx`; bench/rules-list.ts measures both).
+ */
+export async function listLiveRulesPage(db: Db, workspaceId: number, page: { limit: number; offset: number }): Promise<{ rows: RuleRow[]; total: number }> {
+  const where = and(eq(mitigationRules.workspaceId, workspaceId), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES]));
+  const [rows, [count]] = await Promise.all([
+    db.select().from(mitigationRules).where(where).orderBy(desc(mitigationRules.id)).limit(page.limit).offset(page.offset),
+    db.select({ n: sql<number>`count(*)::int` }).from(mitigationRules).where(where),
+  ]);
+  return { rows, total: count!.n };
+}
+
 /** The workspace's ended rules, the most recently ended first. */
 export async function listEndedRules(db: Db, workspaceId: number, limit: number): Promise<RuleRow[]> {
   return db

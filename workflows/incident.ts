@@ -35,12 +35,13 @@ import {
   type RuleToStart,
 } from './incident.contract.js';
 import { failureMessage } from './failure.js';
-import { nodeCommandWorkflowId } from './node-command.contract.js';
+import { nodeCommandAbout, nodeCommandWorkflowId } from './node-command.contract.js';
 import { nodeCommandWorkflow } from './node-command.js';
 import { ruleWorkflowId, withdrawSignal } from './rule.contract.js';
 import { ruleWorkflow } from './rule.js';
-import { runbookExecutionWorkflowId } from './runbook.contract.js';
+import { runbookExecutionAbout, runbookExecutionWorkflowId } from './runbook.contract.js';
 import { runbookExecutionWorkflow } from './runbook.js';
+import { childDescribedAs } from './search-attributes.contract.js';
 
 // Short database work: local activities, run inside the workflow task, so flood start to
 // route at the router does not pay a task-queue round trip per step.
@@ -170,12 +171,14 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   async function triggerRunbooks(level: TierLevel | 0) {
     if (!patched(RUNBOOKS_PATCH)) return;
     for (const execution of await runbookRows.triggerRunbooks(input.incidentId, level)) {
+      const about = runbookExecutionAbout(execution);
       try {
         await startChild(runbookExecutionWorkflow, {
           workflowId: runbookExecutionWorkflowId(execution.run.executionId),
           args: [execution],
           parentClosePolicy: ParentClosePolicy.ABANDON,
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          ...childDescribedAs({ ...about.labels, incidentId: input.incidentId }, about.summary),
         });
       } catch (err) {
         // Started before (an earlier tier, or this incident's previous run): it runs on.
@@ -185,12 +188,16 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   }
 
   async function startRule(rule: RuleToStart, level: TierLevel, geo = false) {
+    // Geo lockdown's rules come without their rows' labels: FlowSpec, of this incident.
+    const labels = rule.about?.labels ?? { kind: geo ? 'flowspec' : undefined, status: 'pending' };
+    const summary = rule.about?.summary ?? `${geo ? 'flowspec geo lockdown' : 'rule'} (rule ${rule.ruleId}), incident ${input.incidentId}`;
     try {
       await startChild(ruleWorkflow, {
         workflowId: ruleWorkflowId(rule.ruleId),
         args: [rule],
         // The rule keeps its own TTL if this workflow is ever terminated.
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        ...childDescribedAs({ ...labels, incidentId: input.incidentId }, summary),
       });
     } catch (err) {
       // An earlier run of this incident started it (this run began anew): adopt it.
@@ -209,6 +216,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
           workflowId: nodeCommandWorkflowId(nodeUuid, uuid4()),
           args: [nodeId, PREFIX_CAPTURE, { heartbeatTimeoutSeconds: COMMAND_HEARTBEAT_S }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
+          ...commandDescribedAs(nodeUuid, PREFIX_CAPTURE),
         }).then(
           (result) => ({ name, result }),
           (err: Error) => ({ name, result: { ok: false as const, error: err.message } }),
@@ -264,12 +272,19 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
   }
 
+  /** A node command child's search attributes and summary. */
+  function commandDescribedAs(nodeUuid: string, command: NodeCommand) {
+    const about = nodeCommandAbout(nodeUuid, command, { incidentId: input.incidentId });
+    return childDescribedAs(about.labels, about.summary);
+  }
+
   /** Runs a command on the node as a child workflow, without holding up escalation. */
   function sendCommand(nodeId: number, nodeUuid: string, command: NodeCommand, what: string) {
     const done = executeChild(nodeCommandWorkflow, {
       workflowId: nodeCommandWorkflowId(nodeUuid, uuid4()),
       args: [nodeId, command, { heartbeatTimeoutSeconds: COMMAND_HEARTBEAT_S }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      ...commandDescribedAs(nodeUuid, command),
     }).then(
       (r) => (r.ok ? what : `${what}: failed: ${r.error}`),
       (err: Error) => `${what}: failed: ${err.message}`,

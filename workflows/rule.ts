@@ -6,9 +6,11 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RuleActivities } from '../activities/rule.js';
 import { failureMessage, isRefusal } from './failure.js';
@@ -18,15 +20,21 @@ import {
   announcedUpdate,
   ENDED_RULE_PHASES,
   extendTtlUpdate,
+  ruleStatusOf,
   stateQuery,
   withdrawSignal,
   withdrawUpdate,
+  type RulePhase,
   type RuleState,
   type RuleWorkflowInput,
   type WithdrawRequest,
 } from './rule.contract.js';
+import { carriesSearchAttributes, SEARCH_ATTRIBUTES } from './search-attributes.contract.js';
 
 const REFUSED = ['AdapterRejected', 'SafetyRefused'];
+
+/** Rules before BulwarkStatus followed the rule replay without upserting it. */
+const STATUS_ATTRIBUTE_PATCH = 'status-search-attribute';
 
 // Announce and withdraw run as local activities: in the workflow task itself, without the
 // round trips through the server's task queues that a normal activity costs (~40 ms of a
@@ -68,6 +76,11 @@ const route = (input: RuleWorkflowInput): Held => ({
 
 export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState> {
   const state: RuleState = { phase: 'announcing', expiresAtMs: null, error: null };
+  /** The phase from now on; BulwarkStatus follows it where the workflow carries Bulwark's search attributes. */
+  const enter = (phase: RulePhase) => {
+    state.phase = phase;
+    if (carriesSearchAttributes() && patched(STATUS_ATTRIBUTE_PATCH)) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: ruleStatusOf(phase) }]);
+  };
   const held = input.scrubbingId === undefined ? route(input) : heldDiversion(input.ruleId, input.scrubbingId, input.ttlSeconds);
   let withdrawal: WithdrawRequest | null = null;
   let ttlChanges = 0;
@@ -104,14 +117,14 @@ export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState>
   try {
     const announced = await held.announce();
     state.expiresAtMs = announced.expiresAtMs;
-    state.phase = 'active';
+    enter('active');
   } catch (err) {
     const error = failureMessage(err);
     await CancellationScope.nonCancellable(async () => {
       await markRuleFailed(input.ruleId, error);
       // Only now: the announced update answers the API, which then reads the row.
       state.error = error;
-      state.phase = 'failed';
+      enter('failed');
       if (!isRefusal(err, REFUSED)) await held.cleanUpAfterFailure();
     });
     return state;
@@ -129,16 +142,16 @@ export async function ruleWorkflow(input: RuleWorkflowInput): Promise<RuleState>
   const byItself = held.endedByItself();
   const outcome = withdrawal !== null || byItself !== null ? 'withdrawn' : 'expired';
   const reason = withdrawal !== null ? ((withdrawal as WithdrawRequest).reason ?? 'withdrawn') : (byItself ?? 'ttl expired');
-  state.phase = 'withdrawing';
+  enter('withdrawing');
   try {
     await CancellationScope.nonCancellable(() => held.withdraw(outcome, reason));
   } catch (err) {
     // Only a diversion's end can fail (a route's withdrawal retries for ever): the row says why.
     state.error = failureMessage(err);
-    state.phase = 'failed';
+    enter('failed');
     return state;
   }
-  state.phase = outcome;
+  enter(outcome);
   return state;
 
   async function holdUntilDone(): Promise<void> {

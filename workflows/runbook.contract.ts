@@ -4,6 +4,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { RunbookContext, RunInfo } from '../domain/runbook-context.js';
 import type { RunbookStep } from '../domain/runbook-schemas.js';
+import type { WorkflowLabels } from './search-attributes.contract.js';
 
 export const runbookExecutionWorkflowId = (executionId: number) => `runbook-exec:${executionId}`;
 
@@ -17,6 +18,15 @@ export interface RunbookExecutionInput {
   fromStep: number;
   /** No node: steps that would touch a host, zone or provider are simulated. */
   simulated: boolean;
+}
+
+/** What the Temporal UI shows of an execution: kind runbook, its workspace, incident, node and target. */
+export function runbookExecutionAbout(input: RunbookExecutionInput): { labels: WorkflowLabels; summary: string } {
+  const c = input.context;
+  return {
+    labels: { workspaceId: input.workspaceId, kind: 'runbook', target: c.target, incidentId: c.incidentId ?? undefined, node: c.nodeUuid ?? undefined },
+    summary: `runbook ${input.run.runbookName} (execution ${input.run.executionId})${input.simulated ? ', simulated' : ''}${c.incidentId === null ? '' : `, incident ${c.incidentId}`}`,
+  };
 }
 
 export type ExecutionOutcome = { status: 'succeeded' } | { status: 'failed'; step: number; error: string } | { status: 'cancelled' };

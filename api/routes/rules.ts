@@ -1,14 +1,14 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
 import { z } from '@hono/zod-openapi';
 import { startRule, withdrawRule } from '../../clients/rule.js';
-import { findRule, listEndedRules, listLiveRules, listRuleRepairs, requestDiversionRule, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
+import { findRule, listEndedRules, listLiveRulesPage, listRuleRepairs, requestDiversionRule, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
 import { FINAL_RULE_STATUSES } from '../../db/schema.js';
 import type { AppDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { ruleInput } from '../../workflows/rule.contract.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
-import { CreateRuleBody, HistoryQuery, RuleRepairSchema, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
+import { CreateRuleBody, HistoryQuery, RuleListQuery, RuleRepairSchema, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
 import { ruleJson } from '../views/rules.js';
 
 async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise<RuleRow> {
@@ -44,30 +44,34 @@ function refusalError(r: RuleRefusal): ApiError {
   return new ApiError('invalid_parameter', r.field ? `${r.field}: ${r.reason}` : r.reason);
 }
 
+/** A requested rule's pending row, and the name of what it goes through (for the Temporal UI's summary). */
+type Requested = { row: RuleRow; via: string };
+
 /** The pending row of a blackhole or FlowSpec rule, or why there is none. */
-async function requestRoute(deps: AppDeps, workspaceId: number, body: z.infer<typeof CreateRuleBody>): Promise<RuleRow> {
+async function requestRoute(deps: AppDeps, workspaceId: number, body: z.infer<typeof CreateRuleBody>): Promise<Requested> {
   const requested = await requestRules(deps.db, { workspaceId, adapterId: body.adapter_id!, intents: [intentOf(body)], ttl: body.ttl, reason: body.reason ?? null });
   if (requested.outcome === 'refused') throw refusalError(requested);
   const [row] = requested.rules;
   if (!row) throw new ApiError('conflict', `rule ${requested.conflicts[0]?.id ?? '?'} already holds this route on adapter ${requested.adapter.id}; withdraw it first`);
-  return row;
+  return { row, via: requested.adapter.name };
 }
 
 /** The pending row of a scrubbing rule, or why there is none. */
-async function requestDiversion(deps: AppDeps, workspaceId: number, body: z.infer<typeof CreateRuleBody>): Promise<RuleRow> {
+async function requestDiversion(deps: AppDeps, workspaceId: number, body: z.infer<typeof CreateRuleBody>): Promise<Requested> {
   if (body.match || body.action) throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
   const requested = await requestDiversionRule(deps.db, { workspaceId, scrubbingId: body.scrubbing_id!, target: body.target_ip, ttl: body.ttl, reason: body.reason ?? null });
   if (requested.outcome === 'refused') throw refusalError(requested);
   if (!requested.rule) throw new ApiError('conflict', `rule ${requested.conflict?.id ?? '?'} already holds the diversion of scrubbing integration ${requested.integration.id}; withdraw it first`);
-  return requested.rule;
+  return { row: requested.rule, via: requested.integration.name };
 }
 
 const listRoute = defineRoute({
   method: 'get',
   path: '/mitigation/rules',
   summary: 'List active mitigation rules',
-  description: 'Rules that are pending, active or being withdrawn, newest first.',
-  responses: responses('Active rules', ok({ rules: z.array(RuleSchema) })),
+  description: 'Rules that are pending, active or being withdrawn, newest first, a page at a time (`limit`, default 100, at most 1000; `offset`); `total` counts them all.',
+  request: { query: RuleListQuery },
+  responses: responses('Active rules', ok({ rules: z.array(RuleSchema), total: z.number().int() })),
 });
 
 const historyRoute = defineRoute({
@@ -119,8 +123,8 @@ const withdrawRoute = defineRoute({
 
 export const rulesRouter = router()
   .openapi(listRoute, async (c) => {
-    const rows = await listLiveRules(c.var.deps.db, c.var.workspace.id);
-    return c.json({ ok: true as const, rules: rows.map(ruleJson) }, 200);
+    const { rows, total } = await listLiveRulesPage(c.var.deps.db, c.var.workspace.id, c.req.valid('query'));
+    return c.json({ ok: true as const, rules: rows.map(ruleJson), total }, 200);
   })
   .openapi(historyRoute, async (c) => {
     const { limit } = c.req.valid('query');
@@ -139,8 +143,8 @@ export const rulesRouter = router()
     if (body.intent_type === 'blackhole' && (body.match || body.action)) {
       throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
     }
-    const row = body.intent_type === 'scrubbing' ? await requestDiversion(deps, ws.id, body) : await requestRoute(deps, ws.id, body);
-    const settled = await startRule(deps, ruleInput(row), deps.announceWaitMs ?? 30_000);
+    const { row, via } = body.intent_type === 'scrubbing' ? await requestDiversion(deps, ws.id, body) : await requestRoute(deps, ws.id, body);
+    const settled = await startRule(deps, ruleInput({ ...row, via }), deps.announceWaitMs ?? 30_000);
     const rule = ruleJson(await loadRule(deps, ws.id, row.id));
     if (settled === null) return c.json({ ok: true as const, rule }, 202);
     if (settled.phase === 'failed') throw new ApiError('adapter_error', `the adapter did not announce the rule: ${settled.error}`, { rule });

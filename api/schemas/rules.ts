@@ -132,6 +132,12 @@ export const RuleRepairSchema = z
   })
   .openapi('RuleRepair');
 
+/** GET /mitigation/rules: a page of the live rules, newest first. */
+export const RuleListQuery = z.strictObject({
+  limit: queryInt(1, 1000).default(100).openapi({ description: 'rules per page, 1-1000 (default 100)', example: '100' }),
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER).default(0).openapi({ description: 'rules to skip, newest first (default 0)', example: '0' }),
+});
+
 export const HistoryQuery = z.strictObject({
   limit: queryInt(1, 500).default(100).openapi({ description: '1-500', example: '100' }),
 });
