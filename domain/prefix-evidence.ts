@@ -13,9 +13,10 @@ export interface PrefixEvidence {
 
 /**
  * The nodes' classifications (null: that node could not capture). An attack verdict needs
- * most of the nodes that captured, and at least two of them when more than one did, to name
- * the same family; the signature is that of the largest of their samples. Benign when most
- * say benign; otherwise inconclusive.
+ * most of the nodes that captured, and never fewer than two, to name the same family (a
+ * prefix incident opens only when two or more nodes carry the attack); the signature is
+ * that of the largest of their samples. Benign when as many say benign; otherwise
+ * inconclusive.
  */
 export function prefixEvidence(prefix: string, perNode: Array<{ node: string; classification: ReportedClassification | null }>): PrefixEvidence {
   const captured = perNode.filter((n): n is { node: string; classification: ReportedClassification } => (n.classification?.packets ?? 0) > 0);
@@ -25,7 +26,7 @@ export function prefixEvidence(prefix: string, perNode: Array<{ node: string; cl
       : `${n.node}: no capture`,
   );
   if (captured.length === 0) return { classification: null, reasons: [...reasons, `no node of ${prefix} captured any packet`] };
-  const needed = Math.max(captured.length > 1 ? 2 : 1, Math.ceil(captured.length / 2));
+  const needed = Math.max(2, Math.ceil(captured.length / 2));
   const attacks = new Map<string, ReportedClassification[]>();
   for (const { classification: c } of captured) {
     if ((c.verdict ?? 'attack') !== 'attack' || c.family === 'unknown') continue;

@@ -8,6 +8,7 @@ import { DEFAULT_POLICY, effectiveTiers, tierFor, type EscalationPolicy } from '
 import { mergeRanges, rangesToPrefixes, subtractPrefixes, type AddrRange } from '../domain/ip-ranges.js';
 import { formatPrefix, mustParsePrefix, parsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { DEFAULT_PREFIX_LIMITS, refuseTarget } from '../domain/safety.js';
+import { prefixEvidence } from '../domain/prefix-evidence.js';
 
 describe('prefixes', () => {
   it.each([
@@ -193,5 +194,19 @@ describe('runbook triggers and conditions', () => {
     expect(render('{{incident.family}}/{{ incident.subtype }} {{incident.pps}} on {{incident.target}} #{{execution.id}}', ctx, run)).toBe('udp_flood/ntp_amplification 600000 on 203.0.113.9 #9');
     expect(renderJson({ '{{runbook.name}}': ['{{incident.tier}}', 1, null] }, ctx, run)).toEqual({ rb: ['2', 1, null] });
     expect(unknownPlaceholders('{{incident.id}} {{incident.owner}} {{secret}}')).toEqual(['incident.owner', 'secret']);
+  });
+});
+
+describe('a prefix incident’s evidence from its nodes’ captures', () => {
+  const attack = { family: 'udp_flood' as const, verdict: 'attack' as const, evidence: 'capture' as const, packets: 900, signature: { match: { protocols: [17] }, coverage: 1, collateral: 0, why: 'all UDP' } };
+  const benign = { family: 'unknown' as const, verdict: 'benign' as const, evidence: 'capture' as const, packets: 800 };
+  const nodes = (...cs: Array<typeof attack | typeof benign | null>) => cs.map((classification, i) => ({ node: `n${i}`, classification }));
+  it('takes an attack only when two or more nodes, and most of those that captured, name it', () => {
+    expect(prefixEvidence('203.0.113.0/28', nodes(attack, attack, benign)).classification).toMatchObject({ family: 'udp_flood', verdict: 'attack', packets: 2600, signature: attack.signature });
+    // One node alone (its key may be stolen, or the others are silent) never suffices.
+    expect(prefixEvidence('203.0.113.0/28', nodes(attack, null, null)).classification).toMatchObject({ family: 'unknown', verdict: 'inconclusive' });
+    expect(prefixEvidence('203.0.113.0/28', nodes(attack, benign, benign)).classification).toMatchObject({ verdict: 'benign' });
+    expect(prefixEvidence('203.0.113.0/28', nodes(attack, attack, benign, benign, benign)).classification).toMatchObject({ verdict: 'benign' });
+    expect(prefixEvidence('203.0.113.0/28', nodes(null, null)).classification).toBeNull();
   });
 });

@@ -35,7 +35,7 @@ import {
   type RuleToStart,
 } from './incident.contract.js';
 import { failureMessage } from './failure.js';
-import { nodeCommandAbout, nodeCommandWorkflowId } from './node-command.contract.js';
+import { nodeCommandAbout, nodeCommandWorkflowId, type NodeCommandResult } from './node-command.contract.js';
 import { nodeCommandWorkflow } from './node-command.js';
 import { ruleWorkflowId, withdrawSignal } from './rule.contract.js';
 import { ruleWorkflow } from './rule.js';
@@ -207,23 +207,37 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     state.rules.push({ ruleId: rule.ruleId, level, ...(geo ? { geo } : {}) });
   }
 
-  /** Captures on the prefix's busiest nodes, at once; their verdicts together classify the incident. */
+  /**
+   * Captures on the prefix's busiest nodes, at once; their verdicts together classify the
+   * incident, weighed again as each arrives from the second on (a silent node must not hold
+   * up the others' verdict until its command times out).
+   */
   async function gatherPrefixEvidence() {
     const targets = await acts.prefixCaptureTargets(input.incidentId);
-    const results = await Promise.all(
+    const results: Array<{ name: string; result: NodeCommandResult }> = [];
+    let weighing = Promise.resolve();
+    await Promise.all(
       targets.map(({ nodeId, nodeUuid, name }) =>
         executeChild(nodeCommandWorkflow, {
           workflowId: nodeCommandWorkflowId(nodeUuid, uuid4()),
           args: [nodeId, PREFIX_CAPTURE, { heartbeatTimeoutSeconds: COMMAND_HEARTBEAT_S }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
-          ...commandDescribedAs(nodeUuid, PREFIX_CAPTURE),
-        }).then(
-          (result) => ({ name, result }),
-          (err: Error) => ({ name, result: { ok: false as const, error: err.message } }),
-        ),
+        })
+          .then(
+            (result): NodeCommandResult => result,
+            (err: Error): NodeCommandResult => ({ ok: false, error: err.message }),
+          )
+          .then((result) => {
+            results.push({ name, result });
+            if (results.length < 2 && results.length < targets.length) return;
+            const sofar = [...results];
+            weighing = weighing.then(async () => {
+              if (await acts.classifyPrefix(input.incidentId, sofar, key('prefix-evidence'))) reclassified = true;
+            });
+            return weighing;
+          }),
       ),
     );
-    if (await acts.classifyPrefix(input.incidentId, results, key('prefix-evidence'))) reclassified = true;
   }
 
   /**
