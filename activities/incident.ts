@@ -7,13 +7,14 @@ import { loadAllowlist } from '../db/allowlist.js';
 import { loadPolicy, loadTiers } from '../db/escalation.js';
 import { countryPrefixes } from '../db/geoip.js';
 import { describeClassification, recordIncidentEvent, updateIncidentFigures, type IncidentRow } from '../db/incidents.js';
-import { busiestPrefixNodes } from '../db/prefix-incidents.js';
-import { requestDiversionRule, requestRules } from '../db/rules.js';
+import { prefixNodes } from '../db/prefix-incidents.js';
+import { requestDiversionRule, requestRules, type RuleRow } from '../db/rules.js';
 import { incidents, mitigationRules, nodes, type IncidentEventKind } from '../db/schema.js';
 import { ClassificationSchema, signatureFromWire, type NodeCommandResult, type ReportedClassification } from '../domain/agent-protocol.js';
 import { prefixEvidence } from '../domain/prefix-evidence.js';
 import type { IntentRequest } from '../domain/build-intent.js';
 import { DEFAULT_TTL_SECONDS, severityAfter, tierMatchFor, type EscalationPolicy, type Tier, type TierLevel } from '../domain/escalation.js';
+import { flowActionJson, routeKey, type MitigationIntent } from '../domain/intent.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { ruleInput } from '../workflows/rule.contract.js';
 import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRevision, TierRule } from '../workflows/incident.contract.js';
@@ -51,9 +52,12 @@ export function tierIntent(incident: IncidentRow, tier: Tier, policy: Escalation
   return { intent: { kind: 'flowspec', target: incident.targetIp, match: decided.match, action: decided.action }, why: decided.why };
 }
 
-/** JSON with sorted keys: intents compared as stored (jsonb reorders keys). */
-const canonical = (v: unknown) =>
-  JSON.stringify(v, (_, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+/** Whether the live rule already announces `intent`: the same route (its stored key) and, for FlowSpec, the same action. */
+function announces(live: RuleRow, intent: MitigationIntent): boolean {
+  if (live.routeKey !== routeKey(intent)) return false;
+  const held = live.intent;
+  return intent.kind !== 'flowspec' || held.kind !== 'flowspec' || JSON.stringify(flowActionJson(held.action)) === JSON.stringify(flowActionJson(intent.action));
+}
 
 export function createIncidentActivities({ db, logger }: { db: Db; logger: Logger }) {
   async function loadIncident(incidentId: number) {
@@ -140,8 +144,8 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
     /** A prefix incident's nodes to capture on: the busiest few that reported lately. */
     async prefixCaptureTargets(incidentId: number): Promise<Array<{ nodeId: number; nodeUuid: string; name: string }>> {
       const incident = await loadIncident(incidentId);
-      const found = await busiestPrefixNodes(db, incident.workspaceId, incident.targetIp, PREFIX_CAPTURE_NODES);
-      return found.map((n) => ({ nodeId: n.id, nodeUuid: n.uuid, name: n.name }));
+      const busiest = (await prefixNodes(db, incident.workspaceId, incident.targetIp)).slice(0, PREFIX_CAPTURE_NODES);
+      return busiest.map((n) => ({ nodeId: n.id, nodeUuid: n.uuid, name: n.name }));
     },
 
     /**
@@ -197,7 +201,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
       }
       if (live && policy.adapterId !== null && policy.adapterId === live.adapterId) {
         const built = await requestRules(db, { workspaceId: incident.workspaceId, adapterId: policy.adapterId, intents: [wanted.intent], ttl: tier.ttlSeconds, reason: null, dryRun: true });
-        if (built.outcome === 'dry_run' && canonical(built.intents[0]) === canonical(live.intent)) return { start: null, withdraw: null, why: '' };
+        if (built.outcome === 'dry_run' && announces(live, built.intents[0]!)) return { start: null, withdraw: null, why: '' };
       }
       const rule = await createTierRule(incident, policy, tier, wanted, dedupeKey);
       return { start: rule, withdraw: rule && live ? live.id : null, why: live ? `replaced by rule ${rule?.ruleId ?? '?'}: ${because}` : because };

@@ -3,11 +3,11 @@
 // opens the prefix's one incident (its escalation then works as a host's, on the prefix),
 // staying over it feeds the incident's figures, and falling under the hysteresis resolves it.
 import { endEscalation, triggerEscalation } from '../clients/incident.js';
-import { loadTiers } from '../db/escalation.js';
+import { loadPolicy } from '../db/escalation.js';
 import { resolveIncident, updateIncidentFigures } from '../db/incidents.js';
-import { findOpenPrefixIncident, openPrefixIncident, prefixLoad, watchedPrefixes } from '../db/prefix-incidents.js';
+import { findOpenPrefixIncident, openPrefixIncident, prefixLoad, prefixNodes, watchedPrefixes } from '../db/prefix-incidents.js';
 import type { nodes } from '../db/schema.js';
-import { severityFor, tierFor, type Tier } from '../domain/escalation.js';
+import { aggregateTiers, severityFor, tierFor, type Tier } from '../domain/escalation.js';
 import type { AppDeps } from './context.js';
 
 /** The attack goes on while the prefix stays above this share of its lowest threshold (as the agent's detector). */
@@ -17,8 +17,13 @@ const scaled = (tiers: Tier[], f: number): Tier[] => tiers.map((t) => ({ ...t, p
 export async function watchPrefixes(deps: AppDeps, node: typeof nodes.$inferSelect): Promise<void> {
   const { db } = deps;
   const ws = node.workspaceId;
-  for (const prefix of await watchedPrefixes(db, ws, node.ip)) {
-    const [{ tiers }, load, open] = await Promise.all([loadTiers(db, ws, prefix, { aggregate: true }), prefixLoad(db, ws, prefix), findOpenPrefixIncident(db, ws, prefix)]);
+  const watched = await watchedPrefixes(db, ws, node.ip);
+  if (watched.length === 0) return;
+  const { policy } = await loadPolicy(db, ws);
+  for (const aggregate of watched) {
+    const prefix = aggregate.target;
+    const tiers = aggregateTiers(policy, aggregate);
+    const [load, open] = await Promise.all([prefixNodes(db, ws, prefix).then(prefixLoad), findOpenPrefixIncident(db, ws, prefix)]);
     const figures = { pps: load.pps, bps: load.bps };
     if (!open) {
       // One node over the prefix's threshold is that node's attack, which its agent reports:

@@ -22,7 +22,7 @@ const http = await startHttp(
   { db: db.db, ...t, secrets: createSecretBox(config.secretKey), logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds, temporalUiUrl: config.temporalUiUrl },
   config.port,
 );
-const metrics = config.metricsAddress ? await startMetricsHttp(config.metricsAddress, { logger, db: db.db }) : null;
+const metrics = await startMetricsHttp(config.metricsAddress, { logger, db: db.db });
 logger.info({ port: http.port, metrics: metrics && `http://${metrics.address}/metrics` }, 'API listening');
 
 const stop = async () => {

@@ -118,10 +118,11 @@ export function startHttp(deps: AppDeps, port: number, hostname = '0.0.0.0'): Pr
 
 /**
  * Bulwark's Prometheus endpoint (metrics/endpoint.ts): the process's figures, plus the
- * database's gauges when `db` is given (processes that run the API). Null when the address
- * cannot be bound: logged, and the process serves on without it.
+ * database's gauges when `db` is given (processes that run the API). Null when it is off
+ * (no address) or the address cannot be bound: logged, and the process serves on without it.
  */
-export async function startMetricsHttp(address: string, opts: { logger: Logger; db?: Db }): Promise<MetricsEndpoint | null> {
+export async function startMetricsHttp(address: string | null, opts: { logger: Logger; db?: Db }): Promise<MetricsEndpoint | null> {
+  if (!address) return null;
   try {
     return await serveMetrics(address, opts.db ? [databaseGauges(opts.db)] : []);
   } catch (err) {

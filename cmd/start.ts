@@ -79,7 +79,7 @@ async function main() {
     const http = await startHttp({ db: db.db, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds, temporalUiUrl: config.temporalUiUrl }, config.port);
     stops.push(() => http.close());
     // The API's and the worker's figures together: they share this process.
-    const metrics = config.metricsAddress ? await startMetricsHttp(config.metricsAddress, { logger, db: db.db }) : null;
+    const metrics = await startMetricsHttp(config.metricsAddress, { logger, db: db.db });
     if (metrics) stops.push(() => metrics.close());
 
     const lines = [

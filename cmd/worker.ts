@@ -20,7 +20,7 @@ const worker = await startWorker({
   temporalMetricsAddress: config.temporalMetricsAddress,
 });
 // Adapter calls and reconciliation repairs happen here; the database's gauges are the API's.
-const metrics = config.metricsAddress ? await startMetricsHttp(config.metricsAddress, { logger }) : null;
+const metrics = await startMetricsHttp(config.metricsAddress, { logger });
 logger.info(
   { taskQueue: config.taskQueue, metrics: metrics && `http://${metrics.address}/metrics`, temporalMetrics: temporalMetricsServed() && `http://${temporalMetricsServed()}/metrics` },
   'worker running',

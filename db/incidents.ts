@@ -155,7 +155,7 @@ export async function openIncidentOf(db: Db, workspaceId: number, nodeUuid: stri
   const [open] = await db
     .select({ id: incidents.id })
     .from(incidents)
-    .leftJoin(nodes, eq(nodes.id, incidents.nodeId))
+    .innerJoin(nodes, eq(nodes.id, incidents.nodeId))
     .where(and(eq(nodes.uuid, nodeUuid), eq(nodes.workspaceId, workspaceId), eq(incidents.status, 'open')))
     .limit(1);
   return open ?? null;

@@ -222,6 +222,15 @@ describe('acting on evidence', () => {
     expect(t1.find((e) => e.kind === 'classified')!.message).toContain('tcp_flood (ack), attack, from 1000 captured packets');
     expect(r1.map((r) => r.status)).toEqual(['active']);
 
+    // The same match, measured again (another coverage, another why): the rule in place stays.
+    const workflow = stack.temporal.workflow.getHandle(`incident:${id}`);
+    const seq = (await workflow.query<{ seq: number }>('state')).seq;
+    const again = captured('tcp_flood', { protocols: [6], tcp_flags: ['ack'], packet_lengths: [{ from: 60, to: 60 }] }, { subtype: 'ack' });
+    await host.agent('POST', '/incidents/ev-1/update', { pps: 20_000, bps: 1.6e8, classification: { ...again, signature: { ...again.signature, coverage: 0.91, why: 'measured again' } } });
+    // The workflow revised its tier (a timeline key per revision) and kept the rule.
+    await expect.poll(async () => (await workflow.query<{ seq: number }>('state')).seq, { timeout: 10_000 }).toBeGreaterThan(seq);
+    expect((await incident(id)).rules.map((r) => r.status)).toEqual(['active']);
+
     // A new verdict mid-attack (the flood changed vector): the new rule goes up, then the old one down.
     await host.agent('POST', '/incidents/ev-1/update', { pps: 20_000, bps: 1.6e8, classification: captured('udp_flood', UDP_BIG) });
     await waitForRib(lab, 'ipv4-flowspec', (rib) => rib.some((e) => e.prefix.startsWith('[destination: 203.0.113.86/32]') && e.prefix.includes('==udp')) && !rib.some((e) => e.prefix === first), 10_000);

@@ -218,24 +218,15 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     let weighing = Promise.resolve();
     await Promise.all(
       targets.map(({ nodeId, nodeUuid, name }) =>
-        executeChild(nodeCommandWorkflow, {
-          workflowId: nodeCommandWorkflowId(nodeUuid, uuid4()),
-          args: [nodeId, PREFIX_CAPTURE, { heartbeatTimeoutSeconds: COMMAND_HEARTBEAT_S }],
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-        })
-          .then(
-            (result): NodeCommandResult => result,
-            (err: Error): NodeCommandResult => ({ ok: false, error: err.message }),
-          )
-          .then((result) => {
-            results.push({ name, result });
-            if (results.length < 2 && results.length < targets.length) return;
-            const sofar = [...results];
-            weighing = weighing.then(async () => {
-              if (await acts.classifyPrefix(input.incidentId, sofar, key('prefix-evidence'))) reclassified = true;
-            });
-            return weighing;
-          }),
+        runCommand(nodeId, nodeUuid, PREFIX_CAPTURE).then((result) => {
+          results.push({ name, result });
+          if (results.length < 2 && results.length < targets.length) return;
+          const sofar = [...results];
+          weighing = weighing.then(async () => {
+            if (await acts.classifyPrefix(input.incidentId, sofar, key('prefix-evidence'))) reclassified = true;
+          });
+          return weighing;
+        }),
       ),
     );
   }
@@ -252,10 +243,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       if (revision.start) await startRule(revision.start, level as TierLevel);
       if (revision.withdraw !== null) {
         const old = revision.withdraw;
-        await getExternalWorkflowHandle(ruleWorkflowId(old))
-          .signal(withdrawSignal, { reason: `incident ${input.incidentId}: ${revision.why}` })
-          .catch(() => undefined);
-        await acts.recordRuleWithdrawn(input.incidentId, old, revision.why, key('withdraw'));
+        await withdrawRule(old, revision.why);
         state.rules = state.rules.filter((r) => r.ruleId !== old);
       }
     }
@@ -292,29 +280,37 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     return childDescribedAs(about.labels, about.summary);
   }
 
-  /** Runs a command on the node as a child workflow, without holding up escalation. */
-  function sendCommand(nodeId: number, nodeUuid: string, command: NodeCommand, what: string) {
-    const done = executeChild(nodeCommandWorkflow, {
+  /** Runs a command on the node as a child workflow; a child that failed answers as a failed command. */
+  function runCommand(nodeId: number, nodeUuid: string, command: NodeCommand): Promise<NodeCommandResult> {
+    return executeChild(nodeCommandWorkflow, {
       workflowId: nodeCommandWorkflowId(nodeUuid, uuid4()),
       args: [nodeId, command, { heartbeatTimeoutSeconds: COMMAND_HEARTBEAT_S }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       ...commandDescribedAs(nodeUuid, command),
     }).then(
-      (r) => (r.ok ? what : `${what}: failed: ${r.error}`),
-      (err: Error) => `${what}: failed: ${err.message}`,
+      (result) => result,
+      (err: Error): NodeCommandResult => ({ ok: false, error: err.message }),
     );
+  }
+
+  /** Runs a geo lockdown command on the node, without holding up escalation; its outcome goes on the timeline. */
+  function sendCommand(nodeId: number, nodeUuid: string, command: NodeCommand, what: string) {
+    const done = runCommand(nodeId, nodeUuid, command).then((r) => (r.ok ? what : `${what}: failed: ${r.error}`));
     commands.push(done.then((outcome) => acts.recordGeoLockdownOutcome(input.incidentId, outcome, key('geo-outcome'))));
+  }
+
+  /** Tells a rule's workflow to withdraw, and puts why on the timeline. */
+  async function withdrawRule(ruleId: number, reason: string) {
+    // The rule may have ended on its own (TTL, failure, a manual withdraw): nothing to do then.
+    await getExternalWorkflowHandle(ruleWorkflowId(ruleId))
+      .signal(withdrawSignal, { reason: `incident ${input.incidentId}: ${reason}` })
+      .catch(() => undefined);
+    await acts.recordRuleWithdrawn(input.incidentId, ruleId, reason, key('withdraw'));
   }
 
   async function stepDown(level: TierLevel | 0, reason = `below tier ${state.tier} for ${plan.holdDownSeconds} s`) {
     const leaving = state.rules.filter((r) => r.level > level);
-    for (const r of leaving) {
-      // The rule may have ended on its own (TTL, failure, a manual withdraw): nothing to do then.
-      await getExternalWorkflowHandle(ruleWorkflowId(r.ruleId))
-        .signal(withdrawSignal, { reason: `incident ${input.incidentId}: ${reason}` })
-        .catch(() => undefined);
-      await acts.recordRuleWithdrawn(input.incidentId, r.ruleId, reason, key('withdraw'));
-    }
+    for (const r of leaving) await withdrawRule(r.ruleId, reason);
     state.rules = state.rules.filter((r) => r.level <= level);
     if (level === 0 && state.geoFirewall) {
       const { nodeId, nodeUuid, suite } = state.geoFirewall;
