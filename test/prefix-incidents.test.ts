@@ -34,14 +34,14 @@ afterAll(async () => {
 
 type Agent = (method: string, path: string, body?: unknown) => ReturnType<typeof request>;
 
-async function nodes(prefix: string, hosts: number[]): Promise<Agent[]> {
+async function nodes(prefix: string, hosts: number[], tenant = user): Promise<Agent[]> {
   // The prefix's aggregate threshold: 3x a host's, so no host alone reaches it.
-  const t = await user.call('POST', '/api/v1/mitigation/thresholds', { target_ip: prefix, thresholds: { tier1_pps: 30_000 }, aggregate: true });
+  const t = await tenant.call('POST', '/api/v1/mitigation/thresholds', { target_ip: prefix, thresholds: { tier1_pps: 30_000 }, aggregate: true });
   expect(t.status, JSON.stringify(t.body)).toBe(200);
   const base = prefix.split('/')[0]!.split('.').slice(0, 3).join('.');
   const out: Agent[] = [];
   for (const h of hosts) {
-    const res = await user.call('POST', '/api/v1/nodes', { name: `cb-${base}.${h}`, ip: `${base}.${h}` });
+    const res = await tenant.call('POST', '/api/v1/nodes', { name: `cb-${base}.${h}`, ip: `${base}.${h}` });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const key = res.body.api_key as string;
     out.push((method, path, body) => request(stack.baseUrl, method, `/api/v1/agent${path}`, body, { authorization: `Bearer ${key}` }));
@@ -148,4 +148,15 @@ describe('carpet bombing', () => {
     await waitForRib(lab, 'ipv4-flowspec', forPrefix(prefix), 15_000);
     for (const a of agents) await report(a, 0);
   }, 90_000);
+
+  it('sums only the workspace’s own nodes: another tenant’s nodes in the same addresses add nothing', async () => {
+    const prefix = '203.0.113.144/28';
+    const ours = await nodes(prefix, [145]);
+    const theirs = await nodes(prefix, [146, 147], await stack.tenant());
+    for (const a of theirs) await report(a, 20_000);
+    await report(ours[0]!, 8000);
+    // Ours: 8,000 of 30,000; theirs: 40,000 of their own 30,000, so theirs alone opens one.
+    expect(await prefixIncident(prefix)).toEqual([]);
+    for (const a of [...ours, ...theirs]) await report(a, 0);
+  }, 60_000);
 });
