@@ -6,6 +6,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { loadAllowlist } from '../db/allowlist.js';
+import { notifyRuleStatus } from '../db/rule-settled.js';
 import { mitigationAdapters, mitigationRules } from '../db/schema.js';
 import type { SecretBox } from '../db/secrets.js';
 import { routeIntent, type MitigationIntent } from '../domain/intent.js';
@@ -44,6 +45,7 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
       })
       .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])))
       .returning({ expiresAt: mitigationRules.expiresAt });
+    if (updated) await notifyRuleStatus(db, ruleId, 'active');
     return { expiresAtMs: updated?.expiresAt ? updated.expiresAt.getTime() : null };
   }
   async function markWithdrawing(ruleId: number): Promise<void> {
@@ -54,6 +56,7 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
   }
   async function markEnded(ruleId: number, outcome: RuleOutcome, reason: string | null): Promise<void> {
     await db.update(mitigationRules).set({ status: outcome, statusReason: reason, endedAt: sql`now()` }).where(eq(mitigationRules.id, ruleId));
+    await notifyRuleStatus(db, ruleId, outcome);
   }
 
   /** How an adapter call failed, for bulwark_adapter_call_seconds. */

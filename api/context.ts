@@ -1,6 +1,7 @@
 // What every API handler can reach: injected once by createApp, never imported globally.
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
+import type { RuleStatusWatch } from '../db/rule-settled.js';
 import type { SecretBox } from '../db/secrets.js';
 import type { nodes } from '../db/schema.js';
 import type { Workspace } from '../db/workspaces.js';
@@ -10,6 +11,8 @@ import type { PcapQuota } from '../db/pcaps.js';
 
 export interface AppDeps extends TemporalDeps {
   db: Db;
+  /** Rules' status changes as their activities record them: what POST and withdraw wait on. */
+  ruleStatus: RuleStatusWatch;
   /** Where HTTP integrations may connect, checked when one is saved (again when it connects). */
   targets: TargetPolicy;
   secrets: SecretBox;
@@ -28,7 +31,7 @@ export interface AppDeps extends TemporalDeps {
   defaultRateLimit?: number;
   /** Requests per minute per node key on the agent endpoints (default 600). */
   agentRateLimit?: number;
-  /** How long POST /mitigation/rules waits for the speaker before answering "pending". */
+  /** How long POST /mitigation/rules and withdraw wait for the speaker before answering 202. */
   announceWaitMs?: number;
   /** How long POST /nodes/{uuid}/commands waits for the agent before answering "pending". */
   commandWaitMs?: number;

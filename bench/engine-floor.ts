@@ -2,19 +2,32 @@
 // dev server and a worker in this process, an empty workflow whose update answers at once.
 // update-with-start (what POST /mitigation/rules uses) against an update on a workflow
 // already running and idle; with the worker's workflow cache on and off (off: no sticky
-// queue). Run by hand:
+// queue). Beside them, the handshake the rule path uses now: a plain start, the workflow's
+// first local activity telling this process (as the announce activity notifies the API),
+// then a signal and the next local activity (withdraw). Run by hand:
 //   npm run bench:engine-floor [-- --calls 150]
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startDevServer } from '../cmd/temporal-dev.js';
-import { emptyWorkflow, goUpdate } from './engine-floor/workflows.js';
+import { emptyWorkflow, goSignal, goUpdate, notifyingWorkflow } from './engine-floor/workflows.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '150' } } });
 const CALLS = Number(values.calls);
 const WARMUP = 20;
+
+/** Local activities report here, by key: the in-process stand-in for a database notification. */
+const waiters = new Map<string, () => void>();
+const reachedAt = (key: string) => new Promise<void>((resolve) => waiters.set(key, resolve));
+const activities = {
+  async reached(key: string): Promise<void> {
+    waiters.get(key)?.();
+    waiters.delete(key);
+  },
+};
+export type FloorActivities = typeof activities;
 
 async function main() {
   const dev = await startDevServer({});
@@ -23,7 +36,7 @@ async function main() {
   try {
     for (const cache of [1000, 0]) {
       const taskQueue = `floor-${cache}`;
-      const worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address }), taskQueue, workflowBundle, maxCachedWorkflows: cache });
+      const worker = await Worker.create({ connection: await NativeConnection.connect({ address: dev.address }), taskQueue, workflowBundle, activities, maxCachedWorkflows: cache });
       const running = worker.run();
       const uws: number[] = [];
       for (let i = 0; i < CALLS + WARMUP; i++) {
@@ -43,6 +56,27 @@ async function main() {
         if (i >= WARMUP) idle.push(performance.now() - t0);
       }
       console.log(latencyLine(`update on a running idle workflow, cache ${cache}`, idle, 44));
+      const started: number[] = [];
+      const signalled: number[] = [];
+      for (let i = 0; i < CALLS + WARMUP; i++) {
+        const key = `notify-${cache}-${i}-${Date.now()}`;
+        const up = reachedAt(`${key}:started`);
+        const t0 = performance.now();
+        const handle = await client.workflow.start(notifyingWorkflow, { workflowId: key, taskQueue, args: [key] });
+        await up;
+        const t1 = performance.now();
+        await new Promise((r) => setTimeout(r, 20));
+        const down = reachedAt(`${key}:signalled`);
+        const t2 = performance.now();
+        await handle.signal(goSignal);
+        await down;
+        if (i >= WARMUP) {
+          started.push(t1 - t0);
+          signalled.push(performance.now() - t2);
+        }
+      }
+      console.log(latencyLine(`start -> first local activity, cache ${cache}`, started, 44));
+      console.log(latencyLine(`signal -> next local activity, cache ${cache}`, signalled, 44));
       worker.shutdown();
       await running;
     }

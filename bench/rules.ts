@@ -9,7 +9,11 @@ import type { MitigationAdapter } from '../activities/adapters/types.js';
 import { startBgpLab } from '../test/support/bgp-lab.js';
 import { createTestEnv } from '../test/support/env.js';
 import { watchRouterRib } from '../test/support/router-watch.js';
-import { startStack, type Caller } from '../test/support/stack.js';
+import proto from '@temporalio/proto';
+import { eq } from 'drizzle-orm';
+import { mitigationRules } from '../db/schema.js';
+import { ruleWorkflowId } from '../workflows/rule.contract.js';
+import { startStack, type Caller, type Stack } from '../test/support/stack.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
@@ -88,7 +92,7 @@ async function main() {
       const direct = bridge ? createBridgeAdapter(type === 'exabgp' ? 'ExaBGP' : type === 'bird2' ? 'BIRD' : 'FRR')(settings) : createGobgpAdapter(settings);
       await runSpeakerOnly(type, direct, events);
       await direct.close();
-      await runLatency(type, call, adapterId, events);
+      await runLatency(type, call, adapterId, events, stack);
       await runThroughput(type, call, adapterId, events);
     }
   } finally {
@@ -117,19 +121,22 @@ async function runSpeakerOnly(type: Speaker, adapter: MitigationAdapter, events:
 }
 
 /** Sequential: one rule at a time, so each figure is one rule's own latency. */
-async function runLatency(type: Speaker, call: Caller, adapterId: number, events: RouterEvents) {
+async function runLatency(type: Speaker, call: Caller, adapterId: number, events: RouterEvents, stack: Stack) {
+  const trace = new Map<string, number[]>();
   const toApi: number[] = [];
   const toRouter: number[] = [];
   const withdrawToGone: number[] = [];
   process.stdout.write(`${type}: latency run `);
   for (let i = 0; i < RULES; i++) {
     const prefix = prefixFor(type, 'latency', i);
+    const wall0 = Date.now();
     const t0 = performance.now();
     const visible = events.wait(prefix, false);
     const res = await call('POST', '/api/v1/mitigation/rules', { target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
     if (res.status !== 200) throw new Error(`POST failed: ${JSON.stringify(res.body)}`);
     toApi.push(performance.now() - t0);
     toRouter.push((await visible) - t0);
+    await traceRule(stack, res.body.rule.id, wall0, { routerAt: wall0 + toRouter.at(-1)!, answeredAt: wall0 + toApi.at(-1)! }, trace);
 
     const t1 = performance.now();
     const gone = events.wait(prefix, true);
@@ -142,6 +149,33 @@ async function runLatency(type: Speaker, call: Caller, adapterId: number, events
   console.log(summary(`${type}: POST -> API answered active`, toApi));
   console.log(summary(`${type}: POST -> route at router`, toRouter));
   console.log(summary(`${type}: withdraw -> route gone`, withdrawToGone));
+  for (const [segment, samples] of trace) console.log(summary(`  ${segment}`, samples));
+}
+
+/**
+ * Where one rule's POST -> route went, from the clocks of this machine: the row's insert and
+ * its announcedAt (PostgreSQL's now(), after the speaker answered), the workflow's history
+ * (started, its first task handed to the worker), the router and the API's answer.
+ */
+const { EventType } = proto.temporal.api.enums.v1;
+
+async function traceRule(stack: Stack, ruleId: number, wall0: number, at: { routerAt: number; answeredAt: number }, trace: Map<string, number[]>) {
+  const [row] = await stack.db.db.select({ createdAt: mitigationRules.createdAt, announcedAt: mitigationRules.announcedAt }).from(mitigationRules).where(eq(mitigationRules.id, ruleId));
+  const history = await stack.temporal.workflow.getHandle(ruleWorkflowId(ruleId)).fetchHistory();
+  const time = (type: proto.temporal.api.enums.v1.EventType) => {
+    const ev = history.events?.find((e) => e.eventType === type);
+    return ev?.eventTime ? Number(ev.eventTime.seconds) * 1000 + Math.floor((ev.eventTime.nanos ?? 0) / 1e6) : NaN;
+  };
+  const started = time(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  const taskStarted = time(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const announced = row!.announcedAt!.getTime();
+  const add = (segment: string, ms: number) => (trace.get(segment) ?? trace.set(segment, []).get(segment)!).push(ms);
+  add('API: POST -> row inserted', row!.createdAt.getTime() - wall0);
+  add('API: row inserted -> workflow started', started - row!.createdAt.getTime());
+  add('Temporal: started -> first task at worker', taskStarted - started);
+  add('worker: task -> speaker answered, row active', announced - taskStarted);
+  add('router saw it (after row active)', at.routerAt - announced);
+  add('API: row active -> answered', at.answeredAt - announced);
 }
 
 /** Concurrent: how many rules per second the stack announces, end to end. */

@@ -8,6 +8,12 @@ export interface TemporalDeps {
   temporal: Client;
   /** The task queue the workers poll. */
   taskQueue: string;
+  /**
+   * The client shares its native connection with a worker of this process polling
+   * `taskQueue` (cmd/runtime.ts connectSharedTemporal): a new rule's workflow may start
+   * eagerly, its first task handed straight to that worker.
+   */
+  localWorker?: boolean;
 }
 
 /** Whether the Temporal frontend answers (for health checks). */

@@ -26,6 +26,25 @@ export async function connectTemporal(address: string, namespace: string): Promi
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
 
+/** A connection a worker and the API's client share (every process that runs both). */
+export interface SharedTemporal {
+  connection: NativeConnection;
+  /** On the worker's connection: the rule's workflow starts with eager start (clients/rule.ts). */
+  client: Client;
+  close(): Promise<void>;
+}
+
+/**
+ * One native connection for a worker and a client in the same process. Its client may ask
+ * the server to hand a new workflow's first task straight back in the start's answer (eager
+ * workflow start), to this process's worker, instead of through the server's task queues.
+ */
+export async function connectSharedTemporal(address: string, namespace: string, logger: Logger, temporalMetricsAddress: string | null = null): Promise<SharedTemporal> {
+  installTemporalRuntime(logger, temporalMetricsAddress);
+  const connection = await NativeConnection.connect({ address });
+  return { connection, client: new Client({ connection, namespace }), close: () => connection.close() };
+}
+
 export interface RunningWorker {
   worker: Worker;
   /** Stops polling, lets running activities finish, closes connections. */
@@ -78,9 +97,11 @@ export async function startWorker(opts: {
   workflowBundle?: WorkflowBundleOption;
   /** Where the SDK's Prometheus exporter listens (see installTemporalRuntime); default none. */
   temporalMetricsAddress?: string | null;
+  /** A connection shared with this process's client (connectSharedTemporal): its owner closes it. */
+  connection?: NativeConnection;
 }): Promise<RunningWorker> {
   installTemporalRuntime(opts.logger, opts.temporalMetricsAddress);
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.address }));
   const { activities, adapters } = createActivities(opts);
   const worker = await Worker.create({
     connection,
@@ -98,7 +119,7 @@ export async function startWorker(opts: {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch((err) => opts.logger.error({ err }, 'worker stopped with an error'));
       await adapters.closeAll();
-      await connection.close();
+      if (!opts.connection) await connection.close();
     },
   };
 }

@@ -3,11 +3,12 @@
 // the worker and the API. Ctrl-C stops everything.
 import { join } from 'node:path';
 import { openDb } from '../db/client.js';
+import { watchRuleStatus } from '../db/rule-settled.js';
 import { createSecretBox } from '../db/secrets.js';
 import { serveAdminSocket } from './admin-socket.js';
 import { bootstrapDefaultWorkspace } from './bootstrap.js';
 import { loadConfig } from './config.js';
-import { connectTemporal, createLogger, startHttp, startMetricsHttp, startWorker, temporalMetricsServed } from './runtime.js';
+import { connectSharedTemporal, createLogger, startHttp, startMetricsHttp, startWorker, temporalMetricsServed } from './runtime.js';
 import { ensureOrphanSweepSchedule } from '../clients/orphan-rules.js';
 import { ensureReconcileSchedules } from '../clients/reconcile.js';
 import { ensureRetentionSchedules } from '../clients/retention.js';
@@ -59,7 +60,10 @@ async function main() {
     }
 
     const secrets = createSecretBox(config.secretKey);
+    const temporal = await connectSharedTemporal(address, config.temporalNamespace, logger, config.temporalMetricsAddress);
+    stops.push(() => temporal.close());
     const worker = await startWorker({
+      connection: temporal.connection,
       address,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
@@ -70,13 +74,13 @@ async function main() {
       temporalMetricsAddress: config.temporalMetricsAddress,
     });
     stops.push(() => worker.shutdown());
-    const temporal = await connectTemporal(address, config.temporalNamespace);
-    stops.push(() => temporal.close());
-    const t = { temporal: temporal.client, taskQueue: config.taskQueue };
+    const t = { temporal: temporal.client, taskQueue: config.taskQueue, localWorker: true };
     await ensureRetentionSchedules(t, { pcaps: config.pcapRetentionDays, metrics: config.metricsRetentionDays }, logger);
     await ensureReconcileSchedules(t, await reconciledAdapterIds(db.db), config.reconcileIntervalSeconds);
     await ensureOrphanSweepSchedule(t);
-    const http = await startHttp({ db: db.db, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds, temporalUiUrl: config.temporalUiUrl }, config.port);
+    const ruleStatus = watchRuleStatus(db);
+    stops.push(() => ruleStatus.close());
+    const http = await startHttp({ db: db.db, ruleStatus, ...t, secrets, logger, targets: config.targets, reconcileIntervalSeconds: config.reconcileIntervalSeconds, temporalUiUrl: config.temporalUiUrl }, config.port);
     stops.push(() => http.close());
     // The API's and the worker's figures together: they share this process.
     const metrics = await startMetricsHttp(config.metricsAddress, { logger, db: db.db });

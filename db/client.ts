@@ -17,6 +17,12 @@ export interface DbHandle {
   description: string;
   /** Applies the committed SQL migrations under migrations/. */
   migrate(): Promise<void>;
+  /**
+   * Calls `onPayload` with each NOTIFY on the channel (from this process or any other on
+   * the same database) until the returned function is called. postgres.js re-listens after
+   * a lost connection; what was notified meanwhile is lost, so callers also look for themselves.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -45,6 +51,10 @@ export async function openDb(opts: { databaseUrl?: string; dataDir: string; maxC
           await one.end({ timeout: 5 });
         }
       },
+      async listen(channel, onPayload) {
+        const { unlisten } = await client.listen(channel, onPayload);
+        return unlisten;
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -60,6 +70,10 @@ export async function openDb(opts: { databaseUrl?: string; dataDir: string; maxC
     db: db as unknown as Db,
     description: `embedded PGlite (${dir})`,
     migrate: () => migrate(db, { migrationsFolder: MIGRATIONS_DIR }),
+    async listen(channel, onPayload) {
+      const unlisten = await client.listen(channel, onPayload);
+      return () => unlisten();
+    },
     close: () => client.close().finally(unlock),
   };
 }

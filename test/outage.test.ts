@@ -8,6 +8,7 @@ import { isBackendOutage } from '../api/outage.js';
 import { createLogger, startHttp } from '../cmd/runtime.js';
 import { freePort } from '../cmd/temporal-dev.js';
 import { openDb, type DbHandle } from '../db/client.js';
+import { watchRuleStatus } from '../db/rule-settled.js';
 import { createSecretBox } from '../db/secrets.js';
 import { request } from './support/stack.js';
 
@@ -48,7 +49,7 @@ describe('the API with its database down', () => {
     db = await openDb({ databaseUrl: `postgres://postgres@127.0.0.1:${closedPort}/x`, dataDir: '/nonexistent' });
     const connection = Connection.lazy({ address: `127.0.0.1:${closedPort}` });
     http = await startHttp(
-      { db: db.db, temporal: new Client({ connection }), taskQueue: 'none', secrets: createSecretBox('k'), logger: createLogger('silent'), targets: { allowPrivate: true } },
+      { db: db.db, ruleStatus: watchRuleStatus(db), temporal: new Client({ connection }), taskQueue: 'none', secrets: createSecretBox('k'), logger: createLogger('silent'), targets: { allowPrivate: true } },
       0,
       '127.0.0.1',
     );

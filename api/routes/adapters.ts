@@ -117,7 +117,7 @@ export const adaptersRouter = router()
     const deps = c.var.deps;
     const adapter = await loadAdapter(deps, c.var.workspace.id, c.req.valid('param').id);
     const live = await liveRuleIds(deps.db, adapter.id);
-    await Promise.all(live.map((id) => withdrawRule(deps, id, `adapter ${adapter.id} deleted`)));
+    await Promise.all(live.map((id) => withdrawRule(deps, id, `adapter ${adapter.id} deleted`, deps.announceWaitMs ?? 30_000)));
     await deleteAdapter(deps.db, adapter.id);
     await deleteReconcileSchedule(deps, adapter.id);
     return c.json({ ok: true as const, deleted: adapter.id, withdrawn_rules: live.length }, 200);

@@ -80,7 +80,7 @@ export const allowlistRouter = router()
       .map((i) => ({ id: i.id, conflict: refuseDiversion(i, [entry]) }))
       .filter((i): i is { id: number; conflict: string } => i.conflict !== null);
     await Promise.all([
-      ...covered.map((r) => withdrawRule(c.var.deps, r.id, `allowlist entry ${row.id} added: ${r.conflict}`)),
+      ...covered.map((r) => withdrawRule(c.var.deps, r.id, `allowlist entry ${row.id} added: ${r.conflict}`, c.var.deps.announceWaitMs ?? 30_000)),
       ...diverting.map((i) => endDiversion(c.var.deps, i.id, `allowlist entry ${row.id} added: ${i.conflict}`, 30_000)),
     ]);
     return c.json({ ok: true as const, entry: allowlistEntryJson(row), withdrawn_rules: covered.map((r) => r.id), withdrawn_diversions: diverting.map((i) => i.id) }, 200);

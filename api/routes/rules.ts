@@ -112,7 +112,7 @@ const withdrawRoute = defineRoute({
   method: 'post',
   path: '/mitigation/rules/{id}/withdraw',
   summary: 'Withdraw a rule',
-  description: 'Removes the announcement and answers once the route is gone.',
+  description: 'Removes the announcement and answers once the route is gone; 202 with status "withdrawing" if the speaker takes longer than the wait limit (the withdrawal goes on).',
   request: { params: IdParam, ...jsonBody(WithdrawRuleBody, false) },
   responses: responses('The withdrawn rule', ok({ rule: RuleSchema }), {
     ...WRITE_ERRORS,
@@ -145,9 +145,10 @@ export const rulesRouter = router()
     }
     const { row, via } = body.intent_type === 'scrubbing' ? await requestDiversion(deps, ws.id, body) : await requestRoute(deps, ws.id, body);
     const settled = await startRule(deps, ruleInput({ ...row, via }), deps.announceWaitMs ?? 30_000);
-    const rule = ruleJson(await loadRule(deps, ws.id, row.id));
+    const after = await loadRule(deps, ws.id, row.id);
+    const rule = ruleJson(after);
     if (settled === null) return c.json({ ok: true as const, rule }, 202);
-    if (settled.phase === 'failed') throw new ApiError('adapter_error', `the adapter did not announce the rule: ${settled.error}`, { rule });
+    if (settled === 'failed') throw new ApiError('adapter_error', `the adapter did not announce the rule: ${after.statusReason}`, { rule });
     return c.json({ ok: true as const, rule }, 200);
   })
   .openapi(withdrawRoute, async (c) => {
@@ -156,6 +157,6 @@ export const rulesRouter = router()
     const body = c.req.valid('json') ?? {};
     const row = await loadRule(deps, c.var.workspace.id, id);
     if (FINAL_RULE_STATUSES.includes(row.status)) throw new ApiError('conflict', `rule ${id} already ended (${row.status})`);
-    await withdrawRule(deps, id, body.reason ?? 'withdrawn by API request');
-    return c.json({ ok: true as const, rule: ruleJson(await loadRule(deps, c.var.workspace.id, id)) }, 200);
+    const gone = await withdrawRule(deps, id, body.reason ?? 'withdrawn by API request', deps.announceWaitMs ?? 30_000);
+    return c.json({ ok: true as const, rule: ruleJson(await loadRule(deps, c.var.workspace.id, id)) }, gone ? 200 : 202);
   });

@@ -2,11 +2,12 @@
 // on a loopback port, both against the run's Temporal server and PostgreSQL database.
 import { randomBytes } from 'node:crypto';
 import { openDb, type DbHandle } from '../../db/client.js';
+import { watchRuleStatus } from '../../db/rule-settled.js';
 import { createSecretBox, type SecretBox } from '../../db/secrets.js';
 import { createToken, createWorkspace } from '../../db/workspaces.js';
 import { workspaces } from '../../db/schema.js';
 import { eq } from 'drizzle-orm';
-import { connectTemporal, createLogger, startHttp, startWorker, type RunningWorker } from '../../cmd/runtime.js';
+import { connectSharedTemporal, createLogger, startHttp, startWorker, type RunningWorker } from '../../cmd/runtime.js';
 import type { Client } from '@temporalio/client';
 import type { AppDeps } from '../../api/context.js';
 import type { TestEnv } from './env.js';
@@ -44,9 +45,11 @@ export async function startStack(
   const db = await openDb({ databaseUrl: env.databaseUrl, dataDir: env.workDir });
   const secrets = createSecretBox('test-secret-key');
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
-  const temporal = await connectTemporal(env.temporalAddress, 'default');
+  // As in `npm start`: the API's client shares the worker's connection (eager rule starts).
+  const temporal = await connectSharedTemporal(env.temporalAddress, 'default', logger);
+  const ruleStatus = watchRuleStatus(db);
   const http = await startHttp(
-    { db: db.db, temporal: temporal.client, taskQueue, secrets, logger, ...opts, targets },
+    { db: db.db, ruleStatus, temporal: temporal.client, taskQueue, localWorker: true, secrets, logger, ...opts, targets },
     0,
     '127.0.0.1',
   );
@@ -61,6 +64,7 @@ export async function startStack(
     worker: null,
     async startWorker() {
       stack.worker = await startWorker({
+        connection: temporal.connection,
         address: env.temporalAddress,
         namespace: 'default',
         taskQueue,
@@ -86,6 +90,7 @@ export async function startStack(
     },
     async stop() {
       await http.close();
+      await ruleStatus.close();
       // The reconcile schedules this stack's API made would fire at a task queue nobody polls.
       for await (const s of temporal.client.schedule.list()) {
         if (s.scheduleId.startsWith(`reconcile:${taskQueue}:`)) await temporal.client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
