@@ -13,27 +13,40 @@ export interface RuleClientDeps extends TemporalDeps {
   ruleStatus: RuleStatusWatch;
 }
 
+/** Starts at most this many rule workflows at once (a bulk request carries up to 1,024). */
+const START_CONCURRENCY = 32;
+
 /**
- * Starts the rule's workflow (or finds the running one) and answers the rule's status once
- * the announcement settled (active, or failed with the row saying why), or null when that
- * takes longer than `waitMs`.
+ * Starts the rules' workflows (or finds the running ones) and answers each rule's status
+ * once its announcement settled (active, or failed with the row saying why), null for one
+ * that takes longer than `waitMs`; in the order of `inputs`.
  */
-export async function startRule(t: RuleClientDeps, input: RuleWorkflowInput, waitMs: number): Promise<RuleStatus | null> {
-  const settled = await t.ruleStatus.wait(input.ruleId, 'settled', waitMs);
+export async function startRules(t: RuleClientDeps, inputs: RuleWorkflowInput[], waitMs: number): Promise<Array<RuleStatus | null>> {
+  // Waiting before starting: no notification can pass unseen.
+  const waits = await Promise.all(inputs.map((input) => t.ruleStatus.wait(input.ruleId, 'settled', waitMs)));
+  let next = 0;
   try {
-    await t.temporal.workflow.start(ruleWorkflow, {
-      workflowId: ruleWorkflowId(input.ruleId),
-      taskQueue: t.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      requestEagerStart: t.localWorker === true,
-      ...(input.about ? await describedAs(t, input.about.labels, input.about.summary) : {}),
-    });
+    await Promise.all(
+      Array.from({ length: Math.min(START_CONCURRENCY, inputs.length) }, async () => {
+        while (next < inputs.length) await startOne(t, inputs[next++]!);
+      }),
+    );
   } catch (err) {
-    settled.cancel();
+    for (const w of waits) w.cancel();
     throw err;
   }
-  return settled.status;
+  return Promise.all(waits.map((w) => w.status));
+}
+
+async function startOne(t: RuleClientDeps, input: RuleWorkflowInput): Promise<void> {
+  await t.temporal.workflow.start(ruleWorkflow, {
+    workflowId: ruleWorkflowId(input.ruleId),
+    taskQueue: t.taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    requestEagerStart: t.localWorker === true,
+    ...(input.about ? await describedAs(t, input.about.labels, input.about.summary) : {}),
+  });
 }
 
 /**

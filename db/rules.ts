@@ -190,6 +190,17 @@ export async function findRule(db: Db, workspaceId: number, id: number): Promise
   return row ?? null;
 }
 
+/** The workspace's rules of these ids, in the order of `ids`. */
+export async function findRules(db: Db, workspaceId: number, ids: number[]): Promise<RuleRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select()
+    .from(mitigationRules)
+    .where(and(inArray(mitigationRules.id, ids), eq(mitigationRules.workspaceId, workspaceId)));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
 /** Inserts a pending rule, or names the live rule that holds the same route on the adapter. */
 async function insertRule(db: Db, req: RuleRequest, adapterId: number, intent: MitigationIntent): Promise<{ ok: true; rule: RuleRow } | { ok: false; live: RuleRow | null }> {
   const key = routeKey(intent);

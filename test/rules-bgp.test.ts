@@ -198,3 +198,54 @@ describe('the allowlist wins over rules already announced', () => {
     await withdraw(other.id);
   });
 });
+
+describe('many targets in one request (carpet bombing)', () => {
+  const N = 200;
+  const targets = Array.from({ length: N }, (_, i) => `2001:db8:b0::${(i + 1).toString(16)}/128`);
+  let adapterId: number;
+  beforeAll(async () => {
+    adapterId = await createAdapter('gobgp', { name: 'bulk gobgp' });
+  });
+
+  it('announces one rule per target, answered when all are at the speaker, and names the targets others hold', async () => {
+    const held = await createRule({ target_ip: targets[7], intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
+    const res = await call('POST', '/api/v1/mitigation/rules', { target_ips: targets, intent_type: 'blackhole', adapter_id: adapterId, ttl: 600, reason: 'carpet' });
+    expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(200);
+    expect(res.body.rules).toHaveLength(N - 1);
+    expect(res.body.conflicts).toEqual([{ target_ip: targets[7], rule_id: held.id }]);
+    expect(new Set(res.body.rules.map((r: { status: string }) => r.status))).toEqual(new Set(['active']));
+    // Each its own rule, workflow and TTL.
+    expect(new Set(res.body.rules.map((r: { workflow_id: string }) => r.workflow_id)).size).toBe(N - 1);
+    expect(res.body.rules.every((r: { ttl: number; reason: string }) => r.ttl === 600 && r.reason === 'carpet')).toBe(true);
+    // Answered active only once the speaker acknowledged: all of them reach the router.
+    await waitForRib(lab, 'ipv6', (rib) => targets.every((t) => has(t)(rib)), 10_000);
+
+    for (const r of [...res.body.rules, held] as Array<{ id: number }>) await withdraw(r.id);
+    await waitForRib(lab, 'ipv6', (rib) => !targets.some((t) => has(t)(rib)), 10_000);
+  }, 120_000);
+
+  it('refuses the whole request for one unsafe target, naming it, and announces nothing', async () => {
+    const res = await call('POST', '/api/v1/mitigation/rules', { target_ips: ['2001:db8:b1::1/128', '2001:db8::/32'], intent_type: 'blackhole', adapter_id: adapterId });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_parameter');
+    expect(res.body.error.message).toMatch(/^target_ips: .*2001:db8::\/32/);
+    const live = await call('GET', '/api/v1/mitigation/rules?limit=1000');
+    expect(live.body.rules.some((r: { target_ip: string }) => r.target_ip === '2001:db8:b1::1/128')).toBe(false);
+  });
+
+  it('answers 400 naming the field for a malformed request', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ target_ip: '203.0.113.60', target_ips: ['203.0.113.61'], intent_type: 'blackhole', adapter_id: adapterId }, /target_ips/],
+      [{ intent_type: 'blackhole', adapter_id: adapterId }, /target_ip/],
+      [{ target_ips: [], intent_type: 'blackhole', adapter_id: adapterId }, /target_ips/],
+      [{ target_ips: Array.from({ length: 1025 }, (_, i) => `10.${i >> 8}.${i & 255}.1`), intent_type: 'blackhole', adapter_id: adapterId }, /target_ips/],
+      [{ target_ips: ['203.0.113.62', 'not-an-ip'], intent_type: 'blackhole', adapter_id: adapterId }, /target_ips/],
+      [{ target_ips: ['203.0.113.63'], intent_type: 'scrubbing', scrubbing_id: 1 }, /target_ips/],
+    ];
+    for (const [body, field] of cases) {
+      const res = await call('POST', '/api/v1/mitigation/rules', body);
+      expect(res.status, JSON.stringify(body).slice(0, 200)).toBe(400);
+      expect(res.body.error.message).toMatch(field);
+    }
+  });
+});

@@ -1,14 +1,15 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
 import { z } from '@hono/zod-openapi';
-import { startRule, withdrawRule } from '../../clients/rule.js';
-import { findRule, listEndedRules, listLiveRulesPage, listRuleRepairs, requestDiversionRule, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
+import { startRules, withdrawRule } from '../../clients/rule.js';
+import { findRule, findRules, listEndedRules, listLiveRulesPage, listRuleRepairs, requestDiversionRule, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
 import { FINAL_RULE_STATUSES } from '../../db/schema.js';
-import type { AppDeps } from '../context.js';
+import type { Context } from 'hono';
+import type { AppDeps, AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { ruleInput } from '../../workflows/rule.contract.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
-import { CreateRuleBody, HistoryQuery, RuleListQuery, RuleRepairSchema, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
+import { CreateRuleBody, HistoryQuery, RuleConflictSchema, RuleListQuery, RuleRepairSchema, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
 import { ruleJson } from '../views/rules.js';
 
 async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise<RuleRow> {
@@ -17,13 +18,15 @@ async function loadRule(deps: AppDeps, workspaceId: number, id: number): Promise
   return row;
 }
 
-/** The body's route intent, in the domain's terms. */
-function intentOf(body: z.infer<typeof CreateRuleBody>): RuleRequest['intents'][number] {
-  if (body.intent_type !== 'flowspec') return { kind: 'blackhole', target: body.target_ip };
+type CreateBody = z.infer<typeof CreateRuleBody>;
+
+/** The body's route intent for one target, in the domain's terms. */
+function intentOf(body: CreateBody, target: string): RuleRequest['intents'][number] {
+  if (body.intent_type !== 'flowspec') return { kind: 'blackhole', target };
   const m = body.match ?? {};
   return {
     kind: 'flowspec',
-    target: body.target_ip,
+    target,
     match: {
       protocols: m.protocol,
       source: m.source,
@@ -48,8 +51,8 @@ function refusalError(r: RuleRefusal): ApiError {
 type Requested = { row: RuleRow; via: string };
 
 /** The pending row of a blackhole or FlowSpec rule, or why there is none. */
-async function requestRoute(deps: AppDeps, workspaceId: number, body: z.infer<typeof CreateRuleBody>): Promise<Requested> {
-  const requested = await requestRules(deps.db, { workspaceId, adapterId: body.adapter_id!, intents: [intentOf(body)], ttl: body.ttl, reason: body.reason ?? null });
+async function requestRoute(deps: AppDeps, workspaceId: number, body: CreateBody, target: string): Promise<Requested> {
+  const requested = await requestRules(deps.db, { workspaceId, adapterId: body.adapter_id!, intents: [intentOf(body, target)], ttl: body.ttl, reason: body.reason ?? null });
   if (requested.outcome === 'refused') throw refusalError(requested);
   const [row] = requested.rules;
   if (!row) throw new ApiError('conflict', `rule ${requested.conflicts[0]?.id ?? '?'} already holds this route on adapter ${requested.adapter.id}; withdraw it first`);
@@ -57,12 +60,36 @@ async function requestRoute(deps: AppDeps, workspaceId: number, body: z.infer<ty
 }
 
 /** The pending row of a scrubbing rule, or why there is none. */
-async function requestDiversion(deps: AppDeps, workspaceId: number, body: z.infer<typeof CreateRuleBody>): Promise<Requested> {
+async function requestDiversion(deps: AppDeps, workspaceId: number, body: CreateBody, target: string): Promise<Requested> {
   if (body.match || body.action) throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
-  const requested = await requestDiversionRule(deps.db, { workspaceId, scrubbingId: body.scrubbing_id!, target: body.target_ip, ttl: body.ttl, reason: body.reason ?? null });
+  const requested = await requestDiversionRule(deps.db, { workspaceId, scrubbingId: body.scrubbing_id!, target, ttl: body.ttl, reason: body.reason ?? null });
   if (requested.outcome === 'refused') throw refusalError(requested);
   if (!requested.rule) throw new ApiError('conflict', `rule ${requested.conflict?.id ?? '?'} already holds the diversion of scrubbing integration ${requested.integration.id}; withdraw it first`);
   return { row: requested.rule, via: requested.integration.name };
+}
+
+/**
+ * A carpet-bombing response: one rule per target, checked as a whole first (one unsafe
+ * target refuses the request), started together, answered when every speaker answered.
+ * Targets another live rule holds already are named in `conflicts`, not refused.
+ */
+async function createMany(c: Context<AppEnv>, body: CreateBody, targets: string[]) {
+  const deps = c.var.deps;
+  const ws = c.var.workspace;
+  const requested = await requestRules(deps.db, { workspaceId: ws.id, adapterId: body.adapter_id!, intents: targets.map((t) => intentOf(body, t)), ttl: body.ttl, reason: body.reason ?? null });
+  if (requested.outcome === 'refused') throw refusalError(requested.field === 'target_ip' ? { ...requested, field: 'target_ips' } : requested);
+  const statuses = await startRules(
+    deps,
+    requested.rules.map((row) => ruleInput({ ...row, via: requested.adapter.name })),
+    deps.announceWaitMs ?? 30_000,
+  );
+  const rules = (await findRules(deps.db, ws.id, requested.rules.map((r) => r.id))).map(ruleJson);
+  const conflicts = requested.conflicts.map((r) => ({ target_ip: r.targetIp, rule_id: r.id }));
+  if (statuses.includes(null)) return c.json({ ok: true as const, rules, conflicts }, 202);
+  if (rules.length > 0 && statuses.every((s) => s === 'failed')) {
+    throw new ApiError('adapter_error', `the adapter announced none of the ${rules.length} rules: ${rules[0]!.status_reason}`, { rules, conflicts });
+  }
+  return c.json({ ok: true as const, rules, conflicts }, 200);
 }
 
 const listRoute = defineRoute({
@@ -98,9 +125,10 @@ const createRuleRoute = defineRoute({
   description:
     'Announces through the adapter and answers once the speaker acknowledged it (status "active"), ' +
     'or with adapter_error if it refused. Answers 202 with status "pending" if the speaker takes longer than the wait limit. ' +
+    'With `target_ips` (up to 1,024), one rule per target with the same settings, answered once every one settled: 200 with `rules` (each active or failed, `status_reason` saying why) and `conflicts` (targets another live rule holds already, left alone); 202 if any is still pending at the wait limit; 502 adapter_error if none was announced. ' +
     'A scrubbing rule holds the diversion of the integration named by `scrubbing_id` (workflow `scrubbing:<id>`, a child of the rule’s) and is active once the provider confirmed it.',
   request: jsonBody(CreateRuleBody),
-  responses: responses('The announced rule', ok({ rule: RuleSchema }), {
+  responses: responses('The announced rule, or with `target_ips` the announced rules', z.union([ok({ rule: RuleSchema }), ok({ rules: z.array(RuleSchema), conflicts: z.array(RuleConflictSchema) })]), {
     ...WRITE_ERRORS,
     404: 'not_found: no such adapter',
     409: 'conflict: a live rule already holds this route on this adapter (or this integration’s diversion), or the integration diverts by hand',
@@ -143,8 +171,10 @@ export const rulesRouter = router()
     if (body.intent_type === 'blackhole' && (body.match || body.action)) {
       throw new ApiError('invalid_parameter', `${body.match ? 'match' : 'action'} applies only to intent_type "flowspec"`);
     }
-    const { row, via } = body.intent_type === 'scrubbing' ? await requestDiversion(deps, ws.id, body) : await requestRoute(deps, ws.id, body);
-    const settled = await startRule(deps, ruleInput({ ...row, via }), deps.announceWaitMs ?? 30_000);
+    if (body.target_ips) return createMany(c, body, body.target_ips);
+    const target = body.target_ip!;
+    const { row, via } = body.intent_type === 'scrubbing' ? await requestDiversion(deps, ws.id, body, target) : await requestRoute(deps, ws.id, body, target);
+    const [settled] = await startRules(deps, [ruleInput({ ...row, via })], deps.announceWaitMs ?? 30_000);
     const after = await loadRule(deps, ws.id, row.id);
     const rule = ruleJson(after);
     if (settled === null) return c.json({ ok: true as const, rule }, 202);

@@ -74,9 +74,21 @@ export const FlowActionSchema = z
 
 // ---------- rules ----------
 
+/** The most targets one POST /mitigation/rules may carry. */
+export const MAX_BULK_TARGETS = 1024;
+
 export const CreateRuleBody = z
   .strictObject({
-    target_ip: CidrOrIp.meta({ description: 'IP address or prefix to mitigate', example: '203.0.113.50/32' }),
+    target_ip: CidrOrIp.optional().meta({ description: 'IP address or prefix to mitigate (or `target_ips` for many)', example: '203.0.113.50/32' }),
+    target_ips: z
+      .array(CidrOrIp)
+      .min(1)
+      .max(MAX_BULK_TARGETS)
+      .optional()
+      .meta({
+        description: `blackhole and flowspec: up to ${MAX_BULK_TARGETS} targets in one request (a carpet-bombing response), each its own rule with the same settings; answered with \`rules\` and \`conflicts\` instead of \`rule\``,
+        example: ['203.0.113.50/32', '203.0.113.51/32'],
+      }),
     intent_type: z.enum(INTENT_TYPES).openapi({ example: 'blackhole' }),
     adapter_id: bodyId().optional().openapi({ description: 'blackhole and flowspec: the adapter that announces the rule', example: 1 }),
     scrubbing_id: bodyId().optional().openapi({ description: 'scrubbing: the integration whose diversion the rule holds (the target must lie within its prefixes)', example: 3 }),
@@ -92,6 +104,10 @@ export const CreateRuleBody = z
     action: FlowActionSchema.optional().openapi({ description: 'flowspec only: discard (default) or rate_limit' }),
   })
   .superRefine((body, ctx) => {
+    if ((body.target_ip === undefined) === (body.target_ips === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [body.target_ip === undefined ? 'target_ip' : 'target_ips'], message: body.target_ip === undefined ? 'is required (or target_ips)' : 'give target_ip or target_ips, not both' });
+    }
+    if (body.target_ips !== undefined && body.intent_type === 'scrubbing') ctx.addIssue({ code: 'custom', path: ['target_ips'], message: 'applies to blackhole and flowspec rules (a scrubbing rule diverts its integration)' });
     const scrubbing = body.intent_type === 'scrubbing';
     // Each intent goes through one kind of back end: name that one, and only that one.
     const [needed, other] = scrubbing ? (['scrubbing_id', 'adapter_id'] as const) : (['adapter_id', 'scrubbing_id'] as const);
@@ -99,6 +115,13 @@ export const CreateRuleBody = z
     if (body[other] !== undefined) ctx.addIssue({ code: 'custom', path: [other], message: `does not apply to intent_type "${body.intent_type}"${scrubbing ? ' (a scrubbing rule diverts through scrubbing_id)' : ''}` });
   })
   .openapi('CreateRule');
+
+export const RuleConflictSchema = z
+  .object({
+    target_ip: z.string(),
+    rule_id: z.number().int().openapi({ description: 'the live rule that holds this route on the adapter already' }),
+  })
+  .openapi('RuleConflict');
 
 export const WithdrawRuleBody = z.strictObject({ reason: z.string().max(500).optional() }).openapi('WithdrawRule');
 
