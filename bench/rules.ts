@@ -1,7 +1,7 @@
 // Benchmark: rule POST -> route visible at the router, withdraw -> route gone, and
 // sustained rule creations per second, through the whole stack (API, Temporal, worker,
 // adapter, real speaker) in the BGP lab. Run by hand as root:
-//   npm run bench:rules [-- --rules 200 --adapters exabgp,gobgp,bird2,frr --concurrency 16]
+//   npm run bench:rules [-- --rules 200 --adapters exabgp,gobgp,bird2,frr --concurrency 16 --bulk 1024]
 import { parseArgs } from 'node:util';
 import { createBridgeAdapter } from '../activities/adapters/bridge.js';
 import { createGobgpAdapter } from '../activities/adapters/gobgp.js';
@@ -21,15 +21,17 @@ const { values } = parseArgs({
     rules: { type: 'string', default: '200' },
     adapters: { type: 'string', default: 'exabgp,gobgp,bird2,frr' },
     concurrency: { type: 'string', default: '16' },
+    bulk: { type: 'string', default: '1024' },
   },
 });
 const RULES = Number(values.rules);
 const CONCURRENCY = Number(values.concurrency);
+const BULK = Number(values.bulk);
 
 const summary = (label: string, samples: number[]) => latencyLine(label, samples, 34);
 
 type Speaker = 'exabgp' | 'gobgp' | 'bird2' | 'frr';
-const PHASES = { direct: 0, latency: 1, throughput: 2 } as const;
+const PHASES = { direct: 0, latency: 1, throughput: 2, bulk: 3 } as const;
 /**
  * The i-th prefix of a phase, in a range of its own per speaker and phase: IPv6 /128s; for
  * FRR IPv4 /32s of 203.0.113.0/24 (the lab's FRR session is proven for IPv4; its phases
@@ -37,7 +39,7 @@ const PHASES = { direct: 0, latency: 1, throughput: 2 } as const;
  */
 function prefixFor(type: Speaker, phase: keyof typeof PHASES, i: number): string {
   if (type === 'frr') return `203.0.113.${i + 1}/32`;
-  const n = ['exabgp', 'gobgp', 'bird2'].indexOf(type) * 3 + PHASES[phase];
+  const n = ['exabgp', 'gobgp', 'bird2'].indexOf(type) * 4 + PHASES[phase];
   return `2001:db8:${(0xa0 + n).toString(16)}::${(i + 1).toString(16)}/128`;
 }
 
@@ -94,6 +96,7 @@ async function main() {
       await direct.close();
       await runLatency(type, call, adapterId, events, stack);
       await runThroughput(type, call, adapterId, events);
+      if (type !== 'frr' && BULK > 0) await runBulk(type, call, adapterId, events);
     }
   } finally {
     watch.close();
@@ -199,6 +202,25 @@ async function runThroughput(type: Speaker, call: Caller, adapterId: number, eve
   const seconds = (allSeen - t0) / 1000;
   console.log(`${type}: sustained creations ${(RULES / seconds).toFixed(1)} rules/s (${RULES} rules, ${CONCURRENCY} clients, all at the router in ${seconds.toFixed(2)} s)`);
   next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < ids.length) await call('POST', `/api/v1/mitigation/rules/${ids[next++]!}/withdraw`);
+    }),
+  );
+}
+
+/** One request with BULK targets (a carpet-bombing response): rules per second to the router. */
+async function runBulk(type: Speaker, call: Caller, adapterId: number, events: RouterEvents) {
+  const prefixes = Array.from({ length: BULK }, (_, i) => prefixFor(type, 'bulk', i));
+  const seen = Promise.all(prefixes.map((p) => events.wait(p, false, 120_000)));
+  const t0 = performance.now();
+  const res = await call('POST', '/api/v1/mitigation/rules', { target_ips: prefixes, intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
+  const answered = performance.now() - t0;
+  if (res.status !== 200) throw new Error(`bulk POST failed: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+  const allSeen = Math.max(...(await seen)) - t0;
+  console.log(`${type}: one POST of ${BULK} targets: answered in ${(answered / 1000).toFixed(2)} s, all at the router in ${(allSeen / 1000).toFixed(2)} s = ${((BULK * 1000) / allSeen).toFixed(0)} rules/s`);
+  const ids = (res.body.rules as Array<{ id: number }>).map((r) => r.id);
+  let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < ids.length) await call('POST', `/api/v1/mitigation/rules/${ids[next++]!}/withdraw`);

@@ -72,7 +72,16 @@ export async function requestRules(db: Db, req: RuleRequest): Promise<RuleReques
 
   const rules: RuleRow[] = [];
   const conflicts: RuleRow[] = [];
+  // One statement inserts every route no live rule holds (a bulk request carries 1,024);
+  // the rest, one at a time, find who holds them.
+  const fresh = await insertRules(db, req, adapter.id, intents);
   for (const intent of intents) {
+    const row = fresh.get(routeKey(intent));
+    if (row) {
+      fresh.delete(routeKey(intent)); // a target asked twice: the second finds the first
+      rules.push(row);
+      continue;
+    }
     // A live rule that ended between the insert and the lookup freed its route: try again.
     let inserted = await insertRule(db, req, adapter.id, intent);
     if (!inserted.ok && !inserted.live) inserted = await insertRule(db, req, adapter.id, intent);
@@ -201,24 +210,33 @@ export async function findRules(db: Db, workspaceId: number, ids: number[]): Pro
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
+const ruleValues = (req: RuleRequest, adapterId: number, intent: MitigationIntent) => ({
+  workspaceId: req.workspaceId,
+  adapterId,
+  targetIp: intent.kind === 'blackhole' ? intent.prefix : intent.destination,
+  intentType: intent.kind,
+  intent,
+  routeKey: routeKey(intent),
+  ttl: req.ttl,
+  reason: req.reason,
+  incidentId: req.incidentId ?? null,
+});
+
+/** Inserts pending rules for the routes no live rule holds on the adapter: the new rows by route key. */
+async function insertRules(db: Db, req: RuleRequest, adapterId: number, intents: MitigationIntent[]): Promise<Map<string, RuleRow>> {
+  const fresh = new Map<string, RuleRow>();
+  // Well under PostgreSQL's 65,535 parameters per statement (nine per row).
+  for (let from = 0; from < intents.length; from += 2000) {
+    const values = intents.slice(from, from + 2000).map((intent) => ruleValues(req, adapterId, intent));
+    for (const row of await db.insert(mitigationRules).values(values).onConflictDoNothing().returning()) fresh.set(row.routeKey, row);
+  }
+  return fresh;
+}
+
 /** Inserts a pending rule, or names the live rule that holds the same route on the adapter. */
 async function insertRule(db: Db, req: RuleRequest, adapterId: number, intent: MitigationIntent): Promise<{ ok: true; rule: RuleRow } | { ok: false; live: RuleRow | null }> {
   const key = routeKey(intent);
-  const [rule] = await db
-    .insert(mitigationRules)
-    .values({
-      workspaceId: req.workspaceId,
-      adapterId,
-      targetIp: intent.kind === 'blackhole' ? intent.prefix : intent.destination,
-      intentType: intent.kind,
-      intent,
-      routeKey: key,
-      ttl: req.ttl,
-      reason: req.reason,
-      incidentId: req.incidentId ?? null,
-    })
-    .onConflictDoNothing()
-    .returning();
+  const [rule] = await db.insert(mitigationRules).values(ruleValues(req, adapterId, intent)).onConflictDoNothing().returning();
   if (rule) return { ok: true, rule };
   const [live] = await db
     .select()
