@@ -1,19 +1,33 @@
 // The agent's side of the agent protocol (domain/agent-protocol.ts): every message goes
-// through one ordered outbox, so an incident's open, updates and resolve arrive in order,
-// and nothing is lost while the API is unreachable, up to a bound.
-import {
-  MAX_METRIC_SAMPLES,
-  type AgentConfig,
-  type Heartbeat,
-  type MetricSample,
-  type NodeCommandResult,
-  type OpenIncident,
-  type PcapUpload,
-  type PolledCommand,
-  type ResolveIncident,
-  type StartPcapUpload,
-  type UpdateIncident,
+// through an outbox of two ordered lanes, each sent by a loop of its own: incident reports
+// (an incident's open, updates and resolve arrive in order) and telemetry (heartbeats,
+// metrics). A report goes out the moment it is queued, never behind a heartbeat in flight
+// or a metrics batch waiting out a Retry-After. Nothing is lost while the API is
+// unreachable, up to a bound shared by both lanes. Requests go through node:http(s) with
+// keep-alive agents rather than fetch: fetch's HTTP client (undici) is loaded on first use
+// and costs ~12 MiB of the agent's memory.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type {
+  MAX_METRIC_SAMPLES as PROTOCOL_MAX_METRIC_SAMPLES,
+  AgentConfig,
+  Heartbeat,
+  MetricSample,
+  NodeCommandResult,
+  OpenIncident,
+  PcapUpload,
+  PolledCommand,
+  ResolveIncident,
+  StartPcapUpload,
+  UpdateIncident,
 } from '../domain/agent-protocol.js';
+
+/**
+ * The protocol's cap on samples per metrics batch. Its value is typed from the protocol's
+ * own constant (tsc fails here when that one changes), not imported: importing a value
+ * from domain/agent-protocol.ts would bundle zod into the agent.
+ */
+const MAX_METRIC_SAMPLES: typeof PROTOCOL_MAX_METRIC_SAMPLES = 600;
 
 type Message =
   | { kind: 'heartbeat'; body: Heartbeat }
@@ -51,12 +65,24 @@ export interface ApiClientOptions {
   onDeadLetter?: (message: { method: string; path: string; body: unknown }, err: Error) => void;
 }
 
+/** One ordered queue, sent one message at a time by its own loop. */
+interface Lane {
+  queue: Message[];
+  draining: Promise<void> | null;
+}
+
+const lane = (): Lane => ({ queue: [], draining: null });
+
 export class AgentApiClient {
-  private readonly queue: Message[] = [];
-  private draining: Promise<void> | null = null;
+  private readonly incidents = lane();
+  private readonly telemetry = lane();
   private stopped = false;
-  private wake: (() => void) | null = null;
+  /** Backoff waits in progress: stop() ends them. */
+  private readonly sleepers = new Set<() => void>();
   private readonly abort = new AbortController();
+  // Kept-alive connections (the idle timeout follows the server's Keep-Alive hint).
+  private readonly httpAgent = new HttpAgent({ keepAlive: true });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true });
   /** Messages dropped because the outbox was full. */
   dropped = 0;
   /** Messages the API refused as invalid (4xx other than 408/429): never retried. */
@@ -67,7 +93,7 @@ export class AgentApiClient {
   constructor(private readonly opts: ApiClientOptions) {}
 
   get queued(): number {
-    return this.queue.length;
+    return this.incidents.queue.length + this.telemetry.queue.length;
   }
 
   /** Reads the node's config now (no queue: the caller retries on its own schedule). */
@@ -109,8 +135,8 @@ export class AgentApiClient {
 
   heartbeat(body: Heartbeat): void {
     // Only the newest heartbeat matters.
-    const i = this.queue.findIndex((m) => m.kind === 'heartbeat');
-    if (i >= 0) this.queue.splice(i, 1);
+    const i = this.telemetry.queue.findIndex((m) => m.kind === 'heartbeat');
+    if (i >= 0) this.telemetry.queue.splice(i, 1);
     this.enqueue({ kind: 'heartbeat', body });
   }
 
@@ -132,35 +158,44 @@ export class AgentApiClient {
 
   /** Resolves once everything queued so far was delivered (or refused). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 && !this.stopped) await (this.draining ?? this.drain());
+    while (this.queued > 0 && !this.stopped) await Promise.all([this.incidents, this.telemetry].map((l) => (l.queue.length > 0 ? this.start(l) : undefined)));
   }
 
   stop(): void {
     this.stopped = true;
     this.abort.abort();
-    this.wake?.();
+    for (const wake of this.sleepers) wake();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private enqueue(m: Message): void {
     const max = this.opts.maxQueued ?? 10_000;
-    while (this.queue.length >= max) {
-      // Incident messages carry state the control plane needs; old metrics are expendable.
-      const oldMetrics = this.queue.findIndex((q) => q.kind !== 'incident');
-      this.queue.splice(oldMetrics >= 0 ? oldMetrics : 0, 1);
+    while (this.queued >= max) {
+      // Incident messages carry state the control plane needs; old telemetry is expendable.
+      (this.telemetry.queue.length > 0 ? this.telemetry : this.incidents).queue.shift();
       this.dropped++;
     }
-    this.queue.push(m);
-    this.draining ??= this.drain().finally(() => (this.draining = null));
+    const l = m.kind === 'incident' ? this.incidents : this.telemetry;
+    l.queue.push(m);
+    void this.start(l);
   }
 
-  private async drain(): Promise<void> {
+  /** The lane's loop, started when it is not running. */
+  private start(l: Lane): Promise<void> {
+    return (l.draining ??= this.drain(l).finally(() => (l.draining = null)));
+  }
+
+  private async drain(l: Lane): Promise<void> {
     let attempt = 0;
     let serverErrors = 0;
-    while (this.queue.length > 0 && !this.stopped) {
-      const m = this.queue[0]!;
+    while (l.queue.length > 0 && !this.stopped) {
+      const m = l.queue[0]!;
       const [method, path] = ['POST', m.kind === 'heartbeat' ? '/api/v1/agent/heartbeat' : m.kind === 'metrics' ? '/api/v1/agent/metrics' : m.path] as const;
       const next = () => {
-        this.queue.shift();
+        // This message, wherever it is now (the outbox may have dropped it, or a newer heartbeat replaced it, while it was in flight).
+        const i = l.queue.indexOf(m);
+        if (i >= 0) l.queue.splice(i, 1);
         attempt = 0;
         serverErrors = 0;
       };
@@ -191,39 +226,68 @@ export class AgentApiClient {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(timer);
+        this.sleepers.delete(wake);
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
     });
   }
 
   private async send(method: string, path: string, body?: unknown, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<unknown> {
     const binary = Buffer.isBuffer(body);
-    const res = await fetch(new URL(path, this.opts.baseUrl), {
-      method,
-      headers: { authorization: `Bearer ${this.opts.nodeKey}`, ...(body !== undefined ? { 'content-type': binary ? 'application/octet-stream' : 'application/json' } : {}) },
-      body: binary ? new Uint8Array(body) : body !== undefined ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.abort.signal]),
-    });
-    const text = await res.text();
+    const payload = body === undefined ? undefined : binary ? body : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string | number> = { authorization: `Bearer ${this.opts.nodeKey}` };
+    if (payload) Object.assign(headers, { 'content-type': binary ? 'application/octet-stream' : 'application/json', 'content-length': payload.length });
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.abort.signal]);
+    const url = new URL(path, this.opts.baseUrl);
+    let res: { status: number; headers: IncomingMessage['headers']; text: string };
+    try {
+      res = await this.request(url, method, headers, payload, signal);
+    } catch (err) {
+      // A kept-alive connection the server closed just as it was reused: at once on a new
+      // one (node's advice), not after a backoff; whether the server saw it is as unknown
+      // as after any other reset, and every message here may be sent twice.
+      if (!(err instanceof StaleConnection)) throw err;
+      res = await this.request(url, method, headers, payload, signal);
+    }
+    const text = res.text;
     let parsed: { ok?: boolean; error?: { code?: string; message?: string } } = {};
     try {
       parsed = JSON.parse(text);
     } catch {
       // A proxy's error page: treated by status below.
     }
-    if (res.ok && parsed.ok) return parsed;
+    if (res.status >= 200 && res.status < 300 && parsed.ok) return parsed;
     const message = `${method} ${path}: ${res.status} ${parsed.error?.code ?? ''} ${parsed.error?.message ?? text.slice(0, 200)}`.trim();
-    const retryAfter = Number(res.headers.get('retry-after'));
+    const retryAfter = Number(res.headers['retry-after']);
     if ((res.status === 429 || res.status === 503) && Number.isFinite(retryAfter) && retryAfter > 0) throw new RetryAfter(message, res.status, retryAfter * 1000);
     throw new ApiClientError(message, res.status, parsed.error?.code ?? null);
   }
+
+  /** One request and its whole answer. */
+  private request(url: URL, method: string, headers: Record<string, string | number>, payload: Buffer | undefined, signal: AbortSignal) {
+    return new Promise<{ status: number; headers: IncomingMessage['headers']; text: string }>((resolve, reject) => {
+      const https = url.protocol === 'https:';
+      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, signal, agent: https ? this.httpsAgent : this.httpAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('close', () => {
+          if (res.complete) resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+          else reject(new Error(`${method} ${url.pathname}: the answer was cut short`));
+        });
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => reject(req.reusedSocket && !signal.aborted && (err.code === 'ECONNRESET' || err.code === 'EPIPE') ? new StaleConnection(err.message) : err));
+      req.end(payload);
+    });
+  }
 }
+
+/** The request failed on a reused keep-alive connection before any answer. */
+class StaleConnection extends Error {}
 
 /** A 429/503 that said when to come back. */
 export class RetryAfter extends ApiClientError {

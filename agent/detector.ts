@@ -1,14 +1,17 @@
-// Attack detection as a pure state machine, fed samples: an attack starts after
-// `confirmSamples` consecutive samples over a threshold, and ends only after the traffic
-// stayed under the lower (hysteresis) threshold for `holdDownMs`, so flapping traffic
-// makes one incident, not many.
+// Attack detection as a pure state machine, fed samples: an attack starts once the
+// traffic has stayed over a threshold for `confirmMs` without a break (from the first
+// sample over it to one at least that much later, every sample between over it too: a
+// matter of time, whatever the sampling rate), and ends only after the traffic stayed
+// under the lower (hysteresis) threshold for `holdDownMs`, so flapping traffic makes one
+// incident, not many.
 import type { DetectorEvent, TrafficSample } from './runner.js';
 
 export interface DetectorConfig {
   /** Either figure reaching its threshold counts; null never triggers. */
   pps: number | null;
   bps: number | null;
-  confirmSamples: number;
+  /** How long the traffic must stay over the threshold, without a break, before an attack starts (0: the first sample over it). */
+  confirmMs: number;
   holdDownMs: number;
   /** The attack goes on while traffic stays above this share of the threshold. */
   hysteresis: number;
@@ -16,10 +19,13 @@ export interface DetectorConfig {
   updateEveryMs: number;
 }
 
-export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'pps' | 'bps'> = { confirmSamples: 3, holdDownMs: 10_000, hysteresis: 0.7, updateEveryMs: 1000 };
+export const DEFAULT_DETECTOR: Omit<DetectorConfig, 'pps' | 'bps'> = { confirmMs: 50, holdDownMs: 10_000, hysteresis: 0.7, updateEveryMs: 1000 };
+
+const NONE: readonly DetectorEvent[] = [];
 
 export class Detector {
-  private over = 0;
+  /** When the current unbroken run of samples over the threshold began (sample time). */
+  private overSinceMs: number | null = null;
   private attack: { startedMs: number; belowSinceMs: number | null; lastUpdateMs: number } | null = null;
 
   constructor(private config: DetectorConfig) {}
@@ -42,18 +48,21 @@ export class Detector {
     return (c.pps !== null && s.pps >= c.pps * factor) || (c.bps !== null && s.bps >= c.bps * factor);
   }
 
-  observe(s: TrafficSample): DetectorEvent[] {
+  observe(s: TrafficSample): readonly DetectorEvent[] {
     const c = this.config;
-    const reaches = (factor: number) => this.reaches(s, factor);
     if (!this.attack) {
-      this.over = reaches(1) ? this.over + 1 : 0;
-      if (this.over < c.confirmSamples) return [];
-      this.over = 0;
+      if (!this.reaches(s, 1)) {
+        this.overSinceMs = null;
+        return NONE;
+      }
+      this.overSinceMs ??= s.atMs;
+      if (s.atMs - this.overSinceMs < c.confirmMs) return NONE;
+      this.overSinceMs = null;
       this.attack = { startedMs: s.atMs, belowSinceMs: null, lastUpdateMs: s.atMs };
       return [{ type: 'attack_started', atMs: s.atMs, pps: s.pps, bps: s.bps }];
     }
     const a = this.attack;
-    if (reaches(c.hysteresis)) a.belowSinceMs = null;
+    if (this.reaches(s, c.hysteresis)) a.belowSinceMs = null;
     else {
       a.belowSinceMs ??= s.atMs;
       if (s.atMs - a.belowSinceMs >= c.holdDownMs) {
@@ -65,6 +74,6 @@ export class Detector {
       a.lastUpdateMs = s.atMs;
       return [{ type: 'attack_updated', atMs: s.atMs, pps: s.pps, bps: s.bps }];
     }
-    return [];
+    return NONE;
   }
 }

@@ -1,5 +1,7 @@
-// The host agent: `node --import tsx agent/main.ts --api https://bulwark.example --key <node key>`
-// (or --config /etc/bulwark/agent.json with the same keys). See agent/bulwark-agent.service.
+// The host agent: `node dist/agent.mjs --api https://bulwark.example --key <node key>` (or
+// --config /etc/bulwark/agent.json with the same keys), the one file `npm run build:agent`
+// bundles from here (scripts/build-agent.mjs); `node --import tsx agent/main.ts` runs the
+// sources. See agent/bulwark-agent.service.
 import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -9,12 +11,12 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { formatPrefix, mustParsePrefix } from '../domain/prefix.js';
-import { wireClassification, type AgentConfig, type DeliveredCommand, type NodeCommandResult } from '../domain/agent-protocol.js';
+import type { AgentConfig, DeliveredCommand, NodeCommandResult } from '../domain/agent-protocol.js';
 import { AgentApiClient } from './api-client.js';
 import { Baseline } from './baseline.js';
 import { capture } from './capture.js';
 import { classify } from '../domain/classify.js';
-import { busiestInterface, createSampler } from './counters.js';
+import { busiestInterface, createSampler, RATE_WINDOW_MS } from './counters.js';
 import { DEFAULT_DETECTOR, Detector } from './detector.js';
 import { createFirewall, type Firewall, type KeepPath } from './firewall.js';
 import { InstalledRuleSets } from './installed-rulesets.js';
@@ -25,10 +27,12 @@ import { AGENT_METRICS_CONTENT_TYPE, renderAgentMetrics } from './metrics.js';
 import { PcapUploader } from './pcap-uploader.js';
 import { RollingCapture } from './rolling-capture.js';
 import { startRunner } from './runner.js';
+import { wireClassification } from './wire-classification.js';
 
 const USAGE = `usage: bulwark-agent --api <url> --key <64-hex node key> [--interface <if>] [--config <file.json>]
-  [--sample-hz 20] [--confirm-samples 3] [--hold-down-s 10] [--health 127.0.0.1:9731] [--state-dir /var/lib/bulwark-agent]
-  [--baseline-min-samples 600] [--config-refresh-s 60]`;
+  [--sample-hz 100] [--confirm-ms 50] [--rate-window-ms 30] [--hold-down-s 10] [--health 127.0.0.1:9731]
+  [--state-dir /var/lib/bulwark-agent] [--baseline-min-samples 600] [--config-refresh-s 60]
+  (--confirm-samples N, deprecated: N samples at --sample-hz, i.e. --confirm-ms (N-1)*1000/hz)`;
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +42,9 @@ const { values } = parseArgs({
     interface: { type: 'string' },
     config: { type: 'string' },
     'sample-hz': { type: 'string' },
+    'confirm-ms': { type: 'string' },
     'confirm-samples': { type: 'string' },
+    'rate-window-ms': { type: 'string' },
     'hold-down-s': { type: 'string' },
     health: { type: 'string' },
     'state-dir': { type: 'string' },
@@ -53,11 +59,11 @@ if (values.help) {
 }
 const file = values.config ? (JSON.parse(readFileSync(values.config, 'utf8')) as Record<string, string | number>) : {};
 const opt = (name: string): string | undefined => (values as Record<string, string | undefined>)[name] ?? (file[name] !== undefined ? String(file[name]) : undefined);
-const num = (name: string, dflt: number) => {
+const num = (name: string, dflt: number, least: 'positive' | 'zero' = 'positive') => {
   const v = opt(name);
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, not "${v}"`);
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && least === 'positive')) fail(`--${name} must be a ${least === 'positive' ? 'positive' : 'non-negative'} number, not "${v}"`);
   return n;
 };
 function fail(message: string): never {
@@ -69,6 +75,23 @@ const apiUrl = opt('api') ?? fail('--api is required');
 const nodeKey = opt('key') ?? opt('token') ?? fail('--key is required (the api_key POST /nodes answered)');
 if (!/^[0-9a-f]{64}$/i.test(nodeKey)) fail('the node key is 64 hexadecimal characters');
 const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { agent: 'bulwark' } });
+const sampleHz = num('sample-hz', 100);
+/**
+ * How long traffic stays over the threshold before an attack is confirmed. --confirm-samples
+ * (a count, at the old 20 Hz) still works: N samples span N-1 sampling intervals.
+ */
+const confirmMs = (() => {
+  if (opt('confirm-ms') !== undefined) {
+    if (opt('confirm-samples') !== undefined) fail('--confirm-samples is the deprecated form of --confirm-ms: give one of them');
+    return num('confirm-ms', DEFAULT_DETECTOR.confirmMs, 'zero');
+  }
+  if (opt('confirm-samples') === undefined) return DEFAULT_DETECTOR.confirmMs;
+  const n = num('confirm-samples', 1);
+  if (!Number.isInteger(n)) fail(`--confirm-samples must be a whole number, not "${opt('confirm-samples')}"`);
+  const ms = Math.round(((n - 1) * 1000) / sampleHz);
+  log.warn({ confirmSamples: n, sampleHz, confirmMs: ms }, `--confirm-samples is deprecated: use --confirm-ms ${ms}`);
+  return ms;
+})();
 const stateDir = opt('state-dir') ?? '/var/lib/bulwark-agent';
 mkdirSync(stateDir, { recursive: true });
 /** Messages the API kept failing on, set aside so the ones behind them go on: kept for a person to read. */
@@ -98,9 +121,9 @@ const config = await firstConfig();
 const chosen = opt('interface') ?? config.node.interface ?? busiestInterface()?.name;
 if (!chosen) fail('no network interface to watch; pass --interface');
 const iface: string = chosen;
-const sampler = createSampler(iface);
+const sampler = createSampler(iface, { windowMs: num('rate-window-ms', RATE_WINDOW_MS) });
 const detectorSettings = () => ({
-  confirmSamples: num('confirm-samples', DEFAULT_DETECTOR.confirmSamples),
+  confirmMs,
   holdDownMs: num('hold-down-s', DEFAULT_DETECTOR.holdDownMs / 1000) * 1000,
   hysteresis: DEFAULT_DETECTOR.hysteresis,
   updateEveryMs: DEFAULT_DETECTOR.updateEveryMs,
@@ -215,6 +238,7 @@ const runner = startRunner(
     },
     recent: {
       arm: (victim) => recent.arm(victimFilter(victim)),
+      held: () => recent.held,
       classify(victim) {
         const packets = recent.packets();
         return packets.length > 0 ? classify(packets, { victim, listeningPorts: listeningPorts() }) : null;
@@ -229,9 +253,9 @@ const runner = startRunner(
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   },
   config,
-  { sampleHz: num('sample-hz', 20), heartbeatMs: 5000, configRefreshMs: num('config-refresh-s', 60) * 1000, commandWaitS: 25 },
+  { sampleHz, heartbeatMs: 5000, configRefreshMs: num('config-refresh-s', 60) * 1000, commandWaitS: 25 },
 );
-log.info({ iface, node: config.node.name, api: apiUrl, detection: config.detection }, 'agent running');
+log.info({ iface, node: config.node.name, api: apiUrl, detection: config.detection, sampleHz, confirmMs }, 'agent running');
 
 // Local health endpoint, loopback only: its state as JSON, and at /metrics for Prometheus.
 const [healthHost, healthPort] = (opt('health') ?? '127.0.0.1:9731').split(':');

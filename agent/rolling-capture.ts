@@ -109,6 +109,11 @@ export class RollingCapture {
     return this.child !== null;
   }
 
+  /** Records in the ring now (some may be older than the window until the next packet comes). */
+  get held(): number {
+    return this.ts.length - this.head;
+  }
+
   /** Keeps the capture running with this BPF filter (starting it, or restarting it when the filter changed). */
   arm(filter: string): void {
     this.lastArmMs = performance.now();

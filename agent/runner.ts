@@ -1,13 +1,19 @@
 // The agent's main loop: sample traffic many times a second, feed the detector, and turn
-// its events into the agent protocol. An incident opens at once with what the rolling
-// capture's last half second of packets says (or, when it holds too few, with the
-// counters' guess, marked as one: it never drives a dropping rule), is refined when the
-// bounded capture's classification is ready, and re-classified every so often while the
-// attack lasts; per-second metrics and heartbeats go out in the background; commands are
-// long-polled and run.
-import { wireClassification, type AgentConfig, type BaselineSummary, type DeliveredCommand, type MetricSample, type NodeCommandResult, type WireClassification } from '../domain/agent-protocol.js';
+// its events into the agent protocol. An incident opens in the very sample that confirms
+// the attack (the report goes to the API client's incident lane at once) with what the
+// rolling capture's last half second of packets says. When the ring holds too few packets
+// yet (tcpdump still starting, for a flood that came at once), the report waits for it a
+// little (evidenceWaitMs), then opens with the counters' guess, marked as one: it never
+// drives a dropping rule; the ring is still tried as it fills, so a rule need not wait for
+// the bounded capture. The incident is refined when the bounded capture's classification
+// is ready, and re-classified every so often while the attack lasts; per-second metrics
+// and heartbeats go out in the background; commands are long-polled and run. Per sample
+// the work is a few comparisons: no allocation beyond the sample itself while traffic is
+// far from the threshold.
+import type { AgentConfig, BaselineSummary, DeliveredCommand, MetricSample, NodeCommandResult, WireClassification } from '../domain/agent-protocol.js';
 import type { AttackFamily, Classification } from '../domain/attack.js';
 import type { AgentApiClient } from './api-client.js';
+import { wireClassification } from './wire-classification.js';
 
 export interface TrafficSample {
   atMs: number;
@@ -18,9 +24,16 @@ export interface TrafficSample {
 }
 
 export type DetectorEvent =
-  | { type: 'attack_started'; atMs: number; pps: number; bps: number }
+  | AttackStarted
   | { type: 'attack_updated'; atMs: number; pps: number; bps: number }
   | { type: 'attack_ended'; atMs: number };
+
+export interface AttackStarted {
+  type: 'attack_started';
+  atMs: number;
+  pps: number;
+  bps: number;
+}
 
 export interface RunnerParts {
   api: AgentApiClient;
@@ -30,15 +43,16 @@ export interface RunnerParts {
    * The detection state machine, reconfigured when the server's thresholds change. `near`:
    * the sample is close enough to a threshold for the rolling capture to run (half of it).
    */
-  detector: { observe(s: TrafficSample): DetectorEvent[]; configure(config: AgentConfig): void; near?(s: TrafficSample): boolean };
+  detector: { observe(s: TrafficSample): readonly DetectorEvent[]; configure(config: AgentConfig): void; near?(s: TrafficSample): boolean };
   /** Captures the attack `ref` on `victim` (bounded, uploaded to the incident) and classifies it; null when nothing could be captured. */
   classify(victim: string, config: AgentConfig, ref: string): Promise<Classification | null>;
   /**
    * The rolling capture (agent/rolling-capture.ts): `arm` keeps it running (called for each
    * sample near the threshold and during an attack; it stops by itself a while after the
-   * last call); `classify` classifies the last window it holds, null when it holds nothing.
+   * last call); `classify` classifies the last window it holds, null when it holds nothing;
+   * `held`, the packets it holds now (cheap: gates trying it again while it fills).
    */
-  recent?: { arm(victim: string): void; classify(victim: string): Classification | null };
+  recent?: { arm(victim: string): void; classify(victim: string): Classification | null; held?(): number };
   runCommand(command: DeliveredCommand): Promise<NodeCommandResult>;
   /** The config's allowlist, at start and at each refresh: firewall rule sets follow it (run in turn with firewall commands). */
   allowlistChanged?(allowlist: string[]): Promise<void>;
@@ -57,6 +71,15 @@ export interface RunnerOptions {
   reclassifyMs?: number;
   /** Packets to the victim the rolling capture must hold for its classification to open the incident (50). */
   minRecentPackets?: number;
+  /**
+   * When an attack is confirmed and the rolling capture holds too few packets yet (it starts
+   * at half the threshold; a flood that comes at once is confirmed ~50 ms later), how long
+   * the report waits for it to hold enough (200 ms): an incident opened on the counters'
+   * guess gets no rule until captured evidence comes.
+   */
+  evidenceWaitMs?: number;
+  /** After that, once the incident opened on the counters' guess, how long the rolling capture is still tried as it fills (2 s; the bounded capture follows anyway). */
+  earlyRetryMs?: number;
 }
 
 export interface RunnerStatus {
@@ -121,7 +144,8 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   parts.detector.configure(current);
   const status: RunnerStatus = { state: 'normal', incident: null, lastSample: null, samples: 0, queued: 0, dropped: 0 };
   let stopped = false;
-  let second: { startMs: number; pps: number[]; bps: number[]; mix: TrafficSample['mix'] } | null = null;
+  /** The second being aggregated: its peaks so far, and its last mix. */
+  let second: { startMs: number; pps: number; bps: number; mix: TrafficSample['mix'] } | null = null;
   const pendingMetrics: MetricSample[] = [];
   // Seconds wait here before the baseline learns them: an attack is confirmed only some
   // samples after it starts, and the second it started in must not become normal.
@@ -138,9 +162,19 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   const victim = () => current.node.ip;
   const reclassifyMs = opts.reclassifyMs ?? 30_000;
   const minRecentPackets = opts.minRecentPackets ?? 50;
+  const evidenceWaitMs = opts.evidenceWaitMs ?? 200;
+  const earlyRetryMs = opts.earlyRetryMs ?? 2000;
   /** What the incident was last told of the attack, and when the rolling capture was last classified (sample time). */
   let sent: WireClassification | null = null;
   let classifiedAtMs = 0;
+  /**
+   * The rolling capture's evidence, awaited for the attack `ref`: before the incident opens
+   * (until `untilMs`, sample time; then it opens on the counters' guess), and after it
+   * opened on the guess (until `untilMs` again, pushed on by earlyRetryMs). `held`: the
+   * packets the ring held at the last try; it is tried again once it holds twice as many,
+   * so a ring that never gets enough packets to the host costs little.
+   */
+  let awaiting: { ref: string; started: AttackStarted; opened: boolean; untilMs: number; held: number } | null = null;
 
   /** The rolling capture's classification, when it holds enough packets to the victim. */
   function classifyRecent(ref: string): Classification | null {
@@ -159,45 +193,81 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
     return { pps: Math.round(last.pps), bps: Math.round(last.bps) };
   };
 
+  /** Opens the incident with the rolling capture's classification, or else the counters' guess; then takes the bounded capture. */
+  function openIncident(ref: string, e: AttackStarted, recent: Classification | null) {
+    const mix = status.lastSample?.mix;
+    const classification = recent ? wireClassification(recent) : mix ? countersGuess(mix) : undefined;
+    sent = classification ?? null;
+    parts.api.openIncident({ ref, target_ip: victim(), started_at: new Date(e.atMs).toISOString(), ...figures(e), ...(classification ? { classification } : {}) });
+    parts.log('warn', 'attack detected', { ref, pps: e.pps, bps: e.bps, family: classification?.family, verdict: classification?.verdict, evidence: classification?.evidence, packets: recent?.packets ?? 0 });
+    void parts
+      .classify(victim(), current, ref)
+      .then((c) => {
+        if (c && status.incident === ref) {
+          awaiting = null;
+          sent = wireClassification(c);
+          parts.api.updateIncident(ref, { ...figures(e), classification: sent });
+          parts.log('info', 'attack classified', { ref, family: c.family, subtype: c.subtype, verdict: c.verdict, confidence: c.confidence });
+        }
+      })
+      .catch((err: Error) => parts.log('error', 'classification failed', { ref, error: err.message }));
+  }
+
   function onEvent(e: DetectorEvent) {
     if (e.type === 'attack_started') {
       const ref = `${current.node.uuid.slice(0, 8)}-${e.atMs}-${++seq}`;
       status.state = 'attack';
       unlearned.length = 0;
       status.incident = ref;
-      const mix = status.lastSample?.mix;
       const recent = classifyRecent(ref);
       classifiedAtMs = e.atMs;
-      const classification = recent ? wireClassification(recent) : mix ? countersGuess(mix) : undefined;
-      sent = classification ?? null;
-      parts.api.openIncident({
-        ref,
-        target_ip: victim(),
-        started_at: new Date(e.atMs).toISOString(),
-        pps: Math.round(e.pps),
-        bps: Math.round(e.bps),
-        ...(classification ? { classification } : {}),
-      });
-      parts.log('warn', 'attack detected', { ref, pps: e.pps, bps: e.bps, family: classification?.family, verdict: classification?.verdict, evidence: classification?.evidence, packets: recent?.packets ?? 0 });
-      void parts
-        .classify(victim(), current, ref)
-        .then((c) => {
-          if (c && status.incident === ref) {
-            sent = wireClassification(c);
-            parts.api.updateIncident(ref, { ...figures(e), classification: sent });
-            parts.log('info', 'attack classified', { ref, family: c.family, subtype: c.subtype, verdict: c.verdict, confidence: c.confidence });
-          }
-        })
-        .catch((err: Error) => parts.log('error', 'classification failed', { ref, error: err.message }));
-    } else if (e.type === 'attack_updated' && status.incident) {
+      // Reported in this very sample, unless the rolling capture (armed from half the
+      // threshold: still starting, for a flood that came at once) may soon hold enough.
+      const wait = !recent && parts.recent !== undefined && evidenceWaitMs > 0;
+      awaiting = parts.recent && !recent ? { ref, started: e, opened: !wait, untilMs: e.atMs + (wait ? evidenceWaitMs : earlyRetryMs), held: parts.recent.held?.() ?? 0 } : null;
+      if (!wait) openIncident(ref, e, recent);
+    } else if (e.type === 'attack_updated' && status.incident && awaiting?.opened !== false) {
       parts.api.updateIncident(status.incident, { pps: Math.round(e.pps), bps: Math.round(e.bps) });
     } else if (e.type === 'attack_ended' && status.incident) {
+      if (awaiting?.opened === false) openIncident(awaiting.ref, awaiting.started, null);
       parts.api.resolveIncident(status.incident, { ended_at: new Date(e.atMs).toISOString() });
       parts.log('info', 'attack ended', { ref: status.incident });
       status.state = 'normal';
       status.incident = null;
       sent = null;
+      awaiting = null;
     }
+  }
+
+  /** The rolling capture's evidence, awaited: tried again once it holds more; the incident opens (or is updated) with it. */
+  function awaitEvidence(s: TrafficSample) {
+    const a = awaiting!;
+    if (status.incident !== a.ref) {
+      awaiting = null;
+      return;
+    }
+    const held = parts.recent?.held?.();
+    if (held === undefined || (held >= minRecentPackets && held >= 2 * a.held)) {
+      a.held = held ?? 0;
+      const c = classifyRecent(a.ref);
+      if (c) {
+        awaiting = null;
+        classifiedAtMs = s.atMs;
+        if (!a.opened) return openIncident(a.ref, a.started, c);
+        sent = wireClassification(c);
+        parts.api.updateIncident(a.ref, { ...figures(s), classification: sent });
+        parts.log('info', 'attack classified from the rolling capture', { ref: a.ref, family: c.family, subtype: c.subtype, verdict: c.verdict, packets: c.packets });
+        return;
+      }
+    }
+    if (s.atMs < a.untilMs) return;
+    if (a.opened) {
+      awaiting = null; // the bounded capture will tell
+      return;
+    }
+    openIncident(a.ref, a.started, null);
+    a.opened = true;
+    a.untilMs = s.atMs + earlyRetryMs;
   }
 
   /** During an attack: the rolling capture's packets classified again; the incident hears of a change. */
@@ -217,12 +287,7 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
   /** Per-second figures for the metrics stream: the second's peak, so short bursts show. */
   function aggregate(s: TrafficSample) {
     if (second && s.atMs - second.startMs >= 1000) {
-      const done: MetricSample = {
-        at: new Date(second.startMs).toISOString(),
-        pps: Math.round(Math.max(...second.pps)),
-        bps: Math.round(Math.max(...second.bps)),
-        protocol_mix: second.mix,
-      };
+      const done: MetricSample = { at: new Date(second.startMs).toISOString(), pps: Math.round(second.pps), bps: Math.round(second.bps), protocol_mix: second.mix };
       pendingMetrics.push(done);
       if (status.state === 'normal') unlearned.push({ startMs: second.startMs, pps: done.pps, bps: done.bps });
       while (unlearned.length > LEARN_AFTER_SECONDS) {
@@ -231,10 +296,12 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
       }
       second = null;
     }
-    second ??= { startMs: s.atMs - (s.atMs % 1000), pps: [], bps: [], mix: s.mix };
-    second.pps.push(s.pps);
-    second.bps.push(s.bps);
-    second.mix = s.mix;
+    if (!second) second = { startMs: s.atMs - (s.atMs % 1000), pps: s.pps, bps: s.bps, mix: s.mix };
+    else {
+      if (s.pps > second.pps) second.pps = s.pps;
+      if (s.bps > second.bps) second.bps = s.bps;
+      second.mix = s.mix;
+    }
   }
 
   const sampleTimer = setInterval(() => {
@@ -245,8 +312,9 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
     aggregate(s);
     // Near the threshold, or in an attack: the rolling capture runs, so packets are ready when it is confirmed.
     if (parts.recent && (status.state === 'attack' || parts.detector.near?.(s))) parts.recent.arm(victim());
+    if (awaiting) awaitEvidence(s);
     for (const e of parts.detector.observe(s)) onEvent(e);
-    if (status.state === 'attack') reclassify(s);
+    if (status.state === 'attack' && awaiting?.opened !== false) reclassify(s);
   }, 1000 / opts.sampleHz);
 
   const heartbeatTimer = setInterval(() => {

@@ -1,8 +1,13 @@
-// Benchmark: flood start -> incident open at the API, and flood start -> route at the
-// router, over repeated floods against a victim namespace running the real agent; and the
-// agent's CPU and memory at idle and under flood. Run by hand as root:
-//   npm run bench:floods [-- --floods 20 --sample-hz 20 --confirm 3 --kind udp]
-import { readFileSync } from 'node:fs';
+// Benchmark: flood start -> attack confirmed in the agent, -> its report at the API, ->
+// incident open at the API, -> route at the router, over repeated floods against a victim
+// namespace running the real agent as it ships (the bundle scripts/build-agent.mjs makes,
+// by plain node; --source: its sources through tsx); and the agent's CPU and memory at
+// idle and under flood. Run by hand as root:
+//   npm run bench:floods [-- --floods 20 --sample-hz 100 --confirm-ms 50 --kind udp --idle-s 30 --source]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBgpLab } from '../test/support/bgp-lab.js';
 import { createTestEnv } from '../test/support/env.js';
@@ -14,9 +19,11 @@ import { latencyLine } from './stats.js';
 const { values } = parseArgs({
   options: {
     floods: { type: 'string', default: '20' },
-    'sample-hz': { type: 'string', default: '20' },
-    confirm: { type: 'string', default: '3' },
+    'sample-hz': { type: 'string', default: '100' },
+    'confirm-ms': { type: 'string', default: '50' },
     kind: { type: 'string', default: 'udp' },
+    'idle-s': { type: 'string', default: '30' },
+    source: { type: 'boolean', default: false },
   },
 });
 const FLOODS = Number(values.floods);
@@ -24,17 +31,31 @@ const VICTIM = '203.0.113.210';
 
 const summary = (label: string, xs: number[]) => latencyLine(label, xs, 36);
 
-/** CPU (share of one core) and RSS of a process over `ms`. */
-async function usage(pid: number, ms: number): Promise<{ cpu: number; rssMiB: number }> {
+const statusMiB = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+/** CPU (share of one core) of a process over `ms`, and its RSS at the end and at its highest within (read every 100 ms). */
+async function usage(pid: number, ms: number): Promise<{ cpu: number; rssMiB: number; peakMiB: number }> {
   const ticks = () => {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100 Hz)
   };
   const t0 = ticks();
-  await new Promise((r) => setTimeout(r, ms));
-  const cpu = (ticks() - t0) / 100 / (ms / 1000);
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-  return { cpu, rssMiB: rss };
+  const started = performance.now();
+  let peakMiB = 0;
+  for (const end = started + ms; performance.now() < end; ) {
+    peakMiB = Math.max(peakMiB, statusMiB(pid, 'VmRSS'));
+    await new Promise((r) => setTimeout(r, Math.min(100, end - performance.now())));
+  }
+  const cpu = (ticks() - t0) / 100 / ((performance.now() - started) / 1000);
+  const rssMiB = statusMiB(pid, 'VmRSS');
+  return { cpu, rssMiB, peakMiB: Math.max(peakMiB, rssMiB) };
+}
+
+/** The node process the agent runs as: `ip netns exec` execs it, so the spawned pid is the agent's own. */
+function agentPid(pid: number): number {
+  const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  if (!cmd.includes('agent')) throw new Error(`pid ${pid} is not the agent: ${cmd.replace(/\0/g, ' ')}`);
+  return pid;
 }
 
 async function main() {
@@ -48,6 +69,10 @@ async function main() {
     if (!e.initial && !e.withdrawn && e.prefix.startsWith(`[destination: ${VICTIM}/32]`)) routeSeen.push(e.atMs);
   });
   const opened: number[] = [];
+  const reported: number[] = [];
+  lab.onAsked = (method, path, atMs) => {
+    if (method === 'POST' && path === '/api/v1/agent/incidents') reported.push(atMs);
+  };
   lab.onAnswered = (method, path, status, atMs) => {
     if (method === 'POST' && path === '/api/v1/agent/incidents' && status === 200) opened.push(atMs);
   };
@@ -56,31 +81,45 @@ async function main() {
     const adapter = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'gobgp', name: 'lab', endpoint: bgp.gobgpSpeaker.endpoint, capabilities: ['flowspec', 'blackhole'] });
     await call('POST', '/api/v1/mitigation/escalation', { thresholds: { tier1_pps: 2000 }, actions: { tier1: 'flowspec' }, adapter_id: adapter.body.adapter.id, hold_down_seconds: 1 });
     const node = await call('POST', '/api/v1/nodes', { name: 'victim', ip: VICTIM, interface: 'veth-b' });
-    const agent = lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '1', '--sample-hz', values['sample-hz']!, '--confirm-samples', values.confirm!, '--health', '127.0.0.1:9732']);
+    let bundle: string | undefined;
+    if (!values.source) {
+      bundle = join(mkdtempSync(join(tmpdir(), 'bwk-agent-bundle-')), 'agent.mjs');
+      execFileSync(process.execPath, ['scripts/build-agent.mjs', '--outfile', bundle], { stdio: ['ignore', 'ignore', 'inherit'] });
+    }
+    const agent = lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '1', '--sample-hz', values['sample-hz']!, '--confirm-ms', values['confirm-ms']!, '--health', '127.0.0.1:9732'], { bundle });
     for (let i = 0; (await call('GET', `/api/v1/nodes/${node.body.node.uuid}`)).body.node.status !== 'online'; i++) {
       if (i > 60) throw new Error('the agent never came online');
       await new Promise((r) => setTimeout(r, 500));
     }
     await new Promise((r) => setTimeout(r, 2000));
-    const idle = await usage(agent.pid!, 10_000);
-    console.log(`bench: ${FLOODS} ${values.kind} floods, agent sampling at ${values['sample-hz']} Hz, confirming over ${values.confirm} samples`);
+    const pid = agentPid(agent.pid!);
+    const idle = await usage(pid, Number(values['idle-s']) * 1000);
+    console.log(`bench: ${FLOODS} ${values.kind} floods, agent (${bundle ? 'bundle, plain node' : 'sources, tsx'}) sampling at ${values['sample-hz']} Hz, confirming over ${values['confirm-ms']} ms`);
 
+    const toConfirmed: number[] = [];
+    const toReported: number[] = [];
     const toIncident: number[] = [];
     const toRoute: number[] = [];
-    let underFlood = { cpu: 0, rssMiB: 0 };
+    let underFlood = { cpu: 0, rssMiB: 0, peakMiB: 0 };
     for (let i = 0; i < FLOODS; i++) {
       const nOpened = opened.length;
+      const nReported = reported.length;
       const nRoutes = routeSeen.length;
       const t0 = performance.now();
+      const wall0 = Date.now();
       const flood = lab.flood(values.kind as FloodKind, { packets: 30_000, intervalUs: 100, maxSeconds: 8 });
-      if (i === 0) underFlood = await usage(agent.pid!, 2000);
+      if (i === 0) underFlood = await usage(pid, 2000);
       await flood;
       for (let w = 0; opened.length === nOpened || routeSeen.length === nRoutes; w++) {
         if (w > 100) throw new Error(`flood ${i}: no incident or no route`);
         await new Promise((r) => setTimeout(r, 100));
       }
+      toReported.push(reported[nReported]! - t0);
       toIncident.push(opened[nOpened]! - t0);
       toRoute.push(routeSeen[nRoutes]! - t0);
+      // The agent's started_at is the moment it confirmed the attack (its clock is this host's).
+      const newest = (await call('GET', `/api/v1/incidents?node=${node.body.node.uuid}`)).body.incidents[0];
+      toConfirmed.push(Date.parse(newest.started_at) - wall0);
       // Wait until the incident is resolved and the route withdrawn before the next flood.
       for (let w = 0; ; w++) {
         const list = (await call('GET', `/api/v1/incidents?node=${node.body.node.uuid}&status=open`)).body.incidents;
@@ -92,10 +131,13 @@ async function main() {
       process.stdout.write('.');
     }
     console.log();
+    console.log(summary('flood start -> confirmed in the agent', toConfirmed));
+    console.log(summary('flood start -> report reached the API', toReported));
     console.log(summary('flood start -> incident open at API', toIncident));
     console.log(summary('flood start -> route at router', toRoute));
-    console.log(`agent idle:        CPU ${(idle.cpu * 100).toFixed(1)} % of a core, RSS ${idle.rssMiB.toFixed(0)} MiB`);
-    console.log(`agent under flood: CPU ${(underFlood.cpu * 100).toFixed(1)} % of a core, RSS ${underFlood.rssMiB.toFixed(0)} MiB (first 2 s of a ~10 kpps flood, capture running)`);
+    console.log(`agent idle:        CPU ${(idle.cpu * 100).toFixed(2)} % of a core over ${values['idle-s']} s, RSS ${idle.rssMiB.toFixed(1)} MiB (at most ${idle.peakMiB.toFixed(1)})`);
+    console.log(`agent under flood: CPU ${(underFlood.cpu * 100).toFixed(1)} % of a core, RSS ${underFlood.rssMiB.toFixed(1)} MiB (at most ${underFlood.peakMiB.toFixed(1)}; first 2 s of a ~10 kpps flood, capture running)`);
+    console.log(`agent RSS high-water mark over the whole run: ${statusMiB(pid, 'VmHWM').toFixed(1)} MiB`);
   } finally {
     watch.close();
     await lab.destroy();

@@ -2,9 +2,10 @@
 // (/api/v1/agent/*), as zod schemas with the types inferred from them. The API validates
 // with these and generates its OpenAPI document from them (`.meta({ id })` names the
 // component); the agent (agent/api-client.ts) sends and reads the same types. Pure: plain
-// zod, no I/O, so both sides may import it.
+// zod, no I/O, so both sides may import it. The agent imports types only (a value would
+// bundle zod into it, ~7 MiB of its memory): it encodes with agent/wire-classification.ts.
 import { z } from 'zod';
-import { ATTACK_FAMILIES, EVIDENCE_KINDS, LEGACY_FAMILIES, VERDICTS, type AttackSignature, type Classification, type Evidence, type Verdict } from './attack.js';
+import { ATTACK_FAMILIES, EVIDENCE_KINDS, LEGACY_FAMILIES, VERDICTS, type AttackSignature, type Evidence, type Verdict } from './attack.js';
 import { PROFILE_IDS } from './attack-profiles.js';
 import { CT_STATES, FIREWALL_ACTIONS, FIREWALL_SUITES, ICMP_TYPES, MAX_SOURCES, TCP_FLAGS, validateRuleSet, type FirewallRuleSet } from './firewall.js';
 import { Address, CidrOrIp, IfName, queryInt } from './wire.js';
@@ -175,42 +176,6 @@ export function signatureFromWire(s: z.infer<typeof SignatureSchema>): AttackSig
     collateral: s.collateral,
     ...(s.legitimate_share !== undefined ? { legitimateShare: s.legitimate_share } : {}),
     why: s.why,
-  };
-}
-
-/** A classification (domain/attack.ts) as the protocol carries it: always from captured packets. */
-export function wireClassification(c: Classification): WireClassification {
-  const m = c.signature?.match;
-  return {
-    family: c.family,
-    subtype: c.subtype,
-    confidence: c.confidence,
-    verdict: c.verdict,
-    evidence: 'capture',
-    reasons: c.reasons.slice(0, 12).map((r) => r.slice(0, 300)),
-    signature:
-      c.signature && m
-        ? {
-            match: {
-              ...(m.protocols ? { protocols: m.protocols } : {}),
-              ...(m.sourcePorts ? { source_ports: m.sourcePorts } : {}),
-              ...(m.destinationPorts ? { destination_ports: m.destinationPorts } : {}),
-              ...(m.packetLengths ? { packet_lengths: m.packetLengths } : {}),
-              ...(m.tcpFlags ? { tcp_flags: m.tcpFlags } : {}),
-              ...(m.fragments ? { fragments: m.fragments } : {}),
-            },
-            coverage: c.signature.coverage,
-            collateral: c.signature.collateral,
-            ...(c.signature.legitimateShare !== undefined ? { legitimate_share: c.signature.legitimateShare } : {}),
-            why: c.signature.why.slice(0, 300),
-          }
-        : null,
-    packets: c.packets,
-    bytes: c.bytes,
-    top_sources: c.topSources,
-    top_destination_ports: c.topDestinationPorts,
-    size_histogram: c.sizeHistogram,
-    protocol_mix: c.protocolMix,
   };
 }
 

@@ -1,5 +1,6 @@
 // The agent's API client against the real API, through a loopback proxy that can play
-// an outage: ordered delivery, Retry-After, a bounded outbox, refused messages skipped.
+// an outage: ordered delivery, Retry-After, a bounded outbox, refused messages skipped,
+// incident reports never held up behind telemetry.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,6 +15,8 @@ let proxyUrl: string;
 let outage = false;
 /** Requests to this path answer 500, as a server bug on one message would. */
 let failing: string | null = null;
+/** Requests to this path answer 429 with Retry-After: 60, as a throttled heartbeat would. */
+let throttled: string | null = null;
 const seen: string[] = [];
 
 beforeAll(async () => {
@@ -26,6 +29,11 @@ beforeAll(async () => {
     if (failing && req.url === failing) {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: false, error: { code: 'internal_error', message: 'an internal error occurred; it has been logged' } }));
+      return;
+    }
+    if (throttled && req.url === throttled) {
+      res.writeHead(429, { 'retry-after': '60', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, error: { code: 'rate_limited', message: 'slow down' } }));
       return;
     }
     if (outage) {
@@ -128,5 +136,23 @@ describe('agent API client', () => {
     expect(seen.slice(from).filter((l) => l === '> POST /api/v1/agent/heartbeat')).toHaveLength(3);
     expect((await user.call('GET', `/api/v1/incidents?node=${node.uuid}`)).body.incidents.map((i: { status: string }) => i.status)).toEqual(['open']);
     client.stop();
+  });
+
+  it('sends an incident report at once, while a heartbeat waits out its Retry-After', async () => {
+    const node = await newNode('client-5');
+    const client = new AgentApiClient({ baseUrl: proxyUrl, nodeKey: node.key, backoffMs: 50 });
+    throttled = '/api/v1/agent/heartbeat';
+    const from = seen.length;
+    try {
+      client.heartbeat({ traffic_state: 'attack', pps: 1, bps: 1 });
+      await expect.poll(() => seen.slice(from).includes('> POST /api/v1/agent/heartbeat'), { timeout: 5000 }).toBe(true);
+      client.openIncident({ ref: 'not-behind', started_at: new Date().toISOString(), pps: 5000, bps: 4e7 });
+      await expect.poll(async () => (await user.call('GET', `/api/v1/incidents?node=${node.uuid}`)).body.total, { timeout: 10_000, interval: 100 }).toBe(1);
+      // The heartbeat is still waiting for its minute to pass.
+      expect(client.queued).toBe(1);
+    } finally {
+      throttled = null;
+      client.stop();
+    }
   });
 });

@@ -12,7 +12,8 @@ import { familyFromMix } from '../agent/runner.js';
 import { createNsPair, type NsPair } from './support/netns.js';
 
 const run = promisify(execFile);
-const config: DetectorConfig = { pps: 1000, bps: null, confirmSamples: 3, holdDownMs: 1000, hysteresis: 0.7, updateEveryMs: 500 };
+// 200 ms of confirmation: three samples at the 10 Hz `feed` uses.
+const config: DetectorConfig = { pps: 1000, bps: null, confirmMs: 200, holdDownMs: 1000, hysteresis: 0.7, updateEveryMs: 500 };
 const mix = { tcp: 0, udp: 1, icmp: 0, other: 0 };
 
 /** Feeds pps values at 10 Hz from t=0 and collects the events. */
@@ -21,11 +22,31 @@ function feed(d: Detector, pps: number[], startMs = 0): DetectorEvent[] {
 }
 
 describe('detector', () => {
-  it('needs consecutive samples over the threshold before it starts an attack', () => {
+  it('needs the traffic over the threshold without a break for the confirmation time before it starts an attack', () => {
     const d = new Detector(config);
     expect(feed(d, [2000, 2000, 10, 2000, 2000, 10])).toEqual([]);
     expect(feed(d, [2000, 2000, 2000], 1000)).toEqual([{ type: 'attack_started', atMs: 1200, pps: 2000, bps: 16_000_000 }]);
     expect(d.inAttack).toBe(true);
+  });
+
+  it('confirms on time, not on a count of samples', () => {
+    const over = (atMs: number) => ({ atMs, pps: 2000, bps: 16_000_000, mix });
+    // Twenty samples over the threshold within 190 ms (100 Hz): not yet 200 ms.
+    const fast = new Detector(config);
+    expect(Array.from({ length: 20 }, (_, i) => fast.observe(over(i * 10))).flat()).toEqual([]);
+    // The sample 200 ms after the first one over: confirmed, at that sample's time.
+    expect(fast.observe(over(200))).toEqual([{ type: 'attack_started', atMs: 200, pps: 2000, bps: 16_000_000 }]);
+    // Two samples 250 ms apart (a stalled sampler) are enough.
+    const slow = new Detector(config);
+    expect(slow.observe(over(0))).toEqual([]);
+    expect(slow.observe(over(250)).map((e) => e.type)).toEqual(['attack_started']);
+    // One sample under it, even 10 ms long, starts the wait again.
+    const broken = new Detector(config);
+    const dip = [...Array.from({ length: 19 }, (_, i) => over(i * 10)), { atMs: 190, pps: 999, bps: 0, mix }, ...Array.from({ length: 20 }, (_, i) => over(200 + i * 10))];
+    expect(dip.flatMap((s) => broken.observe(s))).toEqual([]);
+    expect(broken.observe(over(400)).map((e) => e.type)).toEqual(['attack_started']);
+    // confirmMs 0: the first sample over it.
+    expect(new Detector({ ...config, confirmMs: 0 }).observe(over(5)).map((e) => e.type)).toEqual(['attack_started']);
   });
 
   it('holds down before ending, with hysteresis, so flapping traffic makes one attack', () => {
@@ -91,6 +112,30 @@ describe('interface counters', () => {
     expect(out.sample.bps).toBeGreaterThan(out.sample.pps * 8 * 100);
     expect(out.sample.mix.udp).toBeGreaterThan(0.95);
     expect(out.busiest).toEqual({ name: 'veth-b', virtual: true });
+  });
+
+  it('sampled 100 times a second: a rate at every sample, the flow while it lasts, nothing a window after it stopped', async () => {
+    // The UDP goes to a closed port: the host answers port unreachables, so /proc/net/snmp
+    // grows an IcmpMsg section mid-run (its lines move; the sampler must still find them).
+    const probe = `
+      import { createSampler } from '${process.cwd()}/agent/counters.ts';
+      const s = createSampler('veth-b'); s.sample();
+      const out = []; const timer = setInterval(() => out.push(s.sample()), 10);
+      setTimeout(() => { clearInterval(timer); console.log(JSON.stringify(out)); }, 2500);`;
+    const sampling = run('ip', ['netns', 'exec', pair.b.ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+    await new Promise((r) => setTimeout(r, 600));
+    const send = `const s=require('dgram').createSocket('udp4');let n=0;const b=Buffer.alloc(100);const go=()=>{if(n++>=3000)return s.close();s.send(b,9,'${pair.b.ip}',go)};go()`;
+    await run('ip', ['netns', 'exec', pair.a.ns, process.execPath, '-e', send]);
+    const samples = JSON.parse((await sampling).stdout.trim().split('\n').pop()!) as Array<TrafficSample | null>;
+    expect(samples.length).toBeGreaterThan(50);
+    expect(samples.filter((s) => s === null)).toEqual([]);
+    const busy = samples.filter((s) => s!.pps > 0);
+    expect(busy.length).toBeGreaterThan(0);
+    const peak = busy.reduce((a, b) => (b!.pps > a!.pps ? b : a))!;
+    expect(peak.bps).toBeGreaterThan(peak.pps * 8 * 100);
+    expect(peak.mix.udp).toBeGreaterThan(0.95);
+    // The sender finished well over a window before the last sample.
+    expect(samples.at(-1)).toMatchObject({ pps: 0, bps: 0 });
   });
 });
 

@@ -1,8 +1,12 @@
 // Detection end to end with real traffic: an attacker namespace floods a victim namespace
-// where the real agent runs; the incident opens at the API with the right family, the
+// where the real agent runs, as it ships (the one-file bundle scripts/build-agent.mjs
+// makes, run by plain node); the incident opens at the API with the right family, the
 // incident workflow announces at the lab router per the policy, and withdraws after the
 // flood stops. Floods are bounded in packets and seconds.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routerRib, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
@@ -19,7 +23,9 @@ let nodeUuid: string;
 let host: AgentHost;
 
 beforeAll(async () => {
-  host = await startAgentHost(inject('env'), { victim: VICTIM, name: 'victim', healthPort: 9731, agentArgs: ['--baseline-min-samples', '3'] });
+  const bundle = join(mkdtempSync(join(tmpdir(), 'bwk-agent-bundle-')), 'agent.mjs');
+  execFileSync(process.execPath, ['scripts/build-agent.mjs', '--outfile', bundle], { stdio: ['ignore', 'ignore', 'inherit'] });
+  host = await startAgentHost(inject('env'), { victim: VICTIM, name: 'victim', healthPort: 9731, agentArgs: ['--baseline-min-samples', '3'], bundle });
   ({ stack, bgp, lab, user, nodeUuid } = host);
 });
 afterAll(async () => {

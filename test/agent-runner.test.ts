@@ -56,7 +56,8 @@ describe('runner', () => {
     };
     const learned: Array<{ atMs: number; pps: number }> = [];
     const { api, opened } = fakeApi();
-    const detector = new Detector({ pps: 5000, bps: null, confirmSamples: 3, holdDownMs: 1000, hysteresis: 0.7, updateEveryMs: 1000 });
+    // 100 ms of confirmation: the third sample over the threshold.
+    const detector = new Detector({ pps: 5000, bps: null, confirmMs: 100, holdDownMs: 1000, hysteresis: 0.7, updateEveryMs: 1000 });
     const runner = startRunner(
       {
         api,
@@ -107,7 +108,7 @@ function classification(over: Partial<Classification>): Classification {
  * from 2 s to `untilMs`. `recent(tMs)` is what the rolling capture classifies at that
  * time (undefined: the runner has no rolling capture).
  */
-async function scripted(opts: { attackPps?: number; untilMs?: number; recent?: (tMs: number) => Classification | null; capture?: Classification | null; reclassifyMs?: number }) {
+async function scripted(opts: { attackPps?: number; untilMs?: number; recent?: (tMs: number) => Classification | null; held?: (tMs: number) => number; capture?: Classification | null; reclassifyMs?: number }) {
   const untilMs = opts.untilMs ?? 4000;
   let t = 0;
   const sample = (): TrafficSample | null => {
@@ -120,7 +121,7 @@ async function scripted(opts: { attackPps?: number; untilMs?: number; recent?: (
   const armedAt: number[] = [];
   const classifiedAt: number[] = [];
   const fake = fakeApi();
-  const detector = new Detector({ pps: 5000, bps: null, confirmSamples: 3, holdDownMs: 60_000, hysteresis: 0.7, updateEveryMs: 60_000 });
+  const detector = new Detector({ pps: 5000, bps: null, confirmMs: 100, holdDownMs: 60_000, hysteresis: 0.7, updateEveryMs: 60_000 });
   const recent: RunnerParts['recent'] = opts.recent
     ? {
         arm: (victim) => {
@@ -132,6 +133,7 @@ async function scripted(opts: { attackPps?: number; untilMs?: number; recent?: (
           classifiedAt.push(t - 50);
           return opts.recent!(t - 50);
         },
+        ...(opts.held ? { held: () => opts.held!(t - 50) } : {}),
       }
     : undefined;
   const runner = startRunner(
@@ -187,6 +189,39 @@ describe('runner: what an incident opens with', () => {
       expect(c.signature).toBeUndefined();
       expect(c.reasons![0]).toMatch(/^counters only: 95 % of inbound packets are tcp/);
     }
+  });
+
+  it('waits a little for the rolling capture when it held too few packets at confirmation, and opens with its classification once it holds enough', async () => {
+    // Confirmed at 2,100 ms with 20 packets to the host in the ring; enough from 2,250 ms on (within the 200 ms wait).
+    const { openBodies, updates, classifiedAt } = await scripted({ recent: (t) => classification({ packets: t < 2250 ? 20 : 400 }), capture: null, reclassifyMs: 60_000 });
+    expect(openBodies).toHaveLength(1);
+    expect(openBodies[0]!.classification).toMatchObject({ family: 'tcp_flood', subtype: 'ack', verdict: 'attack', evidence: 'capture', packets: 400 });
+    // Opened as confirmed: its start and figures are the attack's, not the wait's.
+    expect(openBodies[0]).toMatchObject({ started_at: new Date(2100).toISOString(), pps: 20_000 });
+    expect(updates.filter((u) => u.body.classification)).toEqual([]);
+    // Tried at each sample after the confirming one until it had enough, then no more.
+    expect(classifiedAt).toEqual([2100, 2150, 2200, 2250]);
+  });
+
+  it('past the wait, opens on the counters\' guess and tells the incident as soon as the rolling capture holds enough', async () => {
+    // Enough packets only from 2,400 ms on: the wait ends at 2,300 ms.
+    const { openBodies, updates, classifiedAt } = await scripted({ recent: (t) => classification({ packets: t < 2400 ? 20 : 400 }), capture: null, reclassifyMs: 60_000 });
+    expect(openBodies[0]!.classification).toMatchObject({ evidence: 'counters', verdict: 'inconclusive' });
+    const told = updates.filter((u) => u.body.classification);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ ref: openBodies[0]!.ref, body: { pps: 20_000, classification: { family: 'tcp_flood', subtype: 'ack', verdict: 'attack', evidence: 'capture', packets: 400 } } });
+    expect(classifiedAt).toEqual([2100, 2150, 2200, 2250, 2300, 2350, 2400]);
+  });
+
+  it('tries the filling ring again only as the packets it holds double, so a ring short of packets to the host costs little', async () => {
+    // The ring holds 20 packets at confirmation, 60 from 2,200 ms, 100 from 2,400 ms, 130 from 2,600 ms; enough to the host from 2,400 ms on.
+    const held = (t: number) => (t < 2200 ? 20 : t < 2400 ? 60 : t < 2600 ? 100 : 130);
+    const { openBodies, updates, classifiedAt } = await scripted({ recent: (t) => classification({ packets: t < 2400 ? 30 : 90 }), held, capture: null, reclassifyMs: 60_000 });
+    expect(openBodies[0]!.classification).toMatchObject({ evidence: 'counters' });
+    // Not while it holds fewer than 50; at 2,200 ms (60); not at 2,400 ms (100: less than twice 60); at 2,600 ms (130), with
+    // enough (the incident opened on the counters' guess at 2,300 ms, when the wait ended).
+    expect(classifiedAt).toEqual([2100, 2200, 2600]);
+    expect(updates.filter((u) => u.body.classification)).toHaveLength(1);
   });
 
   it('the bounded capture\'s classification updates the incident after it opened', async () => {

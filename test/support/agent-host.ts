@@ -15,7 +15,8 @@ export interface AgentHost {
   stop(): Promise<void>;
 }
 
-export async function startAgentHost(env: TestEnv, opts: { victim: string; name: string; healthPort: number; agentArgs?: string[] }): Promise<AgentHost> {
+/** `bundle`: run that bundle of the agent (scripts/build-agent.mjs) by plain node, not its sources. */
+export async function startAgentHost(env: TestEnv, opts: { victim: string; name: string; healthPort: number; agentArgs?: string[]; bundle?: string }): Promise<AgentHost> {
   const bgp = await startBgpLab();
   const stack = await startStack(env);
   const user = await stack.tenant();
@@ -34,7 +35,7 @@ export async function startAgentHost(env: TestEnv, opts: { victim: string; name:
     await stack.stop();
     await bgp.stop();
   };
-  lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '2', '--health', `127.0.0.1:${opts.healthPort}`, '--config-refresh-s', '1', ...(opts.agentArgs ?? [])]);
+  lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '2', '--health', `127.0.0.1:${opts.healthPort}`, '--config-refresh-s', '1', ...(opts.agentArgs ?? [])], { bundle: opts.bundle });
   // The agent's first heartbeat brings the node online.
   for (const deadline = Date.now() + 30_000; ; ) {
     if ((await user.call('GET', `/api/v1/nodes/${nodeUuid}`)).body.node.status === 'online') break;

@@ -17,8 +17,10 @@ export interface FloodLab {
   apiUrl: string;
   /** Called after each request the victim's agent made got its answer (benchmarks time them). */
   onAnswered: ((method: string, path: string, status: number, atMs: number) => void) | null;
-  /** Runs the agent in the victim namespace. */
-  startAgent(args: string[]): ChildProcess;
+  /** Called as each request of the victim's agent arrives, before it is forwarded. */
+  onAsked: ((method: string, path: string, atMs: number) => void) | null;
+  /** Runs the agent in the victim namespace (from its sources, or the bundle `opts.bundle`). */
+  startAgent(args: string[], opts?: AgentEntry): ChildProcess;
   /** A bounded flood: hping3 with a packet count and an interval, killed after maxSeconds at the latest. */
   flood(kind: FloodKind, opts?: { packets?: number; intervalUs?: number; maxSeconds?: number }): Promise<void>;
   /**
@@ -69,7 +71,7 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
   ip('-n', pair.b.ns, 'addr', 'add', `10.216.${n}.2/30`, 'dev', 'to-host');
   ip('-n', pair.b.ns, 'link', 'set', 'to-host', 'up');
 
-  const proxy = await startApiProxy(apiBaseUrl, `10.216.${n}.1`, { onAnswered: (...answered) => lab.onAnswered?.(...answered) });
+  const proxy = await startApiProxy(apiBaseUrl, `10.216.${n}.1`, { onAnswered: (...answered) => lab.onAnswered?.(...answered), onAsked: (...asked) => lab.onAsked?.(...asked) });
   const agents: ChildProcess[] = [];
   // The flash crowd's clients: addresses of their own in the attacker namespace, routed back from the victim.
   const crowdNet = `198.18.${n}`;
@@ -77,11 +79,12 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
 
   const lab: FloodLab = {
     onAnswered: null,
+    onAsked: null,
     pair,
     victimIp,
     apiUrl: proxy.url,
-    startAgent(args) {
-      const child = spawnAgent(pair.b.ns, args);
+    startAgent(args, opts) {
+      const child = spawnAgent(pair.b.ns, args, opts);
       agents.push(child);
       return child;
     },
@@ -157,10 +160,16 @@ export async function hpingFlood(ns: string, kind: FloodKind, target: string, op
   clearTimeout(timer);
 }
 
+/** What runs the agent: its sources through tsx (the default), or a bundle scripts/build-agent.mjs made, by plain node. */
+export interface AgentEntry {
+  bundle?: string;
+}
+
 /** The real agent in namespace `ns`, with a state directory of its own; its log at AGENT_LOG_LEVEL (warn). */
-export function spawnAgent(ns: string, args: string[]): ChildProcess {
+export function spawnAgent(ns: string, args: string[], opts: AgentEntry = {}): ChildProcess {
   const stateDir = mkdtempSync(join(tmpdir(), 'bwk-agent-'));
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'agent/main.ts', '--state-dir', stateDir, ...args], {
+  const entry = opts.bundle ? [opts.bundle] : ['--import', 'tsx', 'agent/main.ts'];
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...entry, '--state-dir', stateDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: process.env.AGENT_LOG_LEVEL ?? 'warn' },
   });
@@ -171,19 +180,20 @@ export function spawnAgent(ns: string, args: string[]): ChildProcess {
 
 /**
  * A proxy listening on `host` (the host's end of a namespace's veth) to the API on
- * loopback: how an agent in a namespace reaches the control plane. `onAnswered` hears each
- * request once its answer came. With `abortOnClose`, closing aborts the requests still in
+ * loopback: how an agent in a namespace reaches the control plane. `onAsked` hears each
+ * request as it arrives, `onAnswered` once its answer came. With `abortOnClose`, closing aborts the requests still in
  * flight (an agent's command long poll would otherwise hold the API's shutdown for up to
  * its wait, 25 s).
  */
 export async function startApiProxy(
   apiBaseUrl: string,
   host: string,
-  opts: { onAnswered?: (method: string, path: string, status: number, atMs: number) => void; abortOnClose?: boolean } = {},
+  opts: { onAnswered?: (method: string, path: string, status: number, atMs: number) => void; onAsked?: (method: string, path: string, atMs: number) => void; abortOnClose?: boolean } = {},
 ): Promise<{ url: string; close(): Promise<void> }> {
   const upstream = new URL(apiBaseUrl);
   const inFlight = new Set<AbortController>();
   const proxy: Server = createServer(async (req, res) => {
+    opts.onAsked?.(req.method!, req.url!, performance.now());
     const abort = new AbortController();
     inFlight.add(abort);
     const chunks: Buffer[] = [];
