@@ -57,6 +57,20 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
 }
 
 /**
+ * How many rule (and other) workflows a worker keeps in memory between their tasks. A held
+ * rule sleeps for its TTL; cached, each costs the worker a few hundred KiB, so 100,000 held
+ * rules would not fit. Evicted, a sleeping rule costs a database row and a server-side timer;
+ * when the timer fires its workflow is replayed from its short history (README, Benchmarks:
+ * held rules).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+
+/** TEMPORAL_MAX_CACHED_WORKFLOWS: the worker's workflow cache (0: none, every task replays). */
+export function maxCachedWorkflowsFromEnv(): number {
+  return intFromEnv('TEMPORAL_MAX_CACHED_WORKFLOWS', DEFAULT_MAX_CACHED_WORKFLOWS, 0, 1_000_000);
+}
+
+/**
  * SECRET_KEY from the environment, else a key generated once into <dataDir>/secret-key.
  * Every API and worker of one deployment must share it: set SECRET_KEY there.
  */

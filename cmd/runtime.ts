@@ -14,6 +14,7 @@ import type { AppDeps } from '../api/context.js';
 import type { Db } from '../db/client.js';
 import type { SecretBox } from '../db/secrets.js';
 import type { TargetPolicy } from '../domain/http-targets.js';
+import { maxCachedWorkflowsFromEnv } from './config.js';
 
 export const WORKFLOWS_PATH = join(dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
 
@@ -99,6 +100,8 @@ export async function startWorker(opts: {
   temporalMetricsAddress?: string | null;
   /** A connection shared with this process's client (connectSharedTemporal): its owner closes it. */
   connection?: NativeConnection;
+  /** Workflows kept in memory between tasks; default TEMPORAL_MAX_CACHED_WORKFLOWS (cmd/config.ts). */
+  maxCachedWorkflows?: number;
 }): Promise<RunningWorker> {
   installTemporalRuntime(opts.logger, opts.temporalMetricsAddress);
   const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.address }));
@@ -110,6 +113,10 @@ export async function startWorker(opts: {
     activities,
     // On SIGINT/SIGTERM the worker stops polling and lets running activities finish.
     shutdownGraceTime: '10s',
+    // Bounded, so sleeping rules are not all held in memory (the SDK's default grows with the
+    // heap limit: ~2,300 workflows on a 4 GiB heap). One V8 context for every workflow
+    // (reuseV8Context, the SDK's default) keeps each cached one small.
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? maxCachedWorkflowsFromEnv(),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   const running = worker.run();
