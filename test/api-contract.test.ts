@@ -52,9 +52,11 @@ describe('health and documentation', () => {
       expect(Object.keys(res.body.paths)).toContain(path);
     }
     const createRule = res.body.components.schemas.CreateRule;
-    expect(createRule.required).toEqual(expect.arrayContaining(['target_ip', 'intent_type']));
-    // adapter_id is required for blackhole and flowspec, scrubbing_id for scrubbing (checked per intent).
-    expect(Object.keys(createRule.properties)).toEqual(expect.arrayContaining(['adapter_id', 'scrubbing_id']));
+    expect(createRule.required).toEqual(expect.arrayContaining(['intent_type']));
+    // target_ip, or target_ips for many (one of the two, checked per request); adapter_id is
+    // required for blackhole and flowspec, scrubbing_id for scrubbing (checked per intent).
+    expect(Object.keys(createRule.properties)).toEqual(expect.arrayContaining(['target_ip', 'target_ips', 'adapter_id', 'scrubbing_id']));
+    expect(createRule.properties.target_ips.maxItems).toBe(1024);
     expect(createRule.additionalProperties).toBe(false);
     const page = await fetch(`${stack.baseUrl}/api/v1/docs`);
     expect(page.headers.get('content-type')).toContain('text/html');
