@@ -22,7 +22,8 @@ import proto from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { maxCachedWorkflowsFromEnv } from '../cmd/config.js';
-import { createLogger, startWorker, WORKFLOWS_PATH } from '../cmd/runtime.js';
+import { createLogger, installTemporalRuntime, startWorker, WORKFLOWS_PATH } from '../cmd/runtime.js';
+import { freePort } from '../cmd/temporal-dev.js';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mitigationRules } from '../db/schema.js';
 import { ruleWorkflowId } from '../workflows/rule.contract.js';
@@ -151,6 +152,9 @@ const sampleLine = (s: Sample) => `RSS ${mib(s.rss)} (heap ${mib(s.heap)}), Temp
 async function runOne(n: number) {
   console.log(`held rules: N=${n.toLocaleString('en')}, ${CONCURRENCY} clients, ${BATCH} target(s) per POST, hold ${HOLD_S} s, worker cache ${CACHE}`);
   const { env, teardown } = await createTestEnv('held');
+  // The SDK's own figures (sticky cache hits and misses, replay and task latencies), scraped at the end.
+  const sdkMetrics = `127.0.0.1:${await freePort()}`;
+  installTemporalRuntime(createLogger('silent'), sdkMetrics);
   const stack = await startStack(env);
   // The stack's worker again, with the cache under test, on the shared connection (eager starts).
   await stack.stopWorker();
@@ -316,6 +320,7 @@ async function runOne(n: number) {
     console.log(`  ${latencyLine('  expiry lateness (webhook event sent_at)', sentLateness, 30)}`);
     console.log(`  rows: ${JSON.stringify(statuses)}; withdraw calls at the webhook: ${hooks.withdrawn.size}/${rows.length}${early ? `; ${early} expired before creation ended` : ''}`);
     if (TRACE > 0) await traceExpiries(stack, expiring, hooks, TRACE);
+    console.log(`  the SDK's figures: ${await sdkFigures(sdkMetrics)}`);
     const ok = missing.length === 0 && statuses.expired === expiring.length && statuses.withdrawn === byHand.length;
     console.log(ok ? '  all withdrawn: yes' : `  all withdrawn: NO (${missing.length} rules never withdrawn at the webhook, e.g. ${missing.slice(0, 5).map((r) => r.id).join(', ')})`);
     if (!ok) process.exitCode = 1;
@@ -360,6 +365,22 @@ async function traceExpiries(stack: Stack, expiring: Array<{ id: number; expires
   }
   for (const [label, xs] of Object.entries(segments)) console.log(`  ${latencyLine(`    ${label}`, xs, 44)}`);
   console.log(`      failed workflow tasks in ${traced} histories: ${failedTasks.size ? [...failedTasks].map(([c, k]) => `${c} ${k}`).join(', ') : 'none'}`);
+}
+
+/** Sticky cache hits and misses, and the mean workflow task latencies, from the SDK's Prometheus endpoint. */
+async function sdkFigures(address: string): Promise<string> {
+  const text = await (await fetch(`http://${address}/metrics`)).text();
+  const sum = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+  const counter = (name: string) => sum(`${name}_total`) || sum(name);
+  const mean = (name: string) => {
+    if (!sum(`${name}_count`)) name = `${name}_seconds`;
+    const count = sum(`${name}_count`);
+    return count ? `${((sum(`${name}_sum`) / count) * 1000).toFixed(1)} ms (n=${count})` : 'n=0';
+  };
+  return (
+    `sticky cache hits ${counter('temporal_sticky_cache_hit')}, misses ${counter('temporal_sticky_cache_miss')}, forced evictions ${counter('temporal_sticky_cache_total_forced_eviction')}; ` +
+    `mean workflow task schedule-to-start ${mean('temporal_workflow_task_schedule_to_start_latency')}, execution ${mean('temporal_workflow_task_execution_latency')}, replay ${mean('temporal_workflow_task_replay_latency')}`
+  );
 }
 
 /** Several counts: this script once per count, each with its own process and Temporal server. */
