@@ -12,6 +12,7 @@ import { createProfileRolloutActivities } from './profile-rollout.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createRetentionActivities } from './retention.js';
 import { createRuleActivities } from './rule.js';
+import { createRuleBatchActivities } from './rule-batch.js';
 import { createScrubbingActivities } from './scrubbing.js';
 import { createRunbookActivities } from './runbook.js';
 import { createChannelActivities } from './channels.js';
@@ -21,6 +22,7 @@ export function createActivities(deps: { db: Db; secrets: SecretBox; logger: Log
   return {
     activities: {
       ...createRuleActivities({ ...deps, adapters }),
+      ...createRuleBatchActivities({ ...deps, adapters }),
       ...createAdapterActivities({ ...deps, adapters }),
       ...createIncidentActivities(deps),
       ...createNodeCommandActivities(deps),

@@ -23,6 +23,9 @@ export interface RuleActivityDeps {
   logger: Logger;
 }
 
+/** How an adapter call failed, for bulwark_adapter_call_seconds. */
+export const outcomeOf = (err: unknown): AdapterOutcome => (err instanceof AdapterError ? (err.retryable ? 'unavailable' : 'rejected') : 'error');
+
 export function createRuleActivities({ db, secrets, adapters, logger }: RuleActivityDeps) {
   async function load(ruleId: number) {
     const [row] = await db
@@ -58,9 +61,6 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
     await db.update(mitigationRules).set({ status: outcome, statusReason: reason, endedAt: sql`now()` }).where(eq(mitigationRules.id, ruleId));
     await notifyRuleStatus(db, ruleId, outcome);
   }
-
-  /** How an adapter call failed, for bulwark_adapter_call_seconds. */
-  const outcomeOf = (err: unknown): AdapterOutcome => (err instanceof AdapterError ? (err.retryable ? 'unavailable' : 'rejected') : 'error');
 
   /** Maps an adapter failure onto Temporal's retry semantics. */
   function asFailure(err: unknown, action: string, intent: MitigationIntent): never {

@@ -1,7 +1,7 @@
 // Benchmark: rule POST -> route visible at the router, withdraw -> route gone, and
 // sustained rule creations per second, through the whole stack (API, Temporal, worker,
 // adapter, real speaker) in the BGP lab. Run by hand as root:
-//   npm run bench:rules [-- --rules 200 --adapters exabgp,gobgp,bird2,frr --concurrency 16 --bulk 1024]
+//   npm run bench:rules [-- --rules 200 --adapters exabgp,gobgp,bird2,frr --concurrency 16 --bulk 1024 --bulk-requests 6]
 import { parseArgs } from 'node:util';
 import { createBridgeAdapter } from '../activities/adapters/bridge.js';
 import { createGobgpAdapter } from '../activities/adapters/gobgp.js';
@@ -22,11 +22,13 @@ const { values } = parseArgs({
     adapters: { type: 'string', default: 'exabgp,gobgp,bird2,frr' },
     concurrency: { type: 'string', default: '16' },
     bulk: { type: 'string', default: '1024' },
+    'bulk-requests': { type: 'string', default: '6' },
   },
 });
 const RULES = Number(values.rules);
 const CONCURRENCY = Number(values.concurrency);
 const BULK = Number(values.bulk);
+const BULK_REQUESTS = Number(values['bulk-requests']);
 
 const summary = (label: string, samples: number[]) => latencyLine(label, samples, 34);
 
@@ -219,11 +221,37 @@ async function runBulk(type: Speaker, call: Caller, adapterId: number, events: R
   if (res.status !== 200) throw new Error(`bulk POST failed: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
   const allSeen = Math.max(...(await seen)) - t0;
   console.log(`${type}: one POST of ${BULK} targets: answered in ${(answered / 1000).toFixed(2)} s, all at the router in ${(allSeen / 1000).toFixed(2)} s = ${((BULK * 1000) / allSeen).toFixed(0)} rules/s`);
-  const ids = (res.body.rules as Array<{ id: number }>).map((r) => r.id);
+  await withdrawAll(call, res.body.rules);
+
+  // Sustained: BULK_REQUESTS such requests, two at a time (a response to a wave of
+  // carpet bombing across several prefixes), each target its own rule.
+  const batches = Array.from({ length: BULK_REQUESTS }, (_, b) => Array.from({ length: BULK }, (_, i) => prefixFor(type, 'bulk', BULK * (b + 1) + i)));
+  const allSeenSustained = Promise.all(batches.flat().map((p) => events.wait(p, false, 300_000)));
+  const s0 = performance.now();
+  let nextBatch = 0;
+  const created: Array<{ id: number }> = [];
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (nextBatch < batches.length) {
+        const r = await call('POST', '/api/v1/mitigation/rules', { target_ips: batches[nextBatch++], intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
+        if (r.status !== 200) throw new Error(`bulk POST failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+        created.push(...r.body.rules);
+      }
+    }),
+  );
+  const sustained = (Math.max(...(await allSeenSustained)) - s0) / 1000;
+  console.log(`${type}: ${BULK_REQUESTS} POSTs of ${BULK} targets, 2 at a time: all ${BULK * BULK_REQUESTS} at the router in ${sustained.toFixed(2)} s = ${((BULK * BULK_REQUESTS) / sustained).toFixed(0)} rules/s sustained`);
+  const w0 = performance.now();
+  await withdrawAll(call, created);
+  console.log(`${type}: withdrew those ${created.length} one by one (${CONCURRENCY} clients): ${(created.length / ((performance.now() - w0) / 1000)).toFixed(0)} withdrawals/s`);
+}
+
+/** Withdraws rules through the API, CONCURRENCY at a time. */
+async function withdrawAll(call: Caller, rules: Array<{ id: number }>) {
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < ids.length) await call('POST', `/api/v1/mitigation/rules/${ids[next++]!}/withdraw`);
+      while (next < rules.length) await call('POST', `/api/v1/mitigation/rules/${rules[next++]!.id}/withdraw`);
     }),
   );
 }

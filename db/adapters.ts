@@ -27,12 +27,11 @@ export async function reconciledAdapterIds(db: Db): Promise<number[]> {
 }
 
 /** The rules whose routes the adapter holds now (or is announcing or withdrawing). */
-export async function liveRuleIds(db: Db, adapterId: number): Promise<number[]> {
-  const rows = await db
-    .select({ id: mitigationRules.id })
+export async function liveRules(db: Db, adapterId: number): Promise<Array<{ id: number; workflowId: string | null }>> {
+  return db
+    .select({ id: mitigationRules.id, workflowId: mitigationRules.workflowId })
     .from(mitigationRules)
     .where(and(eq(mitigationRules.adapterId, adapterId), inArray(mitigationRules.status, [...LIVE_RULE_STATUSES])));
-  return rows.map((r) => r.id);
 }
 
 /** The workspace's live adapters with how many live rules each holds, in id order. */

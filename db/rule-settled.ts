@@ -13,7 +13,14 @@ const POLL_MS = 1000;
 
 /** Tells every listening API that the rule's row now has this status (committed already). */
 export async function notifyRuleStatus(db: Db, ruleId: number, status: RuleStatus): Promise<void> {
-  await db.execute(sql`select pg_notify(${CHANNEL}, ${`${ruleId} ${status}`})`);
+  await notifyRuleStatuses(db, [ruleId], status);
+}
+
+/** The same for many rules (a rule batch's), in one round trip. */
+export async function notifyRuleStatuses(db: Db, ruleIds: number[], status: RuleStatus): Promise<void> {
+  if (ruleIds.length === 0) return;
+  const payloads = JSON.stringify(ruleIds.map((id) => `${id} ${status}`));
+  await db.execute(sql`select pg_notify(${CHANNEL}, p) from json_array_elements_text(${payloads}::json) as p`);
 }
 
 /** What a caller waits for: the announcement's answer (active or failed), or the route gone. */

@@ -26,6 +26,8 @@ export interface RuleRequest {
   reason: string | null;
   /** The incident whose escalation asks: a retry finds the pending rules its first attempt made. */
   incidentId?: number;
+  /** A bulk request's: the rule batch workflow that will hold the rules (rule-batch.contract.ts). */
+  workflowId?: string;
   /** Check everything, insert nothing. */
   dryRun?: boolean;
 }
@@ -220,6 +222,7 @@ const ruleValues = (req: RuleRequest, adapterId: number, intent: MitigationInten
   ttl: req.ttl,
   reason: req.reason,
   incidentId: req.incidentId ?? null,
+  workflowId: req.workflowId ?? null,
 });
 
 /** Inserts pending rules for the routes no live rule holds on the adapter: the new rows by route key. */

@@ -130,6 +130,8 @@ export const mitigationRules = pgTable(
     announcedAt: ts('announced_at'),
     expiresAt: ts('expires_at'),
     endedAt: ts('ended_at'),
+    /** The workflow holding the rule: a bulk request's rule batch (`rules:<uuid>`); null: its own `rule:<id>`. */
+    workflowId: text('workflow_id'),
   },
   (t) => [
     index('mitigation_rules_ws_status_idx').on(t.workspaceId, t.status),

@@ -6,12 +6,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureOrphanSweepSchedule } from '../clients/orphan-rules.js';
 import { requestRules } from '../db/rules.js';
 import { mitigationRules } from '../db/schema.js';
 import { ORPHAN_SWEEP_SECONDS, orphanSweepScheduleId } from '../workflows/orphan-rules.contract.js';
+import { ruleBatchWorkflowId, withdrawRulesSignal } from '../workflows/rule-batch.contract.js';
 import { orphanRulesWorkflow } from '../workflows/orphan-rules.js';
 import { startStack, type Caller, type Stack } from './support/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
@@ -62,6 +64,30 @@ describe('the orphan-rule sweep', () => {
     if (process.env.RECORD_HISTORIES) {
       writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'histories', 'orphan-rules-started.history.pb'), temporal.api.history.v1.History.encode(history).finish());
     }
+  }, 60_000);
+
+  it("starts a bulk request's orphaned rules together, as the batch their rows name", async () => {
+    const targets = ['203.0.113.160/32', '203.0.113.161/32', '203.0.113.162/32'];
+    const batchId = ruleBatchWorkflowId(randomUUID());
+    const requested = await requestRules(stack.db.db, { workspaceId, adapterId, intents: targets.map((target) => ({ kind: 'blackhole' as const, target })), ttl: 60, reason: 'orphan', workflowId: batchId });
+    if (requested.outcome !== 'requested') throw new Error(JSON.stringify(requested));
+    const ids = requested.rules.map((r) => r.id);
+    await stack.db.db.update(mitigationRules).set({ createdAt: sql`now() - interval '60 seconds'` }).where(inArray(mitigationRules.id, ids));
+
+    const result = await (await sweep(`sweep-batch-${ids[0]}`)).result();
+    expect(result.started).toEqual(expect.arrayContaining(ids));
+    for (const id of ids) await expect.poll(() => statusOf(id), { timeout: 10_000 }).toBe('active');
+    for (const t of targets) expect(hooks.received.some((h) => h.body.event === 'announce' && h.body.intent.prefix === t)).toBe(true);
+    // The batch the rows name holds them: one of them withdrawn through the API is gone alone.
+    const rule = (await call('GET', `/api/v1/mitigation/rules/${ids[0]}`)).body.rule;
+    expect(rule.workflow_id).toBe(batchId);
+    expect((await call('POST', `/api/v1/mitigation/rules/${ids[0]}/withdraw`)).body.rule.status).toBe('withdrawn');
+    expect(await statusOf(ids[1]!)).toBe('active');
+
+    // A second sweep finds nothing pending: no second batch.
+    expect((await (await sweep(`sweep-batch-again-${ids[0]}`)).result()).started).not.toEqual(expect.arrayContaining([ids[1]]));
+    await stack.temporal.workflow.getHandle(batchId).signal(withdrawRulesSignal, { ruleIds: ids.slice(1), reason: 'test done' });
+    for (const id of ids.slice(1)) await expect.poll(() => statusOf(id), { timeout: 10_000 }).toBe('withdrawn');
   }, 60_000);
 
   it('does not start a second workflow for a rule whose workflow runs (a slow announce)', async () => {

@@ -51,6 +51,13 @@ describe('workflow replay', () => {
     const failed = await call('POST', '/api/v1/mitigation/rules', { target_ip: '203.0.113.92', intent_type: 'blackhole', adapter_id: dead.body.adapter.id });
     expect(failed.status).toBe(502);
 
+    // A bulk request's batch: one rule withdrawn by hand, then the other; one that the speaker never answered.
+    const batch = await call('POST', '/api/v1/mitigation/rules', { target_ips: ['203.0.113.95', '203.0.113.96'], intent_type: 'blackhole', adapter_id: hook.body.adapter.id });
+    expect(batch.status).toBe(200);
+    for (const r of batch.body.rules) await call('POST', `/api/v1/mitigation/rules/${r.id}/withdraw`);
+    const failedBatch = await call('POST', '/api/v1/mitigation/rules', { target_ips: ['203.0.113.97', '203.0.113.98'], intent_type: 'blackhole', adapter_id: dead.body.adapter.id });
+    expect(failedBatch.status).toBe(502);
+
     // An incident that escalates to a FlowSpec rule, steps down and ends.
     await call('POST', '/api/v1/mitigation/escalation', { thresholds: { tier1_pps: 1000 }, adapter_id: hook.body.adapter.id, hold_down_seconds: 0 });
     const node = await call('POST', '/api/v1/nodes', { name: 'replay', ip: '203.0.113.93' });
@@ -78,6 +85,8 @@ describe('workflow replay', () => {
       ['rule-withdrawn', `rule:${withdrawn.body.rule.id}`],
       ['rule-expired', `rule:${expired.body.rule.id}`],
       ['rule-failed', `rule:${failed.body.rule.id}`],
+      ['rule-batch-withdrawn', batch.body.rules[0].workflow_id],
+      ['rule-batch-failed', failedBatch.body.rules[0].workflow_id],
       ['incident-escalated', `incident:${opened.body.incident.id}`],
       ['incident-geo-firewall', `incident:${geo.body.incident.id}`],
     ];

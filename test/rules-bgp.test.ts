@@ -2,6 +2,7 @@
 // router's RIB, in a network namespace lab (ExaBGP with our bridge, GoBGP).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startBgpLab, routerRib, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
+import { replayAndRecord } from './support/histories.js';
 import { startStack, type Caller, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -214,15 +215,55 @@ describe('many targets in one request (carpet bombing)', () => {
     expect(res.body.rules).toHaveLength(N - 1);
     expect(res.body.conflicts).toEqual([{ target_ip: targets[7], rule_id: held.id }]);
     expect(new Set(res.body.rules.map((r: { status: string }) => r.status))).toEqual(new Set(['active']));
-    // Each its own rule, workflow and TTL.
-    expect(new Set(res.body.rules.map((r: { workflow_id: string }) => r.workflow_id)).size).toBe(N - 1);
+    // Each its own rule and TTL, held by one workflow: the request's rule batch.
+    const batches = new Set(res.body.rules.map((r: { workflow_id: string }) => r.workflow_id));
+    expect(batches.size).toBe(1);
+    expect([...batches][0]).toMatch(/^rules:[0-9a-f-]{36}$/);
     expect(res.body.rules.every((r: { ttl: number; reason: string }) => r.ttl === 600 && r.reason === 'carpet')).toBe(true);
     // Answered active only once the speaker acknowledged: all of them reach the router.
-    await waitForRib(lab, 'ipv6', (rib) => targets.every((t) => has(t)(rib)), 10_000);
+    const announced = await routerRib(lab, 'ipv6');
+    expect(targets.filter((t) => !has(t)(announced))).toEqual([]);
 
-    for (const r of [...res.body.rules, held] as Array<{ id: number }>) await withdraw(r.id);
+    // Withdrawing one rule of the batch takes away its route alone.
+    const [first, ...rest] = res.body.rules as Array<{ id: number; target_ip: string }>;
+    await withdraw(first!.id);
+    const after = await routerRib(lab, 'ipv6');
+    expect(has(first!.target_ip)(after)).toBe(false);
+    expect(rest.filter((r) => !has(r.target_ip)(after))).toEqual([]);
+    const live = await call('GET', '/api/v1/mitigation/rules?limit=1000');
+    expect(live.body.rules.filter((r: { workflow_id: string }) => batches.has(r.workflow_id))).toHaveLength(N - 2);
+
+    for (const r of [...rest, held]) await withdraw(r.id);
     await waitForRib(lab, 'ipv6', (rib) => !targets.some((t) => has(t)(rib)), 10_000);
+    // The batch ends with its last rule.
+    const batch = stack.temporal.workflow.getHandle([...batches][0] as string);
+    await expect.poll(async () => (await batch.describe()).status.name, { timeout: 10_000 }).toBe('COMPLETED');
   }, 120_000);
+
+  it('expires each rule of a batch on its TTL, after the worker that announced them is gone, and the batch replays', async () => {
+    const few = Array.from({ length: 20 }, (_, i) => `2001:db8:b2::${(i + 1).toString(16)}/128`);
+    const res = await call('POST', '/api/v1/mitigation/rules', { target_ips: few, intent_type: 'blackhole', adapter_id: adapterId, ttl: 5 });
+    expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(200);
+    const missing = async () => {
+      const rib = await routerRib(lab, 'ipv6');
+      return few.filter((t) => !has(t)(rib));
+    };
+    expect(await missing()).toEqual([]);
+
+    await stack.stopWorker();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await missing()).toEqual([]);
+    await stack.startWorker();
+
+    await waitForRib(lab, 'ipv6', (rib) => !few.some((t) => has(t)(rib)), 15_000);
+    const expiresAt = Math.max(...res.body.rules.map((r: { expires_at: string }) => new Date(r.expires_at).getTime()));
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt - 100);
+    for (const r of res.body.rules as Array<{ id: number }>) {
+      const rule = await call('GET', `/api/v1/mitigation/rules/${r.id}`);
+      expect(rule.body.rule).toMatchObject({ status: 'expired', status_reason: 'ttl expired' });
+    }
+    await replayAndRecord(stack.temporal, inject('env').workflowBundlePath, res.body.rules[0].workflow_id, 'rule-batch-expired');
+  }, 60_000);
 
   it('refuses the whole request for one unsafe target, naming it, and announces nothing', async () => {
     const res = await call('POST', '/api/v1/mitigation/rules', { target_ips: ['2001:db8:b1::1/128', '2001:db8::/32'], intent_type: 'blackhole', adapter_id: adapterId });

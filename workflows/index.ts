@@ -1,5 +1,6 @@
 // Every workflow the worker runs; bundled by @temporalio/worker.
 export { ruleWorkflow } from './rule.js';
+export { ruleBatchWorkflow } from './rule-batch.js';
 export { adapterTestWorkflow } from './adapter-test.js';
 export { incidentWorkflow } from './incident.js';
 export { nodeCommandWorkflow } from './node-command.js';

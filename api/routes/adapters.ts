@@ -1,7 +1,7 @@
 // Mitigation adapters: where rules are announced. Secrets are sealed on the way in and
 // never leave again.
 import { z } from '@hono/zod-openapi';
-import { createAdapter, deleteAdapter, findAdapter, listAdapters, liveRuleIds, recentRepairs, updateAdapter, type AdapterRow } from '../../db/adapters.js';
+import { createAdapter, deleteAdapter, findAdapter, listAdapters, liveRules, recentRepairs, updateAdapter, type AdapterRow } from '../../db/adapters.js';
 import { deleteReconcileSchedule, DEFAULT_RECONCILE_SECONDS, ensureReconcileSchedule } from '../../clients/reconcile.js';
 import { DEFAULT_CAPABILITIES, HTTP_INTEGRATION_TYPES, RECONCILED_ADAPTER_TYPES, type AdapterConfig } from '../../domain/adapter-types.js';
 import { refuseTargetUrl, type TargetPolicy } from '../../domain/http-targets.js';
@@ -103,7 +103,7 @@ export const adaptersRouter = router()
     }
 
     const current = await loadAdapter(deps, c.var.workspace.id, body.id);
-    const live = await liveRuleIds(deps.db, current.id);
+    const live = await liveRules(deps.db, current.id);
     // Withdrawals go to the adapter as it is now: moving it would strand live routes.
     if (live.length > 0 && (current.adapterType !== values.adapterType || current.endpoint !== values.endpoint)) {
       throw new ApiError('conflict', `adapter ${current.id} has ${live.length} live rule(s); withdraw them before changing its type or endpoint`);
@@ -116,8 +116,8 @@ export const adaptersRouter = router()
   .openapi(deleteRoute, async (c) => {
     const deps = c.var.deps;
     const adapter = await loadAdapter(deps, c.var.workspace.id, c.req.valid('param').id);
-    const live = await liveRuleIds(deps.db, adapter.id);
-    await Promise.all(live.map((id) => withdrawRule(deps, id, `adapter ${adapter.id} deleted`, deps.announceWaitMs ?? 30_000)));
+    const live = await liveRules(deps.db, adapter.id);
+    await Promise.all(live.map((rule) => withdrawRule(deps, rule, `adapter ${adapter.id} deleted`, deps.announceWaitMs ?? 30_000)));
     await deleteAdapter(deps.db, adapter.id);
     await deleteReconcileSchedule(deps, adapter.id);
     return c.json({ ok: true as const, deleted: adapter.id, withdrawn_rules: live.length }, 200);

@@ -72,15 +72,15 @@ export const allowlistRouter = router()
     const entry = { prefix: mustParsePrefix(row.ipAddress), label: row.label };
     const covered = (await listLiveRules(c.var.deps.db, c.var.workspace.id))
       .filter((r) => r.status !== 'withdrawing')
-      .map((r) => ({ id: r.id, conflict: r.intent.kind === 'scrubbing' ? null : allowlistConflict(r.intent, [entry]) }))
-      .filter((r): r is { id: number; conflict: string } => r.conflict !== null);
+      .map((r) => ({ id: r.id, workflowId: r.workflowId, conflict: r.intent.kind === 'scrubbing' ? null : allowlistConflict(r.intent, [entry]) }))
+      .filter((r): r is { id: number; workflowId: string | null; conflict: string } => r.conflict !== null);
     // A diversion covers its integration's prefixes, not only a rule's target: ended as a whole (a scrubbing rule holding it ends with it).
     const diverting = (await listScrubbing(c.var.deps.db, c.var.workspace.id))
       .filter((i) => i.status !== 'inactive' && i.status !== 'failed')
       .map((i) => ({ id: i.id, conflict: refuseDiversion(i, [entry]) }))
       .filter((i): i is { id: number; conflict: string } => i.conflict !== null);
     await Promise.all([
-      ...covered.map((r) => withdrawRule(c.var.deps, r.id, `allowlist entry ${row.id} added: ${r.conflict}`, c.var.deps.announceWaitMs ?? 30_000)),
+      ...covered.map((r) => withdrawRule(c.var.deps, r, `allowlist entry ${row.id} added: ${r.conflict}`, c.var.deps.announceWaitMs ?? 30_000)),
       ...diverting.map((i) => endDiversion(c.var.deps, i.id, `allowlist entry ${row.id} added: ${i.conflict}`, 30_000)),
     ]);
     return c.json({ ok: true as const, entry: allowlistEntryJson(row), withdrawn_rules: covered.map((r) => r.id), withdrawn_diversions: diverting.map((i) => i.id) }, 200);

@@ -1,12 +1,14 @@
 // Mitigation rules: each one is a `rule:<id>` workflow; the row is what users read.
 import { z } from '@hono/zod-openapi';
-import { startRules, withdrawRule } from '../../clients/rule.js';
+import { randomUUID } from 'node:crypto';
+import { startRule, startRuleBatch, withdrawRule } from '../../clients/rule.js';
 import { findRule, findRules, listEndedRules, listLiveRulesPage, listRuleRepairs, requestDiversionRule, requestRules, type RuleRefusal, type RuleRequest, type RuleRow } from '../../db/rules.js';
 import { FINAL_RULE_STATUSES } from '../../db/schema.js';
 import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { ruleInput } from '../../workflows/rule.contract.js';
+import { ruleBatchAbout, ruleBatchWorkflowId } from '../../workflows/rule-batch.contract.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { CreateRuleBody, HistoryQuery, RuleConflictSchema, RuleListQuery, RuleRepairSchema, RuleSchema, WithdrawRuleBody } from '../schemas/rules.js';
@@ -76,13 +78,14 @@ async function requestDiversion(deps: AppDeps, workspaceId: number, body: Create
 async function createMany(c: Context<AppEnv>, body: CreateBody, targets: string[]) {
   const deps = c.var.deps;
   const ws = c.var.workspace;
-  const requested = await requestRules(deps.db, { workspaceId: ws.id, adapterId: body.adapter_id!, intents: targets.map((t) => intentOf(body, t)), ttl: body.ttl, reason: body.reason ?? null });
+  // One workflow holds them all (workflows/rule-batch.ts): its id goes into every row.
+  const workflowId = ruleBatchWorkflowId(randomUUID());
+  const request = { workspaceId: ws.id, adapterId: body.adapter_id!, intents: targets.map((t) => intentOf(body, t)), ttl: body.ttl, reason: body.reason ?? null, workflowId };
+  const requested = await requestRules(deps.db, request);
   if (requested.outcome === 'refused') throw refusalError(requested.field === 'target_ip' ? { ...requested, field: 'target_ips' } : requested);
-  const statuses = await startRules(
-    deps,
-    requested.rules.map((row) => ruleInput({ ...row, via: requested.adapter.name })),
-    deps.announceWaitMs ?? 30_000,
-  );
+  const fresh = requested.rules;
+  const about = ruleBatchAbout({ workspaceId: ws.id, intentType: body.intent_type, adapterId: requested.adapter.id, via: requested.adapter.name, ttlSeconds: body.ttl, targets: fresh.map((r) => r.targetIp) });
+  const statuses = fresh.length === 0 ? [] : await startRuleBatch(deps, workflowId, { ruleIds: fresh.map((r) => r.id), ttlSeconds: body.ttl, about }, deps.announceWaitMs ?? 30_000);
   const rules = (await findRules(deps.db, ws.id, requested.rules.map((r) => r.id))).map(ruleJson);
   const conflicts = requested.conflicts.map((r) => ({ target_ip: r.targetIp, rule_id: r.id }));
   if (statuses.includes(null)) return c.json({ ok: true as const, rules, conflicts }, 202);
@@ -174,7 +177,7 @@ export const rulesRouter = router()
     if (body.target_ips) return createMany(c, body, body.target_ips);
     const target = body.target_ip!;
     const { row, via } = body.intent_type === 'scrubbing' ? await requestDiversion(deps, ws.id, body, target) : await requestRoute(deps, ws.id, body, target);
-    const [settled] = await startRules(deps, [ruleInput({ ...row, via })], deps.announceWaitMs ?? 30_000);
+    const settled = await startRule(deps, ruleInput({ ...row, via }), deps.announceWaitMs ?? 30_000);
     const after = await loadRule(deps, ws.id, row.id);
     const rule = ruleJson(after);
     if (settled === null) return c.json({ ok: true as const, rule }, 202);
@@ -187,6 +190,6 @@ export const rulesRouter = router()
     const body = c.req.valid('json') ?? {};
     const row = await loadRule(deps, c.var.workspace.id, id);
     if (FINAL_RULE_STATUSES.includes(row.status)) throw new ApiError('conflict', `rule ${id} already ended (${row.status})`);
-    const gone = await withdrawRule(deps, id, body.reason ?? 'withdrawn by API request', deps.announceWaitMs ?? 30_000);
+    const gone = await withdrawRule(deps, row, body.reason ?? 'withdrawn by API request', deps.announceWaitMs ?? 30_000);
     return c.json({ ok: true as const, rule: ruleJson(await loadRule(deps, c.var.workspace.id, id)) }, gone ? 200 : 202);
   });

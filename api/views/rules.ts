@@ -22,7 +22,7 @@ export function ruleJson(r: RuleRow): z.infer<typeof RuleSchema> {
     action: i.kind === 'flowspec' ? flowActionJson(i.action) : null,
     communities: i.kind === 'blackhole' ? i.communities : null,
     next_hop: i.kind === 'blackhole' ? i.nextHop : null,
-    workflow_id: ruleWorkflowId(r.id),
+    workflow_id: r.workflowId ?? ruleWorkflowId(r.id),
     created_at: iso(r.createdAt),
     announced_at: iso(r.announcedAt),
     expires_at: iso(r.expiresAt),

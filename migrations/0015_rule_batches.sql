@@ -1,0 +1,1 @@
+ALTER TABLE "mitigation_rules" ADD COLUMN "workflow_id" text;
