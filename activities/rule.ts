@@ -4,9 +4,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { Db } from '../db/client.js';
-import { loadAllowlist } from '../db/allowlist.js';
-import { notifyRuleStatus } from '../db/rule-settled.js';
+import { loadRuleAllowlist } from '../db/allowlist.js';
+import { rowsOf, type Db } from '../db/client.js';
+import { notifyRuleStatusSql } from '../db/rule-settled.js';
 import { mitigationAdapters, mitigationRules } from '../db/schema.js';
 import type { SecretBox } from '../db/secrets.js';
 import { routeIntent, type MitigationIntent } from '../domain/intent.js';
@@ -38,18 +38,18 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
     return { ...row, intent: routeIntent(row.rule.intent), impl: adapter };
   }
 
+  /** Marks the rule active and notifies the listening APIs in the same statement (one round trip on every rule's path). */
   async function markActive(ruleId: number, ttlSeconds: number): Promise<{ expiresAtMs: number | null }> {
-    const [updated] = await db
-      .update(mitigationRules)
-      .set({
-        status: 'active',
-        announcedAt: sql`now()`,
-        expiresAt: ttlSeconds > 0 ? sql`now() + make_interval(secs => ${ttlSeconds})` : null,
-      })
-      .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])))
-      .returning({ expiresAt: mitigationRules.expiresAt });
-    if (updated) await notifyRuleStatus(db, ruleId, 'active');
-    return { expiresAtMs: updated?.expiresAt ? updated.expiresAt.getTime() : null };
+    const expiresAt = ttlSeconds > 0 ? sql`now() + make_interval(secs => ${ttlSeconds})` : sql`null`;
+    const result = await db.execute(sql`
+      with updated as (
+        update ${mitigationRules} set status = 'active', announced_at = now(), expires_at = ${expiresAt}
+        where ${mitigationRules.id} = ${ruleId} and ${mitigationRules.status} in ('pending', 'active')
+        returning id, expires_at
+      )
+      select expires_at, ${notifyRuleStatusSql(sql`id`, 'active')} from updated`);
+    const [row] = rowsOf<{ expires_at: Date | string | null }>(result);
+    return { expiresAtMs: row?.expires_at ? new Date(row.expires_at).getTime() : null };
   }
   async function markWithdrawing(ruleId: number): Promise<void> {
     await db
@@ -58,8 +58,13 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
       .where(and(eq(mitigationRules.id, ruleId), inArray(mitigationRules.status, ['pending', 'active'])));
   }
   async function markEnded(ruleId: number, outcome: RuleOutcome, reason: string | null): Promise<void> {
-    await db.update(mitigationRules).set({ status: outcome, statusReason: reason, endedAt: sql`now()` }).where(eq(mitigationRules.id, ruleId));
-    await notifyRuleStatus(db, ruleId, outcome);
+    await db.execute(sql`
+      with updated as (
+        update ${mitigationRules} set status = ${outcome}, status_reason = ${reason}, ended_at = now()
+        where ${mitigationRules.id} = ${ruleId}
+        returning id
+      )
+      select ${notifyRuleStatusSql(sql`id`, outcome)} from updated`);
   }
 
   /** Maps an adapter failure onto Temporal's retry semantics. */
@@ -79,9 +84,10 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
      * automated path comes through here.
      */
     async announceRule(ruleId: number, ttlSeconds: number): Promise<{ expiresAtMs: number | null }> {
-      const { rule, intent, adapter, impl } = await load(ruleId);
+      // Both at once (the allowlist found by the rule's id): one round trip fewer on every rule's path.
+      const [{ rule, intent, adapter, impl }, allowlist] = await Promise.all([load(ruleId), loadRuleAllowlist(db, ruleId)]);
       // Checked again here, not only when the rule was requested: the allowlist may have grown since.
-      const refused = refuseIntent(intent, prefixLimits(adapter.config), await loadAllowlist(db, rule.workspaceId, 'network'));
+      const refused = refuseIntent(intent, prefixLimits(adapter.config), allowlist);
       if (refused) throw ApplicationFailure.nonRetryable(refused, 'SafetyRefused');
       if (adapter.deletedAt) throw ApplicationFailure.nonRetryable(`adapter ${adapter.id} was deleted`, 'AdapterRejected');
 
@@ -101,9 +107,9 @@ export function createRuleActivities({ db, secrets, adapters, logger }: RuleActi
      */
     async withdrawRule(ruleId: number, outcome: RuleOutcome, reason: string | null): Promise<void> {
       const { rule, intent, adapter, impl } = await load(ruleId);
-      if (outcome !== 'failed') await markWithdrawing(ruleId);
       try {
-        await timeAdapterCall(adapter.adapterType, 'withdraw', () => impl.withdraw(intent), outcomeOf);
+        // The row says `withdrawing` while the speaker works (both at once: the row is ended after both).
+        await Promise.all([outcome !== 'failed' ? markWithdrawing(ruleId) : null, timeAdapterCall(adapter.adapterType, 'withdraw', () => impl.withdraw(intent), outcomeOf)]);
       } catch (err) {
         if (err instanceof AdapterError) throw ApplicationFailure.retryable(err.message, 'AdapterUnavailable');
         throw err;

@@ -7,11 +7,11 @@
 //   FlowSpec) honours every entry of the workspace, node-scoped ones included;
 // - { nodeUuid } (that node's firewall: the agent's config, geo lockdown by firewall)
 //   honours the workspace-wide entries and that node's own, not other nodes'.
-import { and, eq, isNull, or, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or, type SQL } from 'drizzle-orm';
 import { mustParsePrefix } from '../domain/prefix.js';
 import type { AllowlistedPrefix } from '../domain/safety.js';
 import { INT4_MAX, isRowId, type Db } from './client.js';
-import { allowlistEntries } from './schema.js';
+import { allowlistEntries, mitigationRules } from './schema.js';
 
 export type AllowlistReach = 'network' | { nodeUuid: string };
 
@@ -25,6 +25,18 @@ function reaching(workspaceId: number, reach: AllowlistReach): SQL {
 /** The entries as stored, oldest first (GET /allowlist). */
 export async function listAllowlist(db: Db, workspaceId: number, reach: AllowlistReach): Promise<AllowlistRow[]> {
   return db.select().from(allowlistEntries).where(reaching(workspaceId, reach)).orderBy(allowlistEntries.id);
+}
+
+/**
+ * What no route a rule announces may block: the 'network' allowlist of the rule's own
+ * workspace, read in the same round trip as the rule itself can be (by the rule's id).
+ */
+export async function loadRuleAllowlist(db: Db, ruleId: number): Promise<AllowlistedPrefix[]> {
+  const rows = await db
+    .select({ ip: allowlistEntries.ipAddress, label: allowlistEntries.label })
+    .from(allowlistEntries)
+    .where(inArray(allowlistEntries.workspaceId, db.select({ ws: mitigationRules.workspaceId }).from(mitigationRules).where(eq(mitigationRules.id, ruleId))));
+  return rows.map((r) => ({ prefix: mustParsePrefix(r.ip), label: r.label }));
 }
 
 /** The prefixes that no action with this reach may block. */

@@ -4,7 +4,7 @@
 // costs a few ms; an Update that waits for the announce cost ~40 ms more (README,
 // bench:engine-floor). A notification can be lost (the listening connection dropped and
 // came back), so waiters also read the rows themselves, all in one query, once a second.
-import { inArray, sql } from 'drizzle-orm';
+import { inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbHandle } from './client.js';
 import { FINAL_RULE_STATUSES, mitigationRules, type RuleStatus } from './schema.js';
 
@@ -15,6 +15,9 @@ const POLL_MS = 1000;
 export async function notifyRuleStatus(db: Db, ruleId: number, status: RuleStatus): Promise<void> {
   await notifyRuleStatuses(db, [ruleId], status);
 }
+
+/** The SQL that notifies a status change of the rule whose id is `ruleId` (an expression, e.g. an UPDATE's returned id). */
+export const notifyRuleStatusSql = (ruleId: SQL, status: RuleStatus): SQL => sql`pg_notify(${CHANNEL}, ${ruleId} || ' ' || ${status}::text)`;
 
 /** The same for many rules (a rule batch's), in one round trip. */
 export async function notifyRuleStatuses(db: Db, ruleIds: number[], status: RuleStatus): Promise<void> {
