@@ -30,6 +30,8 @@ import { runbooksRouter } from './routes/runbooks.js';
 import { rulesRouter } from './routes/rules.js';
 import { scrubbingRouter } from './routes/scrubbing.js';
 import { temporalReachable } from '../clients/temporal.js';
+import { CONSOLE_BASE } from './console/layout.js';
+import { consoleRouter } from './console/routes.js';
 
 export const API_BASE = '/api/v1';
 
@@ -109,6 +111,10 @@ export function createApp(deps: AppDeps) {
   for (const r of [rulesRouter, adaptersRouter, allowlistRouter, escalationRouter, nodesRouter, incidentsRouter, pcapsRouter, scrubbingRouter, attackProfilesRouter, runbooksRouter, channelsRouter] as OpenAPIHono<AppEnv>[]) authed.route('/', r);
   api.route('/', authed);
   app.route(API_BASE, api);
+
+  // The operator console: pages for people, acting through the API above (api/console/).
+  app.route(CONSOLE_BASE, consoleRouter((path, init, env) => app.request(`${API_BASE}${path}`, init, env)));
+  app.get('/', (c) => c.redirect(CONSOLE_BASE, 302));
 
   // A path some route serves, asked with another method: 405 with the methods it takes.
   const served = app.routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, path: routePattern(r.path) }));

@@ -30,7 +30,25 @@ export function bearerToken(c: Context, missing: string, malformed: string): str
   return token;
 }
 
+/**
+ * What the operator console passes with the API requests it makes in-process (api/console/):
+ * the signed-in session's token and workspace. Only code in this process can set a
+ * request's env; a request from the network carries the server's own bindings.
+ */
+export interface ConsoleCall {
+  consoleSession: { tokenId: number; workspace: Workspace };
+}
+
+const consoleSessionOf = (env: unknown): ConsoleCall['consoleSession'] | undefined => (env as Partial<ConsoleCall> | undefined)?.consoleSession;
+
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  // The console's own requests: the session was checked (and its token's revocation) when it was read.
+  const session = consoleSessionOf(c.env);
+  if (session) {
+    c.set('workspace', session.workspace);
+    c.set('tokenId', session.tokenId);
+    return next();
+  }
   const token = bearerToken(c, 'send the deploy token as "Authorization: Bearer <64-hex token>"', 'a deploy token is 64 hexadecimal characters');
   const { db } = c.var.deps;
   const [row] = await db

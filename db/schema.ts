@@ -74,6 +74,23 @@ export const nodeRateLimitWindows = pgTable(
   (t) => [primaryKey({ columns: [t.nodeId, t.windowStart] })],
 );
 
+/**
+ * The operator console's sign-ins: a deploy token exchanged for a session (the cookie
+ * holds a random id, stored here hashed). Revoking the token ends its sessions.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    tokenId: integer('token_id').notNull().references(() => deployTokens.id, { onDelete: 'cascade' }),
+    /** What every form and console request must carry back (CSRF). */
+    csrf: text('csrf').notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);
+
 export const mitigationAdapters = pgTable(
   'mitigation_adapters',
   {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the tests need (the BGP speakers: ExaBGP, GoBGP, BIRD 2, FRR; the GoBGP API protos,
-# iproute2; tcpdump, nftables, iptables, ufw and firewalld for the agent; hping3 and ping for floods), once:
+# iproute2; tcpdump, nftables, iptables, ufw and firewalld for the agent; hping3 and ping for floods;
+# chromium for the console's browser tests), once:
 # nothing happens when they are all present. Installing needs root and apt-get; without
 # them it names the packages to install and fails.
 set -eu
@@ -19,6 +20,7 @@ command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
 command -v ufw >/dev/null 2>&1 || missing="$missing ufw"
 command -v firewall-cmd >/dev/null 2>&1 || missing="$missing firewalld"
 command -v dbus-daemon >/dev/null 2>&1 || missing="$missing dbus-daemon"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

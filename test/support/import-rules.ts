@@ -7,7 +7,7 @@ import { dirname, join, normalize } from 'node:path';
 export interface ImportRef {
   /** As written: './rule.js', '@temporalio/workflow', 'node:fs'. */
   spec: string;
-  /** The project file it names (relative, .ts), or null for a package or built-in. */
+  /** The project file it names (relative, .ts or .tsx), or null for a package or built-in. */
   target: string | null;
   /** `import type` / `export type`: erased at build time, so it never runs. */
   typeOnly: boolean;
@@ -20,7 +20,7 @@ export function readTree(root: string, folders: readonly string[]): Map<string, 
     for (const name of readdirSync(join(root, dir))) {
       const rel = join(dir, name);
       if (statSync(join(root, rel)).isDirectory()) walk(rel);
-      else if (rel.endsWith('.ts')) files.set(rel, readFileSync(join(root, rel), 'utf8'));
+      else if (rel.endsWith('.ts') || rel.endsWith('.tsx')) files.set(rel, readFileSync(join(root, rel), 'utf8'));
     }
   };
   for (const folder of folders) walk(folder);
@@ -134,7 +134,8 @@ export function findViolations(files: Map<string, string>): Violation[] {
   const out: Violation[] = [];
   const graph = new Map<string, string[]>();
   for (const [file, source] of files) {
-    const refs = importsOf(file, source);
+    // `./x.js` names x.ts, or x.tsx (a page with JSX).
+    const refs = importsOf(file, source).map((r) => (r.target && !files.has(r.target) && files.has(`${r.target}x`) ? { ...r, target: `${r.target}x` } : r));
     graph.set(file, refs.filter((r) => r.target && files.has(r.target)).map((r) => r.target!));
     for (const ref of refs) {
       if (ref.target && !files.has(ref.target)) out.push({ rule: 'imports resolve', file, reason: `${ref.spec} names no file (${ref.target})` });

@@ -1,0 +1,182 @@
+/** @jsxImportSource hono/jsx */
+// The operator console (`/console`): sign-in with a deploy token, the overview with live
+// figures, withdrawing a rule, an incident, the allowlist. Every page reads, and every
+// action acts, through the REST API called in-process as the session's token
+// (session.ts apiCaller): the same validation, tenant checks, rate limit and audit as cURL.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono, type Context } from 'hono';
+import { createSession, deleteSession } from '../../db/console-sessions.js';
+import { TOKEN_PATTERN } from '../../db/workspaces.js';
+import { DEFAULT_TEMPORAL_UI } from '../routes/runbooks.js';
+import { temporalUiUrl } from '../views/runbooks.js';
+import { CONSOLE_BASE } from './layout.js';
+import {
+  AllowlistPage,
+  ConfirmWithdrawPage,
+  ErrorPage,
+  IncidentPage,
+  LivePanel,
+  OverviewPage,
+  SigninPage,
+  type AllowlistEntry,
+  type Incident,
+  type OverviewData,
+  type Rule,
+  type TimelineEvent,
+} from './pages.js';
+import {
+  clearSessionCookie,
+  crossSite,
+  requireSession,
+  sameToken,
+  securityHeaders,
+  sessionIdOf,
+  setSessionCookie,
+  setSigninCookie,
+  signinTokenOf,
+  type ApiAnswer,
+  type ApiCaller,
+  type ApiRequest,
+  type ConsoleEnv,
+} from './session.js';
+
+const ASSETS: Record<string, { type: string; body: () => Buffer }> = {
+  'console.css': { type: 'text/css; charset=utf-8', body: once(() => readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'console.css'))) },
+  // htmx, from its npm package: served here, never from a CDN.
+  'htmx.min.js': { type: 'text/javascript; charset=utf-8', body: once(() => readFileSync(createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js'))) },
+};
+
+function once<T>(f: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= f());
+}
+
+/** A page for an API refusal: its message, with the status it came with. */
+class ConsoleError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The API's answer, or a ConsoleError with its message. */
+function must(answer: ApiAnswer): ApiAnswer['body'] {
+  if (answer.body.ok) return answer.body;
+  throw new ConsoleError(answer.status, answer.body.error?.message ?? `the API answered ${answer.status}`);
+}
+
+async function overview(api: ApiCaller): Promise<OverviewData> {
+  const [incidents, rules, nodes] = await Promise.all([api('GET', '/incidents?status=open&limit=100'), api('GET', '/mitigation/rules?limit=100'), api('GET', '/nodes?limit=500')]);
+  return {
+    incidents: must(incidents).incidents as Incident[],
+    rules: must(rules).rules as Rule[],
+    rulesTotal: must(rules).total as number,
+    nodes: must(nodes).nodes as OverviewData['nodes'],
+  };
+}
+
+const formText = (form: Record<string, unknown>, name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '');
+/** Only a path of this console: a form's `back` never sends the browser elsewhere. */
+const localPath = (path: string) => (/^\/console(\/[A-Za-z0-9/_-]*)?$/.test(path) ? path : CONSOLE_BASE);
+
+export function consoleRouter(request: ApiRequest) {
+  const web = new Hono<ConsoleEnv>();
+  web.use('*', securityHeaders);
+
+  web.get('/assets/:name', (c) => {
+    const asset = ASSETS[c.req.param('name')];
+    if (!asset) return c.text('not found', 404);
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(new Uint8Array(asset.body()), 200, { 'Content-Type': asset.type });
+  });
+
+  const signinPage = (c: Context<ConsoleEnv>, error?: string) => {
+    const token = signinTokenOf(c) || randomBytes(32).toString('hex');
+    setSigninCookie(c, token);
+    return c.html(<SigninPage signinToken={token} error={error} />, error ? 401 : 200);
+  };
+  web.get('/signin', (c) => signinPage(c));
+  web.post('/signin', async (c) => {
+    const form = await c.req.parseBody();
+    if (crossSite(c) || !sameToken(formText(form, '_csrf'), signinTokenOf(c)))
+      return c.text('Forbidden: the sign-in form expired or came from another site. Reload it and try again.', 403);
+    const token = formText(form, 'token').trim().toLowerCase();
+    if (!TOKEN_PATTERN.test(token)) return signinPage(c, 'A deploy token is 64 hexadecimal characters.');
+    const session = await createSession(c.var.deps.db, token);
+    if (!session) return signinPage(c, 'Unknown or revoked deploy token.');
+    setSessionCookie(c, session.id);
+    return c.redirect(CONSOLE_BASE, 303);
+  });
+
+  web.use('*', requireSession(request));
+  web.post('/logout', async (c) => {
+    await deleteSession(c.var.deps.db, sessionIdOf(c));
+    clearSessionCookie(c);
+    return c.redirect(`${CONSOLE_BASE}/signin`, 303);
+  });
+
+  const who = (c: Context<ConsoleEnv>) => ({ csrf: c.var.session.csrf, workspace: c.var.session.workspace.name });
+
+  web.get('/', async (c) => c.html(<OverviewPage {...who(c)} data={await overview(c.var.api)} notice={c.req.query('notice')?.slice(0, 200)} />));
+  web.get('/live', async (c) => c.html(<LivePanel data={await overview(c.var.api)} />));
+
+  web.get('/rules/:id/withdraw', async (c) => {
+    const rule = must(await c.var.api('GET', `/mitigation/rules/${encodeURIComponent(c.req.param('id'))}`)).rule as Rule;
+    return c.html(<ConfirmWithdrawPage {...who(c)} rule={rule} back={localPath(c.req.query('back') ?? CONSOLE_BASE)} />);
+  });
+  web.post('/rules/:id/withdraw', async (c) => {
+    const form = await c.req.parseBody();
+    const reason = formText(form, 'reason').trim();
+    const id = encodeURIComponent(c.req.param('id'));
+    const answer = must(await c.var.api('POST', `/mitigation/rules/${id}/withdraw`, reason ? { reason } : {}));
+    const rule = answer.rule as Rule;
+    const notice =
+      rule.status === 'withdrawn'
+        ? `Rule #${rule.id} (${rule.target_ip}) withdrawn: the route is gone.`
+        : `Rule #${rule.id} (${rule.target_ip}) is ${rule.status}: the speaker is still working on it.`;
+    return c.redirect(`${localPath(formText(form, 'back') || CONSOLE_BASE)}?notice=${encodeURIComponent(notice)}`, 303);
+  });
+
+  web.get('/incidents/:id', async (c) => {
+    const body = must(await c.var.api('GET', `/incidents/${encodeURIComponent(c.req.param('id'))}`));
+    const incident = body.incident as Incident;
+    const url = temporalUiUrl(c.var.deps.temporalUiUrl ?? DEFAULT_TEMPORAL_UI, incident.workflow_id);
+    return c.html(<IncidentPage {...who(c)} incident={incident} timeline={body.timeline as TimelineEvent[]} rules={body.rules as Rule[]} workflowUrl={url} />);
+  });
+
+  const allowlist = async (c: Context<ConsoleEnv>, error?: { field: string | null; message: string }, values?: { ip_address: string; label: string }) => {
+    const entries = must(await c.var.api('GET', '/allowlist')).entries as AllowlistEntry[];
+    return c.html(<AllowlistPage {...who(c)} entries={entries} error={error} values={values} />, error ? 400 : 200);
+  };
+  web.get('/allowlist', (c) => allowlist(c));
+  web.post('/allowlist', async (c) => {
+    const form = await c.req.parseBody();
+    const values = { ip_address: formText(form, 'ip_address').trim(), label: formText(form, 'label').trim() };
+    const answer = await c.var.api('POST', '/allowlist', values.label ? values : { ip_address: values.ip_address });
+    if (!answer.body.ok) {
+      const message = answer.body.error?.message ?? `the API answered ${answer.status}`;
+      // The API names the field first ("ip_address: ..."): shown beside it.
+      return allowlist(c, { field: message.startsWith('ip_address') ? 'ip_address' : null, message }, values);
+    }
+    return c.redirect(`${CONSOLE_BASE}/allowlist`, 303);
+  });
+  web.post('/allowlist/:id/delete', async (c) => {
+    must(await c.var.api('DELETE', `/allowlist/${encodeURIComponent(c.req.param('id'))}`));
+    return c.redirect(`${CONSOLE_BASE}/allowlist`, 303);
+  });
+
+  web.onError((err, c) => {
+    const status = err instanceof ConsoleError ? err.status : 500;
+    const message = err instanceof ConsoleError ? err.message : 'The console could not load this page; the error is in the API log.';
+    if (!(err instanceof ConsoleError)) c.var.deps?.logger.error({ err, path: c.req.path }, 'console page failed');
+    const session = c.get('session');
+    return c.html(<ErrorPage status={status} message={message} csrf={session?.csrf} workspace={session?.workspace.name} />, status as 400);
+  });
+  return web;
+}

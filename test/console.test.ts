@@ -1,0 +1,180 @@
+// The operator console in a real browser (Debian's chromium, driven by playwright-core)
+// against the real stack and the BGP lab: sign-in, an incident appearing live, a rule
+// withdrawn from the console and gone at the lab's router, a bad allowlist value shown
+// beside its field, CSRF and another workspace's ids refused. Screenshots of each page go
+// to test/output/console/ (README shows the main ones, from docs/).
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { routerRib, startBgpLab, waitForRib, type BgpLabInfo } from './support/bgp-lab.js';
+import { request, startStack, type Caller, type Stack } from './support/stack.js';
+
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'output', 'console');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let stack: Stack;
+let lab: BgpLabInfo & { stop(): Promise<void> };
+let browser: Browser;
+let tenant: { id: number; token: string; call: Caller };
+let adapterId: number;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  [lab, stack, browser] = await Promise.all([startBgpLab(), startStack(inject('env')), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })]);
+  tenant = await stack.tenant();
+  const adapter = await tenant.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'gobgp', name: 'lab gobgp', endpoint: lab.gobgpSpeaker.endpoint, config: { local_as: 65002 } });
+  expect(adapter.status, JSON.stringify(adapter.body)).toBe(200);
+  adapterId = adapter.body.adapter.id;
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await lab?.stop();
+});
+
+async function signedIn(viewport = { width: 1280, height: 860 }): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ baseURL: stack.baseUrl, viewport, colorScheme: 'dark' });
+  const page = await context.newPage();
+  await page.goto('/console');
+  await expect.poll(() => page.url()).toMatch(/\/console\/signin$/);
+  await page.getByLabel('Deploy token').fill(tenant.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/console$/);
+  return { context, page };
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+describe('the operator console', () => {
+  it('refuses a wrong token beside the field, and signs in with a session cookie the page cannot read', async () => {
+    const context = await browser.newContext({ baseURL: stack.baseUrl, colorScheme: 'dark' });
+    const page = await context.newPage();
+    const csp: string[] = [];
+    page.on('console', (m) => m.text().includes('Content Security Policy') && csp.push(m.text()));
+    await page.goto('/console/signin');
+    await page.getByLabel('Deploy token').fill('0'.repeat(64));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Unknown or revoked deploy token');
+    expect(await page.getByLabel('Deploy token').getAttribute('aria-invalid')).toBe('true');
+    await shot(page, 'signin-error');
+
+    await page.getByLabel('Deploy token').fill(tenant.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/console$/);
+    expect(page.url()).not.toContain(tenant.token);
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === 'bulwark_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
+    expect(session!.value).not.toBe(tenant.token);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    // The page's script and styles load under the strict policy: nothing refused.
+    await page.waitForFunction(() => 'htmx' in window);
+    expect(csp).toEqual([]);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/console\/signin$/);
+    await page.goto('/console');
+    await page.waitForURL(/\/console\/signin$/);
+    await context.close();
+  }, 60_000);
+
+  it('shows an incident appear live, with its figures, while the agent reports it', async () => {
+    const { context, page } = await signedIn();
+    await expect.poll(() => page.getByText('No open incidents.').count()).toBe(1);
+    const node = await tenant.call('POST', '/api/v1/nodes', { name: 'edge-1', ip: '203.0.113.30' });
+    const agent = (path: string, body: unknown) => request(stack.baseUrl, 'POST', `/api/v1/agent${path}`, body, { authorization: `Bearer ${node.body.api_key}` });
+    const opened = await agent('/incidents', { ref: 'console-1', started_at: new Date().toISOString(), pps: 2_500_000, bps: 9.6e9, classification: { family: 'udp_flood' } });
+    expect(opened.status, JSON.stringify(opened.body)).toBeLessThan(300);
+    // No reload: the live panel polls.
+    const row = page.getByRole('row', { name: new RegExp(`#${opened.body.incident.id}`) });
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
+    expect(await row.textContent()).toMatch(/2\.50 Mpps/);
+    expect(await row.textContent()).toMatch(/9\.60 Gbps/);
+    await shot(page, 'overview');
+
+    await row.getByRole('link').click();
+    await page.waitForURL(new RegExp(`/console/incidents/${opened.body.incident.id}$`));
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain(`Incident #${opened.body.incident.id}`);
+    expect(await page.getByRole('link', { name: `incident:${opened.body.incident.id}` }).getAttribute('href')).toContain('/namespaces/default/workflows/incident%3A');
+    await shot(page, 'incident');
+    await agent('/incidents/console-1/resolve', {});
+    await context.close();
+  }, 60_000);
+
+  it('withdraws a rule after a confirmation, and the route is gone at the router', async () => {
+    const prefix = '2001:db8:c0::1/128';
+    const created = await tenant.call('POST', '/api/v1/mitigation/rules', { target_ip: prefix, intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    await waitForRib(lab, 'ipv6', (rib) => rib.some((e) => e.prefix === prefix), 5000);
+
+    const { context, page } = await signedIn({ width: 390, height: 844 });
+    await page.getByRole('link', { name: `Withdraw rule ${created.body.rule.id} (${prefix})` }).click();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain(`Withdraw rule #${created.body.rule.id}?`);
+    await shot(page, 'withdraw-confirm-phone');
+    // Not yet: the confirmation page changes nothing.
+    expect((await routerRib(lab, 'ipv6')).some((e) => e.prefix === prefix)).toBe(true);
+    await page.getByRole('button', { name: `Withdraw rule #${created.body.rule.id}` }).click();
+    await page.waitForURL(/\/console\?notice=/);
+    expect(await page.getByRole('status').textContent()).toContain('withdrawn: the route is gone');
+    expect((await routerRib(lab, 'ipv6')).some((e) => e.prefix === prefix)).toBe(false);
+    const rule = await tenant.call('GET', `/api/v1/mitigation/rules/${created.body.rule.id}`);
+    expect(rule.body.rule).toMatchObject({ status: 'withdrawn', status_reason: 'withdrawn from the console' });
+    await shot(page, 'overview-phone');
+    await context.close();
+  }, 60_000);
+
+  it('shows the API refusal of a bad allowlist value beside the field, and adds a good one', async () => {
+    const { context, page } = await signedIn();
+    await page.getByRole('link', { name: 'Allowlist' }).click();
+    await page.getByLabel('Address or prefix').fill('203.0.113.300');
+    await page.getByRole('button', { name: 'Add' }).click();
+    const field = page.getByLabel('Address or prefix');
+    await expect.poll(() => field.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByRole('alert').textContent()).toMatch(/^ip_address: .*203\.0\.113\.300.* not a valid IPv4 or IPv6 address/);
+    await shot(page, 'allowlist-error');
+    await field.fill('198.51.100.0/24');
+    await page.getByLabel('Label').fill('monitoring');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await expect.poll(() => page.getByRole('cell', { name: '198.51.100.0/24', exact: true }).count()).toBe(1);
+    const listed = await tenant.call('GET', '/api/v1/allowlist');
+    expect(listed.body.entries.map((e: { ip_address: string }) => e.ip_address)).toContain('198.51.100.0/24');
+    await context.close();
+  }, 60_000);
+
+  it('refuses a form without its CSRF token or from another site, and shows another workspace only as not found', async () => {
+    const { context, page } = await signedIn();
+    const other = await stack.tenant();
+    const theirs = await other.call('POST', '/api/v1/allowlist', { ip_address: '192.0.2.77' });
+    const adapter = await other.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'gobgp', name: 'theirs', endpoint: lab.gobgpSpeaker.endpoint, config: { local_as: 65002 } });
+    const rule = await other.call('POST', '/api/v1/mitigation/rules', { target_ip: '2001:db8:c0::2/128', intent_type: 'blackhole', adapter_id: adapter.body.adapter.id, ttl: 0 });
+    expect(rule.status).toBe(200);
+
+    // The browser's own cookie, sent without the form's token: refused.
+    const noToken = await page.evaluate(async (id) => (await fetch(`/console/rules/${id}/withdraw`, { method: 'POST', body: new URLSearchParams({ reason: 'x' }) })).status, rule.body.rule.id);
+    expect(noToken).toBe(403);
+    // With the token, the other workspace's rule and allowlist entry do not exist here.
+    await page.goto(`/console/rules/${rule.body.rule.id}/withdraw`);
+    expect(await page.getByRole('alert').textContent()).toContain(`rule ${rule.body.rule.id} not found`);
+    const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
+    const removed = await page.evaluate(
+      async ([id, token]) => (await fetch(`/console/allowlist/${id}/delete`, { method: 'POST', body: new URLSearchParams({ _csrf: token! }) })).status,
+      [String(theirs.body.entry.id), csrf] as const,
+    );
+    expect(removed).toBe(404);
+    expect((await other.call('GET', '/api/v1/allowlist')).body.entries).toHaveLength(1);
+    expect((await other.call('GET', `/api/v1/mitigation/rules/${rule.body.rule.id}`)).body.rule.status).toBe('active');
+
+    // Another site's form, even carrying a valid token, is refused by its Origin.
+    const crossSite = await fetch(`${stack.baseUrl}/console/allowlist`, {
+      method: 'POST',
+      headers: { cookie: (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; '), origin: 'http://evil.example' },
+      body: new URLSearchParams({ _csrf: csrf, ip_address: '192.0.2.78' }),
+    });
+    expect(crossSite.status).toBe(403);
+    expect((await tenant.call('GET', '/api/v1/allowlist')).body.entries.map((e: { ip_address: string }) => e.ip_address)).not.toContain('192.0.2.78');
+    await other.call('POST', `/api/v1/mitigation/rules/${rule.body.rule.id}/withdraw`);
+    await context.close();
+  }, 60_000);
+});
