@@ -10,6 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routerRib, startBgpLab, waitForRib, type BgpLabInfo } from './support/bgp-lab.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'output', 'console');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -19,17 +20,20 @@ let lab: BgpLabInfo & { stop(): Promise<void> };
 let browser: Browser;
 let tenant: { id: number; token: string; call: Caller };
 let adapterId: number;
+let hooks: WebhookReceiver;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   [lab, stack, browser] = await Promise.all([startBgpLab(), startStack(inject('env')), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })]);
   tenant = await stack.tenant();
+  hooks = await startWebhookReceiver();
   const adapter = await tenant.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'gobgp', name: 'lab gobgp', endpoint: lab.gobgpSpeaker.endpoint, config: { local_as: 65002 } });
   expect(adapter.status, JSON.stringify(adapter.body)).toBe(200);
   adapterId = adapter.body.adapter.id;
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
+  await hooks?.close();
   await stack?.stop();
   await lab?.stop();
 });
@@ -140,6 +144,89 @@ describe('the operator console', () => {
     await expect.poll(() => page.getByRole('cell', { name: '198.51.100.0/24', exact: true }).count()).toBe(1);
     const listed = await tenant.call('GET', '/api/v1/allowlist');
     expect(listed.body.entries.map((e: { ip_address: string }) => e.ip_address)).toContain('198.51.100.0/24');
+    await context.close();
+  }, 60_000);
+
+  it('runs a runbook by hand, shows the broken step, and re-runs it from that step once fixed', async () => {
+    const made = await tenant.call('POST', '/api/v1/runbooks', {
+      name: 'Page the on-call',
+      trigger_conditions: { min_pps: 1_000_000 },
+      steps: [
+        { action_type: 'log', action_config: { message: 'starting' } },
+        { action_type: 'webhook', action_config: { url: `${hooks.url}?n=1`, body: { incident: '{{incident.id}}' } } },
+        { action_type: 'log', action_config: { message: 'done' } },
+      ],
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    const id = made.body.runbook.id;
+    const { context, page } = await signedIn();
+    await page.getByRole('link', { name: 'Runbooks' }).click();
+    await page.getByRole('link', { name: 'Page the on-call' }).click();
+    hooks.failNext(1, 400);
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.waitForURL(new RegExp(`/console/runbooks/${id}\\?notice=`));
+    // The execution's panel refreshes itself until the run ends.
+    const first = page.getByRole('region', { name: /^Execution \d+$/ }).first();
+    await expect.poll(() => first.textContent(), { timeout: 15_000 }).toMatch(/failed/);
+    expect(await first.textContent()).toMatch(/step 2 \(webhook\).*HTTP 400/);
+    expect(await first.getByRole('link', { name: /^workflow runbook/ }).getAttribute('href')).toMatch(/\/namespaces\/default\/workflows\//);
+    await shot(page, 'runbook-failed');
+
+    // The on-call engineer fixes the step (through the API here) and re-runs it from the console.
+    const steps = (await tenant.call('GET', `/api/v1/runbooks/${id}`)).body.runbook.steps;
+    steps[1].action_config.url = hooks.url;
+    expect((await tenant.call('PATCH', `/api/v1/runbooks/${id}`, { steps })).status).toBe(200);
+    const before = hooks.received.length;
+    await first.getByRole('button', { name: 'Re-run from the failed step' }).click();
+    await page.waitForURL(/notice=/);
+    expect(await page.getByRole('status').textContent()).toMatch(/re-runs #\d+ from step 2/);
+    const second = page.getByRole('region', { name: /^Execution \d+$/ }).first();
+    await expect.poll(() => second.textContent(), { timeout: 15_000 }).toMatch(/succeeded/);
+    expect(await second.textContent()).toMatch(/re-run of #\d+ from step 2/);
+    expect(hooks.received.length).toBe(before + 1);
+    await shot(page, 'runbook-retried');
+
+    await page.getByRole('link', { name: 'Runbooks' }).click();
+    await page.getByRole('button', { name: 'Deactivate' }).click();
+    await page.waitForURL(/\/console\/runbooks$/);
+    expect((await tenant.call('GET', `/api/v1/runbooks/${id}`)).body.runbook.active).toBe(false);
+    await context.close();
+  }, 90_000);
+
+  it('edits the escalation policy, with the API refusal beside the field it names', async () => {
+    const { context, page } = await signedIn();
+    await page.getByRole('link', { name: 'Policy' }).click();
+    const tier1 = page.getByRole('region', { name: 'Tier 1' });
+    const tier2 = page.getByRole('region', { name: 'Tier 2' });
+    await tier1.getByLabel('Bits per second at or above').fill('5000000000');
+    await tier2.getByLabel('Bits per second at or above').fill('1000000000');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    const bps2 = tier2.getByLabel('Bits per second at or above');
+    await expect.poll(() => bps2.getAttribute('aria-invalid')).toBe('true');
+    expect(await tier2.getByRole('alert').allTextContents()).toEqual([expect.stringMatching(/^thresholds\.tier2_bps must be greater than tier1_bps \(5000000000\)/)]);
+    // What was typed stays in the form.
+    expect(await bps2.inputValue()).toBe('1000000000');
+    await shot(page, 'policy-error');
+    expect((await tenant.call('GET', '/api/v1/mitigation/escalation')).body.policy.thresholds.tier1_bps).not.toBe(5_000_000_000);
+
+    await bps2.fill('10000000000');
+    await tier2.getByLabel('Rule TTL (seconds)').fill('900');
+    await page.getByLabel('Adapter the BGP tiers announce through').selectOption(String(adapterId));
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.waitForURL(/\/console\/policy\?notice=/);
+    const saved = (await tenant.call('GET', '/api/v1/mitigation/escalation')).body.policy;
+    expect(saved).toMatchObject({ thresholds: { tier1_bps: 5_000_000_000, tier2_bps: 10_000_000_000 }, adapter_id: adapterId });
+    expect(saved.ttl.tier2).toBe(900);
+    await context.close();
+  }, 60_000);
+
+  it('tests an adapter from the integrations page and shows its latency', async () => {
+    const { context, page } = await signedIn();
+    await page.getByRole('link', { name: 'Integrations' }).click();
+    await page.getByRole('button', { name: 'Test lab gobgp' }).click();
+    await page.waitForURL(/\/console\/integrations\?notice=/);
+    expect(await page.getByRole('status').textContent()).toMatch(new RegExp(`^Adapter #${adapterId}: reachable in \\d+ ms`));
+    await shot(page, 'integrations');
     await context.close();
   }, 60_000);
 

@@ -12,6 +12,9 @@ const HTMX_CONFIG = JSON.stringify({ includeIndicatorStyles: false, allowEval: f
 
 const NAV = [
   ['overview', 'Overview', ''],
+  ['runbooks', 'Runbooks', '/runbooks'],
+  ['policy', 'Policy', '/policy'],
+  ['integrations', 'Integrations', '/integrations'],
   ['allowlist', 'Allowlist', '/allowlist'],
 ] as const;
 export type NavKey = (typeof NAV)[number][0];
@@ -83,6 +86,9 @@ const BADGE: Record<string, string> = {
   attack: 'bad',
   open: 'bad',
   failed: 'bad',
+  cancelled: 'warn',
+  running: 'warn',
+  succeeded: 'good',
   critical: 'bad',
   high: 'bad',
   pending: 'warn',
@@ -95,7 +101,8 @@ const BADGE: Record<string, string> = {
   expired: 'good',
 };
 
-export const Badge = (props: { value: string }) => <span class={`badge ${BADGE[props.value] ?? ''}`}>{props.value}</span>;
+/** A state as a coloured word; `tone` where the usual colour would mislead (an active runbook is good news). */
+export const Badge = (props: { value: string; tone?: 'good' | 'warn' | 'bad' }) => <span class={`badge ${props.tone ?? BADGE[props.value] ?? ''}`}>{props.value}</span>;
 
 /** A timestamp as the console shows it: UTC, to the second, machine-readable. */
 export const When = (props: { at: string | null }) => (props.at ? <time datetime={props.at}>{props.at.slice(0, 19).replace('T', ' ')}Z</time> : <span class="muted">–</span>);

@@ -9,7 +9,7 @@ import { Badge, CONSOLE_BASE, Csrf, Notice, Page, rate, When } from './layout.js
 type Column = string | { text: string; wide: true };
 
 /** A table that scrolls sideways on a phone rather than squeezing; named by its heading's id. */
-function Table(props: { labelledBy: string; columns: Column[]; children: Child }) {
+export function Table(props: { labelledBy: string; columns: Column[]; children: Child }) {
   return (
     <div class="table-wrap">
       <table aria-labelledby={props.labelledBy}>
@@ -396,6 +396,90 @@ export function ErrorPage(props: { status: number; message: string; csrf?: strin
       <p>
         <a href={CONSOLE_BASE}>Back to the overview</a>
       </p>
+    </Page>
+  );
+}
+
+export interface Adapter {
+  id: number;
+  name: string;
+  adapter_type: string;
+  endpoint: string;
+  status: string;
+  active_rules: number;
+  last_reconciled_at: string | null;
+  reconcile_error: string | null;
+}
+export interface ScrubbingIntegration {
+  id: number;
+  name: string;
+  type: string;
+  status: string;
+  status_reason: string | null;
+  status_changed_at: string | null;
+}
+
+/** Mitigation adapters and scrubbing integrations: their state, and a test of each (its latency comes back as a notice). */
+export function IntegrationsPage(props: { csrf: string; workspace: string; adapters: Adapter[]; scrubbing: ScrubbingIntegration[]; notice?: { text: string; error: boolean } }) {
+  const test = (action: string, name: string) => (
+    <form class="inline" method="post" action={action}>
+      <Csrf token={props.csrf} />
+      <button type="submit" aria-label={`Test ${name}`}>
+        Test
+      </button>
+    </form>
+  );
+  return (
+    <Page title="Integrations" nav="integrations" csrf={props.csrf} workspace={props.workspace}>
+      <h1>Integrations</h1>
+      {props.notice && <Notice error={props.notice.error}>{props.notice.text}</Notice>}
+      <h2 id="adapters">Mitigation adapters</h2>
+      {props.adapters.length === 0 ? (
+        <p class="muted">No adapters: add one through the API (POST /api/v1/mitigation/adapters).</p>
+      ) : (
+        <Table labelledBy="adapters" columns={['Adapter', 'Type', 'Status', 'Live rules', { text: 'Reconciled', wide: true }, '']}>
+          {props.adapters.map((a) => (
+            <tr>
+              <td>
+                {a.name} <span class="muted">#{a.id}</span>
+              </td>
+              <td>{a.adapter_type}</td>
+              <td>
+                <Badge value={a.reconcile_error ? 'failed' : a.status} />
+                {a.reconcile_error && <div class="error">{a.reconcile_error}</div>}
+              </td>
+              <td class="num">{a.active_rules}</td>
+              <td class="wide">
+                <When at={a.last_reconciled_at} />
+              </td>
+              <td>{test(`${CONSOLE_BASE}/integrations/adapters/${a.id}/test`, a.name)}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      <h2 id="scrubbing">Scrubbing integrations</h2>
+      {props.scrubbing.length === 0 ? (
+        <p class="muted">No scrubbing integrations: add one through the API (POST /api/v1/scrubbing).</p>
+      ) : (
+        <Table labelledBy="scrubbing" columns={['Integration', 'Type', 'Status', { text: 'Since', wide: true }, '']}>
+          {props.scrubbing.map((i) => (
+            <tr>
+              <td>
+                {i.name} <span class="muted">#{i.id}</span>
+              </td>
+              <td>{i.type}</td>
+              <td>
+                <Badge value={i.status} />
+                {i.status_reason && <div class="muted">{i.status_reason}</div>}
+              </td>
+              <td class="wide">
+                <When at={i.status_changed_at} />
+              </td>
+              <td>{test(`${CONSOLE_BASE}/integrations/scrubbing/${i.id}/test`, i.name)}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
     </Page>
   );
 }

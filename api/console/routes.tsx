@@ -14,15 +14,20 @@ import { TOKEN_PATTERN } from '../../db/workspaces.js';
 import { DEFAULT_TEMPORAL_UI } from '../routes/runbooks.js';
 import { temporalUiUrl } from '../views/runbooks.js';
 import { CONSOLE_BASE } from './layout.js';
+import { fieldErrors, PolicyPage, POLICY_FIELDS, policyBody, policyForm, type Policy, type PolicyForm } from './policy-pages.js';
+import { Executions, RunbookPage, RunbooksPage, type Execution, type Runbook } from './runbook-pages.js';
 import {
   AllowlistPage,
   ConfirmWithdrawPage,
   ErrorPage,
   IncidentPage,
+  IntegrationsPage,
   LivePanel,
   OverviewPage,
   SigninPage,
+  type Adapter,
   type AllowlistEntry,
+  type ScrubbingIntegration,
   type Incident,
   type OverviewData,
   type Rule,
@@ -150,6 +155,72 @@ export function consoleRouter(request: ApiRequest) {
     return c.html(<IncidentPage {...who(c)} incident={incident} timeline={body.timeline as TimelineEvent[]} rules={body.rules as Rule[]} workflowUrl={url} />);
   });
 
+  const runbook = async (c: Context<ConsoleEnv>, id: string, messages: { notice?: string; error?: string } = {}) => {
+    const [one, executions] = await Promise.all([c.var.api('GET', `/runbooks/${id}`), c.var.api('GET', `/runbooks/${id}/executions?limit=20`)]);
+    const props = { ...who(c), runbook: must(one).runbook as Runbook, executions: must(executions).executions as Execution[] };
+    return c.html(<RunbookPage {...props} {...messages} />, messages.error ? 400 : 200);
+  };
+  web.get('/runbooks', async (c) => c.html(<RunbooksPage {...who(c)} runbooks={must(await c.var.api('GET', '/runbooks')).runbooks as Runbook[]} />));
+  web.get('/runbooks/:id', (c) => runbook(c, encodeURIComponent(c.req.param('id')), { notice: c.req.query('notice')?.slice(0, 200) }));
+  web.get('/runbooks/:id/executions', async (c) => {
+    const id = encodeURIComponent(c.req.param('id'));
+    const executions = must(await c.var.api('GET', `/runbooks/${id}/executions?limit=20`)).executions as Execution[];
+    return c.html(<Executions runbookId={Number(c.req.param('id'))} executions={executions} csrf={c.var.session.csrf} />);
+  });
+  web.post('/runbooks/:id/toggle', async (c) => {
+    must(await c.var.api('POST', `/runbooks/${encodeURIComponent(c.req.param('id'))}/toggle`));
+    return c.redirect(`${CONSOLE_BASE}/runbooks`, 303);
+  });
+  web.post('/runbooks/:id/run', async (c) => {
+    const id = encodeURIComponent(c.req.param('id'));
+    const node = formText(await c.req.parseBody(), 'node').trim();
+    const answer = await c.var.api('POST', `/runbooks/${id}/run`, node ? { node } : {});
+    if (!answer.body.ok) return runbook(c, id, { error: answer.body.error?.message ?? `the API answered ${answer.status}` });
+    return c.redirect(`${CONSOLE_BASE}/runbooks/${id}?notice=${encodeURIComponent(`Execution #${(answer.body.execution as Execution).id} started.`)}`, 303);
+  });
+  web.post('/runbooks/:id/executions/:execution/:action{retry|cancel}', async (c) => {
+    const [id, execution] = [encodeURIComponent(c.req.param('id')), encodeURIComponent(c.req.param('execution'))];
+    const answer = await c.var.api('POST', `/runbooks/${id}/executions/${execution}/${c.req.param('action')}`);
+    if (!answer.body.ok) return runbook(c, id, { error: answer.body.error?.message ?? `the API answered ${answer.status}` });
+    const started = answer.body.execution as Execution;
+    const notice = c.req.param('action') === 'retry' ? `Execution #${started.id} re-runs #${execution} from step ${started.from_step + 1}.` : `Execution #${execution} cancelled.`;
+    return c.redirect(`${CONSOLE_BASE}/runbooks/${id}?notice=${encodeURIComponent(notice)}`, 303);
+  });
+
+  const policy = async (c: Context<ConsoleEnv>, form: PolicyForm | null, messages: { notice?: string; errors?: Record<string, string> } = {}) => {
+    const [current, adapters] = await Promise.all([form ? null : c.var.api('GET', '/mitigation/escalation'), c.var.api('GET', '/mitigation/adapters')]);
+    const shown = form ?? policyForm(must(current!).policy as Policy);
+    const list = must(adapters).adapters as Array<{ id: number; name: string }>;
+    return c.html(<PolicyPage {...who(c)} form={shown} adapters={list} {...messages} />, messages.errors ? 400 : 200);
+  };
+  web.get('/policy', (c) => policy(c, null, { notice: c.req.query('notice')?.slice(0, 200) }));
+  web.post('/policy', async (c) => {
+    const posted = await c.req.parseBody();
+    const form: PolicyForm = Object.fromEntries(POLICY_FIELDS.map((f) => [f, formText(posted, f).trim()]));
+    const answer = await c.var.api('POST', '/mitigation/escalation', policyBody(form));
+    if (!answer.body.ok) return policy(c, form, { errors: fieldErrors(answer.body.error?.message ?? `the API answered ${answer.status}`, POLICY_FIELDS) });
+    return c.redirect(`${CONSOLE_BASE}/policy?notice=${encodeURIComponent('Policy saved.')}`, 303);
+  });
+
+  web.get('/integrations', async (c) => {
+    const [adapters, scrubbing] = await Promise.all([c.var.api('GET', '/mitigation/adapters'), c.var.api('GET', '/scrubbing')]);
+    const notice = c.req.query('notice') ? { text: c.req.query('notice')!.slice(0, 300), error: c.req.query('failed') === '1' } : undefined;
+    return c.html(
+      <IntegrationsPage {...who(c)} adapters={must(adapters).adapters as Adapter[]} scrubbing={must(scrubbing).integrations as ScrubbingIntegration[]} notice={notice} />,
+    );
+  });
+  web.post('/integrations/:kind{adapters|scrubbing}/:id/test', async (c) => {
+    const id = encodeURIComponent(c.req.param('id'));
+    const path = c.req.param('kind') === 'adapters' ? `/mitigation/adapters/${id}/test` : `/scrubbing/${id}/test`;
+    const body = must(await c.var.api('POST', path));
+    const ok = body.success === true || body.reachable === true;
+    const what = `${c.req.param('kind') === 'adapters' ? 'Adapter' : 'Integration'} #${c.req.param('id')}`;
+    const text = ok
+      ? `${what}: reachable in ${Math.round(Number(body.latency_ms))} ms${body.detail ? ` (${body.detail})` : ''}.`
+      : `${what}: ${body.error ?? 'not reachable'} (after ${Math.round(Number(body.latency_ms))} ms).`;
+    return c.redirect(`${CONSOLE_BASE}/integrations?notice=${encodeURIComponent(text)}${ok ? '' : '&failed=1'}`, 303);
+  });
+
   const allowlist = async (c: Context<ConsoleEnv>, error?: { field: string | null; message: string }, values?: { ip_address: string; label: string }) => {
     const entries = must(await c.var.api('GET', '/allowlist')).entries as AllowlistEntry[];
     return c.html(<AllowlistPage {...who(c)} entries={entries} error={error} values={values} />, error ? 400 : 200);
@@ -162,7 +233,7 @@ export function consoleRouter(request: ApiRequest) {
     if (!answer.body.ok) {
       const message = answer.body.error?.message ?? `the API answered ${answer.status}`;
       // The API names the field first ("ip_address: ..."): shown beside it.
-      return allowlist(c, { field: message.startsWith('ip_address') ? 'ip_address' : null, message }, values);
+      return allowlist(c, { field: fieldErrors(message, ['ip_address']).ip_address ? 'ip_address' : null, message }, values);
     }
     return c.redirect(`${CONSOLE_BASE}/allowlist`, 303);
   });
