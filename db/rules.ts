@@ -77,10 +77,13 @@ export async function requestRules(db: Db, req: RuleRequest): Promise<RuleReques
   // One statement inserts every route no live rule holds (a bulk request carries 1,024);
   // the rest, one at a time, find who holds them.
   const fresh = await insertRules(db, req, adapter.id, intents);
+  const asked = new Set<string>();
   for (const intent of intents) {
+    // A target asked twice in one request is one rule, answered once.
+    if (asked.has(routeKey(intent))) continue;
+    asked.add(routeKey(intent));
     const row = fresh.get(routeKey(intent));
     if (row) {
-      fresh.delete(routeKey(intent)); // a target asked twice: the second finds the first
       rules.push(row);
       continue;
     }

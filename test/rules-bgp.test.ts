@@ -210,7 +210,9 @@ describe('many targets in one request (carpet bombing)', () => {
 
   it('announces one rule per target, answered when all are at the speaker, and names the targets others hold', async () => {
     const held = await createRule({ target_ip: targets[7], intent_type: 'blackhole', adapter_id: adapterId, ttl: 0 });
-    const res = await call('POST', '/api/v1/mitigation/rules', { target_ips: targets, intent_type: 'blackhole', adapter_id: adapterId, ttl: 600, reason: 'carpet' });
+    // One target asked twice (the second spelled without /128) is one rule, and no conflict.
+    const asked = [...targets, targets[3]!.replace('/128', '')];
+    const res = await call('POST', '/api/v1/mitigation/rules', { target_ips: asked, intent_type: 'blackhole', adapter_id: adapterId, ttl: 600, reason: 'carpet' });
     expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(200);
     expect(res.body.rules).toHaveLength(N - 1);
     expect(res.body.conflicts).toEqual([{ target_ip: targets[7], rule_id: held.id }]);
