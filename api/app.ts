@@ -10,7 +10,7 @@ import type { AgentEnv, AppDeps, AppEnv } from './context.js';
 import { httpMetrics } from './metrics.js';
 import { isBackendOutage } from './outage.js';
 import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
-import { renderReferencePage } from './reference-page.js';
+import { API_TAGS, referenceRouter } from './docs.js';
 import { adaptersRouter } from './routes/adapters.js';
 import { allowlistRouter } from './routes/allowlist.js';
 import { escalationRouter } from './routes/escalation.js';
@@ -88,13 +88,14 @@ export function createApp(deps: AppDeps) {
     },
     servers: [{ url: API_BASE }],
     security: [{ bearer: [] }],
+    tags: API_TAGS.map(({ name, description }) => ({ name, description })),
   });
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
     description: '64-hex deploy token',
   });
-  api.get('/docs', (c) => c.html(renderReferencePage(api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Bulwark REST API', version: '1.0.0' } }) as Parameters<typeof renderReferencePage>[0])));
+  api.route('/', referenceRouter());
 
   // Agents: node keys, their own endpoints; registered before the deploy-token routes.
   const agent = new OpenAPIHono<AgentEnv>();

@@ -2,6 +2,7 @@
 import { createRoute, OpenAPIHono, z, type RouteConfig } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { AppEnv } from './context.js';
+import { tagFor } from './docs.js';
 import { describeZodError, errorBody } from './errors.js';
 import { ErrorEnvelope, NoQuery } from './schemas/common.js';
 
@@ -42,5 +43,6 @@ export const WRITE_ERRORS = { 402: 'subscription_required: writes need an active
  * none takes none, so an unknown parameter is an error on every endpoint, never ignored.
  */
 export function defineRoute<R extends RouteConfig>(config: R): R {
-  return createRoute({ ...config, request: { query: NoQuery, ...config.request } }) as unknown as R;
+  // Grouped in the reference by resource (api/docs.ts), unless the route names its own group.
+  return createRoute({ ...config, tags: config.tags ?? [tagFor(config.path)], request: { query: NoQuery, ...config.request } }) as unknown as R;
 }

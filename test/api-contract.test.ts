@@ -58,9 +58,29 @@ describe('health and documentation', () => {
     expect(Object.keys(createRule.properties)).toEqual(expect.arrayContaining(['target_ip', 'target_ips', 'adapter_id', 'scrubbing_id']));
     expect(createRule.properties.target_ips.maxItems).toBe(1024);
     expect(createRule.additionalProperties).toBe(false);
+    // Every operation in one resource group; the user's first, the agent protocol last.
+    const doc = res.body;
+    const tags = doc.tags.map((t: { name: string }) => t.name);
+    expect(tags[0]).toBe('Mitigation rules');
+    expect(tags.at(-1)).toBe('Agent protocol');
+    for (const [path, methods] of Object.entries<Record<string, { tags?: string[] }>>(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        expect(op.tags, `${method} ${path}`).toHaveLength(1);
+        expect(tags, `${method} ${path}`).toContain(op.tags![0]);
+        if (path.startsWith('/agent/')) expect(op.tags![0]).toBe('Agent protocol');
+      }
+    }
+    // The reference page and its renderer come from this app, never a CDN.
     const page = await fetch(`${stack.baseUrl}/api/v1/docs`);
     expect(page.headers.get('content-type')).toContain('text/html');
-    expect(await page.text()).toContain('/api/v1/mitigation/rules/{id}/withdraw');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self';");
+    const html = await page.text();
+    expect(html).not.toMatch(/https?:\/\//);
+    for (const asset of html.matchAll(/(?:href|src)="(docs\/assets\/[^"]+)"/g)) {
+      const res = await fetch(`${stack.baseUrl}/api/v1/${asset[1]}`);
+      expect(res.status, asset[1]).toBe(200);
+      expect((await res.arrayBuffer()).byteLength, asset[1]).toBeGreaterThan(100);
+    }
   });
 });
 

@@ -230,6 +230,26 @@ describe('the operator console', () => {
     await context.close();
   }, 60_000);
 
+  it('renders the API reference locally, grouped by resource, the agent protocol last', async () => {
+    const context = await browser.newContext({ baseURL: stack.baseUrl });
+    const page = await context.newPage();
+    const refused: string[] = [];
+    page.on('console', (m) => m.text().includes('Content Security Policy') && refused.push(m.text()));
+    const remote: string[] = [];
+    page.on('request', (r) => !r.url().startsWith(stack.baseUrl) && !r.url().startsWith('data:') && remote.push(r.url()));
+    await page.goto('/api/v1/docs');
+    const groups = page.locator('.opblock-tag-section h3');
+    await expect.poll(() => groups.count(), { timeout: 15_000 }).toBeGreaterThan(10);
+    const names = (await groups.allTextContents()).map((t) => t.trim());
+    expect(names[0]).toMatch(/^Mitigation rules/);
+    expect(names.at(-1)).toMatch(/^Agent protocol/);
+    expect(await page.getByText('/mitigation/rules/{id}/withdraw', { exact: true }).count()).toBeGreaterThan(0);
+    expect(remote).toEqual([]);
+    expect(refused.filter((m) => m.includes('script'))).toEqual([]);
+    await shot(page, 'api-reference');
+    await context.close();
+  }, 60_000);
+
   it('refuses a form without its CSRF token or from another site, and shows another workspace only as not found', async () => {
     const { context, page } = await signedIn();
     const other = await stack.tenant();
