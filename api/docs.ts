@@ -17,7 +17,8 @@ const ASSETS: Record<string, { type: string; body: () => Buffer }> = {
 };
 
 /** Scripts from this app only; Swagger UI sets inline styles on a few elements, so styles may be inline (never scripts). */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 const PAGE = `<!DOCTYPE html>
 <html lang="en">

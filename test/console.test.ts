@@ -3,11 +3,15 @@
 // withdrawn from the console and gone at the lab's router, a bad allowlist value shown
 // beside its field, CSRF and another workspace's ids refused. Screenshots of each page go
 // to test/output/console/ (README shows the main ones, from docs/).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AgentApiClient } from '../agent/api-client.js';
+import { PcapUploader } from '../agent/pcap-uploader.js';
+import { dnsResponse, ipv4, pcapFile, udp } from './support/packets.js';
 import { routerRib, startBgpLab, waitForRib, type BgpLabInfo } from './support/bgp-lab.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
@@ -98,11 +102,32 @@ describe('the operator console', () => {
     expect(await row.textContent()).toMatch(/9\.60 Gbps/);
     await shot(page, 'overview');
 
+    // The agent's capture of the flood, uploaded as the agent does.
+    const spool = mkdtempSync(join(tmpdir(), 'bwk-console-spool-'));
+    const client = new AgentApiClient({ baseUrl: stack.baseUrl, nodeKey: node.body.api_key });
+    const uploader = new PcapUploader(spool, client, { chunkBytes: 64 * 1024, log: () => undefined });
+    const sources = ['175.45.176.9', '31.6.16.15', '198.51.100.7'];
+    const capture = pcapFile(Array.from({ length: 600 }, (_, i) => ipv4({ src: sources[i % 3]!, dst: '203.0.113.30', protocol: 17 }, udp(53, 40000 + i, dnsResponse(1200)))));
+    uploader.add('console-1', capture, new Date());
+    await uploader.drained();
+
     await row.getByRole('link').click();
     await page.waitForURL(new RegExp(`/console/incidents/${opened.body.incident.id}$`));
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain(`Incident #${opened.body.incident.id}`);
     expect(await page.getByRole('link', { name: `incident:${opened.body.incident.id}` }).getAttribute('href')).toContain('/namespaces/default/workflows/incident%3A');
     await shot(page, 'incident');
+
+    // Its forensic analysis, and the raw file as uploaded.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).click()]);
+    const saved = join(spool, 'downloaded.pcap');
+    await download.saveAs(saved);
+    expect(readFileSync(saved).equals(capture)).toBe(true);
+    await page.getByRole('link', { name: 'Analysis' }).click();
+    await page.waitForURL(/\/console\/pcaps\/\d+/);
+    expect(await page.getByRole('main').textContent()).toMatch(/dns.*reflection|DNS/i);
+    expect(await page.getByRole('cell', { name: '175.45.176.9', exact: true }).count()).toBe(1);
+    expect(await page.getByRole('region', { name: 'Recommended mitigation' }).textContent()).toMatch(/flowspec/);
+    await shot(page, 'capture');
     await agent('/incidents/console-1/resolve', {});
     await context.close();
   }, 60_000);

@@ -106,3 +106,22 @@ export const Badge = (props: { value: string; tone?: 'good' | 'warn' | 'bad' }) 
 
 /** A timestamp as the console shows it: UTC, to the second, machine-readable. */
 export const When = (props: { at: string | null }) => (props.at ? <time datetime={props.at}>{props.at.slice(0, 19).replace('T', ' ')}Z</time> : <span class="muted">–</span>);
+
+/** A column: its heading (`''`: an action column, named for screen readers only), and whether a phone hides it. */
+type Column = string | { text: string; wide: true };
+
+/** A table that scrolls sideways on a phone rather than squeezing; named by its heading's id. */
+export function Table(props: { labelledBy: string; columns: Column[]; children: Child }) {
+  return (
+    <div class="table-wrap">
+      <table aria-labelledby={props.labelledBy}>
+        <thead>
+          <tr>
+            {props.columns.map((col) => (typeof col === 'string' ? <th>{col === '' ? <span class="visually-hidden">Action</span> : col}</th> : <th class="wide">{col.text}</th>))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}

@@ -2,27 +2,8 @@
 // The console's pages, each rendered from what the REST API answered (api/console/routes.tsx
 // fetches it): sign-in, the overview with its live panel, a rule's withdrawal, an incident,
 // the allowlist. Types are the API's JSON as the pages read it.
-import type { Child } from 'hono/jsx';
-import { Badge, CONSOLE_BASE, Csrf, Notice, Page, rate, When } from './layout.js';
-
-/** A column: its heading (`''`: an action column, named for screen readers only), and whether a phone hides it. */
-type Column = string | { text: string; wide: true };
-
-/** A table that scrolls sideways on a phone rather than squeezing; named by its heading's id. */
-export function Table(props: { labelledBy: string; columns: Column[]; children: Child }) {
-  return (
-    <div class="table-wrap">
-      <table aria-labelledby={props.labelledBy}>
-        <thead>
-          <tr>
-            {props.columns.map((col) => (typeof col === 'string' ? <th>{col === '' ? <span class="visually-hidden">Action</span> : col}</th> : <th class="wide">{col.text}</th>))}
-          </tr>
-        </thead>
-        <tbody>{props.children}</tbody>
-      </table>
-    </div>
-  );
-}
+import { CaptureList, type Pcap } from './capture-pages.js';
+import { Badge, CONSOLE_BASE, Csrf, Notice, Page, rate, Table, When } from './layout.js';
 
 export interface Rule {
   id: number;
@@ -267,7 +248,7 @@ export interface TimelineEvent {
   message: string;
 }
 
-export function IncidentPage(props: { csrf: string; workspace: string; incident: Incident; timeline: TimelineEvent[]; rules: Rule[]; workflowUrl: string }) {
+export function IncidentPage(props: { csrf: string; workspace: string; incident: Incident; timeline: TimelineEvent[]; rules: Rule[]; pcaps: Pcap[]; workflowUrl: string }) {
   const i = props.incident;
   return (
     <Page title={`Incident ${i.id}`} nav="overview" csrf={props.csrf} workspace={props.workspace}>
@@ -311,6 +292,8 @@ export function IncidentPage(props: { csrf: string; workspace: string; incident:
         label="rules"
         back={`${CONSOLE_BASE}/incidents/${i.id}`}
       />
+      <h2 id="captures">Captures</h2>
+      <CaptureList pcaps={props.pcaps} />
       <h2>Timeline</h2>
       <ol class="timeline">
         {props.timeline.map((e) => (

@@ -15,6 +15,7 @@ import { DEFAULT_TEMPORAL_UI } from '../routes/runbooks.js';
 import { temporalUiUrl } from '../views/runbooks.js';
 import { CONSOLE_BASE } from './layout.js';
 import { fieldErrors, PolicyPage, POLICY_FIELDS, policyBody, policyForm, type Policy, type PolicyForm } from './policy-pages.js';
+import { CapturePage, type Analysis, type Pcap } from './capture-pages.js';
 import { Executions, RunbookPage, RunbooksPage, type Execution, type Runbook } from './runbook-pages.js';
 import {
   AllowlistPage,
@@ -149,10 +150,27 @@ export function consoleRouter(request: ApiRequest) {
   });
 
   web.get('/incidents/:id', async (c) => {
-    const body = must(await c.var.api('GET', `/incidents/${encodeURIComponent(c.req.param('id'))}`));
+    const id = encodeURIComponent(c.req.param('id'));
+    const body = must(await c.var.api('GET', `/incidents/${id}`));
+    const pcaps = must(await c.var.api('GET', `/pcaps?incident_id=${id}&limit=100`)).pcaps as Pcap[];
     const incident = body.incident as Incident;
     const url = temporalUiUrl(c.var.deps.temporalUiUrl ?? DEFAULT_TEMPORAL_UI, incident.workflow_id);
-    return c.html(<IncidentPage {...who(c)} incident={incident} timeline={body.timeline as TimelineEvent[]} rules={body.rules as Rule[]} workflowUrl={url} />);
+    return c.html(<IncidentPage {...who(c)} incident={incident} timeline={body.timeline as TimelineEvent[]} rules={body.rules as Rule[]} pcaps={pcaps} workflowUrl={url} />);
+  });
+  web.get('/pcaps/:id', async (c) => {
+    const id = encodeURIComponent(c.req.param('id'));
+    const analysis = must(await c.var.api('GET', `/pcaps/${id}/analysis`)).analysis as Analysis;
+    // The list holds the capture's row (there is no GET of one capture): found among its incident's.
+    const incident = c.req.query('incident');
+    const all = must(await c.var.api('GET', `/pcaps?limit=100${incident ? `&incident_id=${encodeURIComponent(incident)}` : ''}`)).pcaps as Pcap[];
+    const pcap = all.find((p) => String(p.id) === c.req.param('id'));
+    if (!pcap) throw new ConsoleError(404, `pcap ${c.req.param('id')} not found`);
+    return c.html(<CapturePage {...who(c)} pcap={pcap} analysis={analysis} />);
+  });
+  web.get('/pcaps/:id/download', async (c) => {
+    const res = await c.var.download(`/pcaps/${encodeURIComponent(c.req.param('id'))}/download`);
+    if (!res.ok) must({ status: res.status, body: (await res.json()) as ApiAnswer['body'] });
+    return new Response(res.body, { status: 200, headers: { 'content-type': res.headers.get('content-type')!, 'content-disposition': res.headers.get('content-disposition')! } });
   });
 
   const runbook = async (c: Context<ConsoleEnv>, id: string, messages: { notice?: string; error?: string } = {}) => {

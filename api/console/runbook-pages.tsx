@@ -2,8 +2,7 @@
 // The console's runbook pages: the list (toggle, run by hand), and one runbook with its
 // steps and executions step by step (re-run from the failed step, cancel, each linked to
 // its workflow in the Temporal UI). Rendered from the REST API's JSON.
-import { Badge, CONSOLE_BASE, Csrf, Notice, Page, When } from './layout.js';
-import { Table } from './pages.js';
+import { Badge, CONSOLE_BASE, Csrf, Notice, Page, Table, When } from './layout.js';
 
 export interface Runbook {
   id: number;

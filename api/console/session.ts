@@ -10,7 +10,7 @@ import type { ConsoleCall } from '../auth.js';
 import type { AppDeps } from '../context.js';
 import { CONSOLE_BASE } from './layout.js';
 
-export type ConsoleEnv = { Variables: { deps: AppDeps; session: ConsoleSession; api: ApiCaller } };
+export type ConsoleEnv = { Variables: { deps: AppDeps; session: ConsoleSession; api: ApiCaller; download: ApiDownload } };
 
 export const SESSION_COOKIE = 'bulwark_session';
 /** Sign-in's CSRF token (no session yet): a cookie the form must repeat. */
@@ -69,15 +69,24 @@ export type ApiCaller = (method: string, path: string, body?: unknown) => Promis
 /** The REST API's app, asked in-process: `path` below /api/v1. */
 export type ApiRequest = (path: string, init: RequestInit, env: ConsoleCall) => Response | Promise<Response>;
 
+/** The REST API's raw answer to a GET as the session's token (a capture's file). */
+export type ApiDownload = (path: string) => Promise<Response>;
+
+const envOf = (session: ConsoleSession): ConsoleCall => ({ consoleSession: { tokenId: session.tokenId, workspace: session.workspace } });
+
 /** Calls the REST API in-process as the session's token: the same routes, validation, rate limit and tenant checks as cURL. */
 export function apiCaller(request: ApiRequest, session: ConsoleSession): ApiCaller {
-  const env: ConsoleCall = { consoleSession: { tokenId: session.tokenId, workspace: session.workspace } };
   return async (method, path, body) => {
     const init: RequestInit = body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-    const res = await request(path, init, env);
+    const res = await request(path, init, envOf(session));
     return { status: res.status, body: (await res.json()) as ApiAnswer['body'] };
   };
 }
+
+export const apiDownload =
+  (request: ApiRequest, session: ConsoleSession): ApiDownload =>
+  async (path) =>
+    request(path, { method: 'GET' }, envOf(session));
 
 /**
  * Every page but sign-in: a live session or back to sign-in (htmx's polls are told to
@@ -100,6 +109,7 @@ export function requireSession(request: ApiRequest) {
     }
     c.set('session', session);
     c.set('api', apiCaller(request, session));
+    c.set('download', apiDownload(request, session));
     await next();
   });
 }
