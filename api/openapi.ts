@@ -44,5 +44,35 @@ export const WRITE_ERRORS = { 402: 'subscription_required: writes need an active
  */
 export function defineRoute<R extends RouteConfig>(config: R): R {
   // Grouped in the reference by resource (api/docs.ts), unless the route names its own group.
-  return createRoute({ ...config, tags: config.tags ?? [tagFor(config.path)], request: { query: NoQuery, ...config.request } }) as unknown as R;
+  return createRoute({
+    ...config,
+    tags: config.tags ?? [tagFor(config.path)],
+    request: { query: NoQuery, ...config.request },
+    responses: {
+      ...answersEveryRouteCanGive(config),
+      ...config.responses,
+      ...(config.request?.body && 'application/json' in (config.request.body.content ?? {}) ? { 400: JSON_400 } : {}),
+    },
+  }) as unknown as R;
+}
+
+const JSON_400 = errorResponse('invalid_parameter: a field is missing or wrong (the message names it); invalid_json: the body is not JSON');
+
+/**
+ * The errors the app gives any route of this shape, whatever its handler does (api/app.ts:
+ * body limits and parsing, the subscription gate, a back end down), so that every
+ * operation documents every status it can answer. A route's own wording wins.
+ */
+function answersEveryRouteCanGive(config: RouteConfig): Record<number, ReturnType<typeof errorResponse>> {
+  const out: Record<number, ReturnType<typeof errorResponse>> = {
+    503: errorResponse('unavailable: the database or the workflow service is down; retry after the seconds Retry-After says'),
+  };
+  const body = config.request?.body;
+  if (body && 'application/json' in (body.content ?? {})) {
+    out[413] = errorResponse('payload_too_large: the body exceeds 64 KiB');
+    out[415] = errorResponse('unsupported_media_type: send the body as application/json');
+  } else if (body) out[413] = errorResponse('payload_too_large: the body exceeds the size allowed here');
+  if (config.method !== 'get') out[402] = errorResponse('subscription_required: writes need an active subscription');
+  if (/\{[a-z_]+\}/.test(config.path)) out[404] = errorResponse('not_found: nothing with this id in your workspace');
+  return out;
 }

@@ -63,8 +63,14 @@ describe('health and documentation', () => {
     const tags = doc.tags.map((t: { name: string }) => t.name);
     expect(tags[0]).toBe('Mitigation rules');
     expect(tags.at(-1)).toBe('Agent protocol');
-    for (const [path, methods] of Object.entries<Record<string, { tags?: string[] }>>(doc.paths)) {
+    // ...and every status it can answer: a back end down, the body's limits, an unknown id, the subscription gate.
+    for (const [path, methods] of Object.entries<Record<string, { tags?: string[]; requestBody?: unknown; responses: Record<string, unknown> }>>(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {
+        const statuses = Object.keys(op.responses);
+        expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['200', '400', '401', '429', '503']));
+        if (op.requestBody) expect(statuses, `${method} ${path}`).toContain('413');
+        if (path.includes('{')) expect(statuses, `${method} ${path}`).toContain('404');
+        if (method !== 'get') expect(statuses, `${method} ${path}`).toContain('402');
         expect(op.tags, `${method} ${path}`).toHaveLength(1);
         expect(tags, `${method} ${path}`).toContain(op.tags![0]);
         if (path.startsWith('/agent/')) expect(op.tags![0]).toBe('Agent protocol');
