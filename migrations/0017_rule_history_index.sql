@@ -1,0 +1,1 @@
+CREATE INDEX "mitigation_rules_ended_idx" ON "mitigation_rules" USING btree ("workspace_id","ended_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "mitigation_rules"."status" in ('withdrawn', 'expired', 'failed');
