@@ -11,6 +11,7 @@ import { httpMetrics } from './metrics.js';
 import { isBackendOutage } from './outage.js';
 import { ApiError, errorBody, ERROR_STATUS, sendError } from './errors.js';
 import { API_TAGS, referenceRouter } from './docs.js';
+import { withExamples, type OpenApiDoc } from './examples.js';
 import { adaptersRouter } from './routes/adapters.js';
 import { allowlistRouter } from './routes/allowlist.js';
 import { escalationRouter } from './routes/escalation.js';
@@ -77,7 +78,7 @@ export function createApp(deps: AppDeps) {
   api.use('*', (c, next) => (/\/agent\/pcaps\/\d+\/data$/.test(c.req.path) ? chunkLimit : jsonLimit)(c, next));
   api.use('*', checkJsonInput);
   // Documentation is public; everything else needs a token.
-  api.doc31('/openapi.json', {
+  const docConfig = {
     openapi: '3.1.0',
     info: {
       title: 'Bulwark REST API',
@@ -89,7 +90,10 @@ export function createApp(deps: AppDeps) {
     servers: [{ url: API_BASE }],
     security: [{ bearer: [] }],
     tags: API_TAGS.map(({ name, description }) => ({ name, description })),
-  });
+  };
+  // Built once, at the first request (every route is registered by then), with an example on every operation.
+  let doc: OpenApiDoc | undefined;
+  api.get('/openapi.json', (c) => c.json((doc ??= withExamples(api.getOpenAPI31Document(docConfig) as OpenApiDoc))));
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',

@@ -90,6 +90,30 @@ describe('health and documentation', () => {
   });
 });
 
+describe('the reference\'s examples', () => {
+  it('shows a request and an answer on every operation, and every request example is one the API takes', async () => {
+    const doc = (await request(stack.baseUrl, 'GET', '/api/v1/openapi.json')).body;
+    const user = await stack.tenant();
+    const node = await user.call('POST', '/api/v1/nodes', { name: 'examples', ip: '192.0.2.200' });
+    const refused: string[] = [];
+    for (const [path, methods] of Object.entries<Record<string, any>>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(methods)) {
+        const answer = Object.entries<any>(op.responses).find(([status]) => status.startsWith('2'))![1];
+        if (answer.content?.['application/json']) expect(answer.content['application/json'].example, `${method} ${path} answer`).toBeDefined();
+        const body = op.requestBody?.content?.['application/json'];
+        if (!body) continue;
+        expect(body.example, `${method} ${path} request`).toBeDefined();
+        // Sent as it is shown (ids that exist nowhere here): anything but a validation refusal.
+        const url = `/api/v1${path.replace(/\{[a-z_]+\}/g, (p) => (p === '{uuid}' ? '00000000-0000-4000-8000-000000000000' : p === '{ref}' ? 'no-such-ref' : '999999999'))}`;
+        const auth = path.startsWith('/agent/') ? { authorization: `Bearer ${node.body.api_key}` } : { authorization: `Bearer ${user.token}` };
+        const res = await request(stack.baseUrl, method.toUpperCase(), url, body.example, auth);
+        if (res.status === 400) refused.push(`${method} ${path}: ${JSON.stringify(body.example)} -> ${res.body.error.message}`);
+      }
+    }
+    expect(refused).toEqual([]);
+  }, 120_000);
+});
+
 describe('authentication', () => {
   it('refuses missing, malformed, unknown and revoked tokens with 401', async () => {
     expectError(await request(stack.baseUrl, 'GET', '/api/v1/mitigation/rules'), 401, 'unauthorized');

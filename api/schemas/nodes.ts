@@ -90,7 +90,7 @@ export const NodeCommandBody = z
     }),
     stopCaptureCommand,
   ])
-  .openapi('NodeCommand');
+  .openapi('NodeCommand', { example: { type: 'capture', seconds: 10, max_packets: 20000, incident_id: 42 } });
 
 export const NodeCommandOutcome = z
   .object({

@@ -114,7 +114,7 @@ export const CreateRuleBody = z
     if (body[needed] === undefined) ctx.addIssue({ code: 'custom', path: [needed], message: `is required for intent_type "${body.intent_type}"` });
     if (body[other] !== undefined) ctx.addIssue({ code: 'custom', path: [other], message: `does not apply to intent_type "${body.intent_type}"${scrubbing ? ' (a scrubbing rule diverts through scrubbing_id)' : ''}` });
   })
-  .openapi('CreateRule');
+  .openapi('CreateRule', { example: { target_ip: '203.0.113.50/32', intent_type: 'blackhole', adapter_id: 1, ttl: 3600, reason: 'Manual mitigation for UDP flood' } });
 
 export const RuleConflictSchema = z
   .object({
