@@ -242,6 +242,23 @@ describe('the operator console', () => {
     const saved = (await tenant.call('GET', '/api/v1/mitigation/escalation')).body.policy;
     expect(saved).toMatchObject({ thresholds: { tier1_bps: 5_000_000_000, tier2_bps: 10_000_000_000 }, adapter_id: adapterId });
     expect(saved.ttl.tier2).toBe(900);
+
+    // A per-host override: refused beside its field, then saved, listed and removed.
+    const overrides = page.getByRole('region', { name: 'Per-host thresholds' });
+    await overrides.getByLabel('Host or prefix').fill('203.0.113.0/33');
+    await overrides.getByLabel('Tier 1 packets per second').fill('200000');
+    await overrides.getByRole('button', { name: 'Save override' }).click();
+    await expect.poll(() => page.getByRole('region', { name: 'Per-host thresholds' }).getByLabel('Host or prefix').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByRole('region', { name: 'Per-host thresholds' }).getByRole('alert').first().textContent()).toMatch(/^target_ip/);
+    await page.getByRole('region', { name: 'Per-host thresholds' }).getByLabel('Host or prefix').fill('203.0.113.0/24');
+    await page.getByRole('region', { name: 'Per-host thresholds' }).getByRole('button', { name: 'Save override' }).click();
+    await page.waitForURL(/notice=/);
+    expect(await page.getByRole('cell', { name: '203.0.113.0/24', exact: true }).count()).toBe(1);
+    expect((await tenant.call('GET', '/api/v1/mitigation/thresholds')).body.thresholds).toMatchObject([{ target_ip: '203.0.113.0/24', thresholds: { tier1_pps: 200000 } }]);
+    await shot(page, 'policy');
+    await page.getByRole('button', { name: 'Remove the override for 203.0.113.0/24' }).click();
+    await page.waitForURL(/notice=/);
+    expect((await tenant.call('GET', '/api/v1/mitigation/thresholds')).body.thresholds).toEqual([]);
     await context.close();
   }, 60_000);
 

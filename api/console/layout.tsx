@@ -125,3 +125,15 @@ export function Table(props: { labelledBy: string; columns: Column[]; children: 
     </div>
   );
 }
+
+/** A form that POSTs one console action (the session's CSRF token in it); `name` is what a screen reader hears. */
+export function ActionButton(props: { csrf: string; action: string; label: string; name?: string; danger?: boolean }) {
+  return (
+    <form class="inline" method="post" action={props.action}>
+      <Csrf token={props.csrf} />
+      <button type="submit" class={props.danger ? 'danger' : undefined} aria-label={props.name}>
+        {props.label}
+      </button>
+    </form>
+  );
+}

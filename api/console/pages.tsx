@@ -3,7 +3,7 @@
 // fetches it): sign-in, the overview with its live panel, a rule's withdrawal, an incident,
 // the allowlist. Types are the API's JSON as the pages read it.
 import { CaptureList, type Pcap } from './capture-pages.js';
-import { Badge, CONSOLE_BASE, Csrf, Notice, Page, rate, Table, When } from './layout.js';
+import { ActionButton, Badge, CONSOLE_BASE, Csrf, Notice, Page, rate, Table, When } from './layout.js';
 
 export interface Rule {
   id: number;
@@ -357,12 +357,7 @@ export function AllowlistPage(props: {
               <When at={e.created_at} />
             </td>
             <td>
-              <form class="inline" method="post" action={`${CONSOLE_BASE}/allowlist/${e.id}/delete`}>
-                <Csrf token={props.csrf} />
-                <button class="danger" type="submit" aria-label={`Remove ${e.ip_address}`}>
-                  Remove
-                </button>
-              </form>
+              <ActionButton csrf={props.csrf} action={`${CONSOLE_BASE}/allowlist/${e.id}/delete`} label="Remove" name={`Remove ${e.ip_address}`} danger />
             </td>
           </tr>
         ))}
@@ -404,14 +399,7 @@ export interface ScrubbingIntegration {
 
 /** Mitigation adapters and scrubbing integrations: their state, and a test of each (its latency comes back as a notice). */
 export function IntegrationsPage(props: { csrf: string; workspace: string; adapters: Adapter[]; scrubbing: ScrubbingIntegration[]; notice?: { text: string; error: boolean } }) {
-  const test = (action: string, name: string) => (
-    <form class="inline" method="post" action={action}>
-      <Csrf token={props.csrf} />
-      <button type="submit" aria-label={`Test ${name}`}>
-        Test
-      </button>
-    </form>
-  );
+  const test = (action: string, name: string) => <ActionButton csrf={props.csrf} action={action} label="Test" name={`Test ${name}`} />;
   return (
     <Page title="Integrations" nav="integrations" csrf={props.csrf} workspace={props.workspace}>
       <h1>Integrations</h1>

@@ -3,6 +3,7 @@
 // (`thresholds.tier1_bps`), so the API's refusal ("thresholds.tier2_bps must be greater
 // than tier1_bps (1000)") is shown beside the field it names.
 import { BASELINE_MODES, TIER_ACTIONS } from '../../domain/escalation.js';
+import type { Child } from 'hono/jsx';
 import { Csrf, Notice, Page } from './layout.js';
 
 export interface Policy {
@@ -148,6 +149,8 @@ export function PolicyPage(props: {
   adapters: Array<{ id: number; name: string }>;
   errors?: Record<string, string>;
   notice?: string;
+  /** The per-host thresholds' section (threshold-pages.tsx), below the policy. */
+  children?: Child;
 }) {
   const errors = props.errors ?? {};
   const actions = TIER_ACTIONS.map((a) => [a, a] as const);
@@ -187,6 +190,7 @@ export function PolicyPage(props: {
           </button>
         </p>
       </form>
+      {props.children}
     </Page>
   );
 }

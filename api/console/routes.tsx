@@ -16,6 +16,7 @@ import { temporalUiUrl } from '../views/runbooks.js';
 import { CONSOLE_BASE } from './layout.js';
 import { fieldErrors, PolicyPage, POLICY_FIELDS, policyBody, policyForm, type Policy, type PolicyForm } from './policy-pages.js';
 import { CapturePage, type Analysis, type Pcap } from './capture-pages.js';
+import { THRESHOLD_FIELDS, thresholdBody, ThresholdsSection, type HostThreshold, type ThresholdForm } from './threshold-pages.js';
 import { Executions, RunbookPage, RunbooksPage, type Execution, type Runbook } from './runbook-pages.js';
 import {
   AllowlistPage,
@@ -205,12 +206,34 @@ export function consoleRouter(request: ApiRequest) {
     return c.redirect(`${CONSOLE_BASE}/runbooks/${id}?notice=${encodeURIComponent(notice)}`, 303);
   });
 
-  const policy = async (c: Context<ConsoleEnv>, form: PolicyForm | null, messages: { notice?: string; errors?: Record<string, string> } = {}) => {
-    const [current, adapters] = await Promise.all([form ? null : c.var.api('GET', '/mitigation/escalation'), c.var.api('GET', '/mitigation/adapters')]);
+  type PolicyMessages = { notice?: string; errors?: Record<string, string>; threshold?: { form: ThresholdForm; errors: Record<string, string> } };
+  const policy = async (c: Context<ConsoleEnv>, form: PolicyForm | null, messages: PolicyMessages = {}) => {
+    const [current, adapters, overrides] = await Promise.all([
+      form ? null : c.var.api('GET', '/mitigation/escalation'),
+      c.var.api('GET', '/mitigation/adapters'),
+      c.var.api('GET', '/mitigation/thresholds'),
+    ]);
     const shown = form ?? policyForm(must(current!).policy as Policy);
     const list = must(adapters).adapters as Array<{ id: number; name: string }>;
-    return c.html(<PolicyPage {...who(c)} form={shown} adapters={list} {...messages} />, messages.errors ? 400 : 200);
+    const th = messages.threshold ?? { form: {}, errors: {} };
+    return c.html(
+      <PolicyPage {...who(c)} form={shown} adapters={list} errors={messages.errors} notice={messages.notice}>
+        <ThresholdsSection csrf={c.var.session.csrf} overrides={must(overrides).thresholds as HostThreshold[]} form={th.form} errors={th.errors} />
+      </PolicyPage>,
+      messages.errors || messages.threshold ? 400 : 200,
+    );
   };
+  web.post('/thresholds', async (c) => {
+    const posted = await c.req.parseBody();
+    const form: ThresholdForm = Object.fromEntries(THRESHOLD_FIELDS.map((f) => [f, formText(posted, f).trim()]));
+    const answer = await c.var.api('POST', '/mitigation/thresholds', thresholdBody(form));
+    if (!answer.body.ok) return policy(c, null, { threshold: { form, errors: fieldErrors(answer.body.error?.message ?? `the API answered ${answer.status}`, THRESHOLD_FIELDS) } });
+    return c.redirect(`${CONSOLE_BASE}/policy?notice=${encodeURIComponent(`Override for ${form.target_ip} saved.`)}`, 303);
+  });
+  web.post('/thresholds/:id/delete', async (c) => {
+    must(await c.var.api('DELETE', `/mitigation/thresholds/${encodeURIComponent(c.req.param('id'))}`));
+    return c.redirect(`${CONSOLE_BASE}/policy?notice=${encodeURIComponent('Override removed.')}`, 303);
+  });
   web.get('/policy', (c) => policy(c, null, { notice: c.req.query('notice')?.slice(0, 200) }));
   web.post('/policy', async (c) => {
     const posted = await c.req.parseBody();

@@ -2,7 +2,7 @@
 // The console's runbook pages: the list (toggle, run by hand), and one runbook with its
 // steps and executions step by step (re-run from the failed step, cancel, each linked to
 // its workflow in the Temporal UI). Rendered from the REST API's JSON.
-import { Badge, CONSOLE_BASE, Csrf, Notice, Page, Table, When } from './layout.js';
+import { ActionButton, Badge, CONSOLE_BASE, Csrf, Notice, Page, Table, When } from './layout.js';
 
 export interface Runbook {
   id: number;
@@ -32,18 +32,6 @@ export interface Execution {
 }
 
 type Who = { csrf: string; workspace: string };
-
-/** A form that POSTs one console action (the session's CSRF token in it) and comes back here. */
-function ActionButton(props: { csrf: string; action: string; label: string; danger?: boolean }) {
-  return (
-    <form class="inline" method="post" action={props.action}>
-      <Csrf token={props.csrf} />
-      <button type="submit" class={props.danger ? 'danger' : undefined}>
-        {props.label}
-      </button>
-    </form>
-  );
-}
 
 export function RunbooksPage(props: Who & { runbooks: Runbook[]; notice?: string }) {
   return (
