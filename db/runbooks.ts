@@ -127,6 +127,11 @@ export async function listExecutions(db: Db, runbookId: number, limit: number): 
   return db.select().from(runbookExecutions).where(eq(runbookExecutions.runbookId, runbookId)).orderBy(desc(runbookExecutions.id)).limit(limit);
 }
 
+/** The executions an incident triggered (and their re-runs), oldest first. */
+export async function listIncidentExecutions(db: Db, incidentId: number): Promise<ExecutionRow[]> {
+  return db.select().from(runbookExecutions).where(eq(runbookExecutions.incidentId, incidentId)).orderBy(runbookExecutions.id);
+}
+
 export async function stepResults(db: Db, executionIds: number[]): Promise<StepResultRow[]> {
   if (executionIds.length === 0) return [];
   return db.select().from(runbookStepResults).where(inArray(runbookStepResults.executionId, executionIds)).orderBy(runbookStepResults.executionId, runbookStepResults.stepIndex);

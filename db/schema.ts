@@ -640,6 +640,8 @@ export const runbookExecutions = pgTable(
   },
   (t) => [
     index('runbook_executions_rb_idx').on(t.runbookId, t.id),
+    // An incident's executions (GET /incidents/{id}).
+    index('runbook_executions_by_incident_idx').on(t.incidentId),
     // An incident triggers a runbook once.
     uniqueIndex('runbook_executions_incident_idx').on(t.runbookId, t.incidentId).where(sql`trigger = 'incident'`),
   ],

@@ -31,7 +31,12 @@ beforeAll(async () => {
   [lab, stack, browser] = await Promise.all([startBgpLab(), startStack(inject('env')), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })]);
   tenant = await stack.tenant();
   hooks = await startWebhookReceiver();
-  const adapter = await tenant.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'gobgp', name: 'lab gobgp', endpoint: lab.gobgpSpeaker.endpoint, config: { local_as: 65002 } });
+  const adapter = await tenant.call('POST', '/api/v1/mitigation/adapters', {
+    adapter_type: 'gobgp',
+    name: 'lab gobgp',
+    endpoint: lab.gobgpSpeaker.endpoint,
+    config: { local_as: 65002 },
+  });
   expect(adapter.status, JSON.stringify(adapter.body)).toBe(200);
   adapterId = adapter.body.adapter.id;
 }, 120_000);
@@ -89,6 +94,12 @@ describe('the operator console', () => {
   }, 60_000);
 
   it('shows an incident appear live, with its figures, while the agent reports it', async () => {
+    const triggered = await tenant.call('POST', '/api/v1/runbooks', {
+      name: 'Log big floods',
+      trigger_conditions: { min_pps: 2_000_000 },
+      steps: [{ action_type: 'log', action_config: { message: 'flood {{incident.target}}' } }],
+    });
+    expect(triggered.status, JSON.stringify(triggered.body)).toBe(200);
     const { context, page } = await signedIn();
     await expect.poll(() => page.getByText('No open incidents.').count()).toBe(1);
     const node = await tenant.call('POST', '/api/v1/nodes', { name: 'edge-1', ip: '203.0.113.30' });
@@ -115,6 +126,16 @@ describe('the operator console', () => {
     await page.waitForURL(new RegExp(`/console/incidents/${opened.body.incident.id}$`));
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain(`Incident #${opened.body.incident.id}`);
     expect(await page.getByRole('link', { name: `incident:${opened.body.incident.id}` }).getAttribute('href')).toContain('/namespaces/default/workflows/incident%3A');
+    // The runbook the incident triggered, step by step.
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.getByRole('region', { name: /^Execution \d+$/ }).textContent();
+        },
+        { timeout: 15_000 },
+      )
+      .toMatch(/succeeded.*flood 203\.0\.113\.30/);
     await shot(page, 'incident');
 
     // Its forensic analysis, and the raw file as uploaded.
@@ -212,7 +233,7 @@ describe('the operator console', () => {
     await shot(page, 'runbook-retried');
 
     await page.getByRole('link', { name: 'Runbooks' }).click();
-    await page.getByRole('button', { name: 'Deactivate' }).click();
+    await page.getByRole('button', { name: 'Deactivate Page the on-call' }).click();
     await page.waitForURL(/\/console\/runbooks$/);
     expect((await tenant.call('GET', `/api/v1/runbooks/${id}`)).body.runbook.active).toBe(false);
     await context.close();
@@ -296,12 +317,20 @@ describe('the operator console', () => {
     const { context, page } = await signedIn();
     const other = await stack.tenant();
     const theirs = await other.call('POST', '/api/v1/allowlist', { ip_address: '192.0.2.77' });
-    const adapter = await other.call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'gobgp', name: 'theirs', endpoint: lab.gobgpSpeaker.endpoint, config: { local_as: 65002 } });
+    const adapter = await other.call('POST', '/api/v1/mitigation/adapters', {
+      adapter_type: 'gobgp',
+      name: 'theirs',
+      endpoint: lab.gobgpSpeaker.endpoint,
+      config: { local_as: 65002 },
+    });
     const rule = await other.call('POST', '/api/v1/mitigation/rules', { target_ip: '2001:db8:c0::2/128', intent_type: 'blackhole', adapter_id: adapter.body.adapter.id, ttl: 0 });
     expect(rule.status).toBe(200);
 
     // The browser's own cookie, sent without the form's token: refused.
-    const noToken = await page.evaluate(async (id) => (await fetch(`/console/rules/${id}/withdraw`, { method: 'POST', body: new URLSearchParams({ reason: 'x' }) })).status, rule.body.rule.id);
+    const noToken = await page.evaluate(
+      async (id) => (await fetch(`/console/rules/${id}/withdraw`, { method: 'POST', body: new URLSearchParams({ reason: 'x' }) })).status,
+      rule.body.rule.id,
+    );
     expect(noToken).toBe(403);
     // With the token, the other workspace's rule and allowlist entry do not exist here.
     await page.goto(`/console/rules/${rule.body.rule.id}/withdraw`);

@@ -3,6 +3,7 @@
 // fetches it): sign-in, the overview with its live panel, a rule's withdrawal, an incident,
 // the allowlist. Types are the API's JSON as the pages read it.
 import { CaptureList, type Pcap } from './capture-pages.js';
+import { Executions, type Execution } from './runbook-pages.js';
 import { ActionButton, Badge, CONSOLE_BASE, Csrf, Notice, Page, rate, Table, When } from './layout.js';
 
 export interface Rule {
@@ -248,7 +249,16 @@ export interface TimelineEvent {
   message: string;
 }
 
-export function IncidentPage(props: { csrf: string; workspace: string; incident: Incident; timeline: TimelineEvent[]; rules: Rule[]; pcaps: Pcap[]; workflowUrl: string }) {
+export function IncidentPage(props: {
+  csrf: string;
+  workspace: string;
+  incident: Incident;
+  timeline: TimelineEvent[];
+  rules: Rule[];
+  pcaps: Pcap[];
+  executions: Execution[];
+  workflowUrl: string;
+}) {
   const i = props.incident;
   return (
     <Page title={`Incident ${i.id}`} nav="overview" csrf={props.csrf} workspace={props.workspace}>
@@ -292,6 +302,7 @@ export function IncidentPage(props: { csrf: string; workspace: string; incident:
         label="rules"
         back={`${CONSOLE_BASE}/incidents/${i.id}`}
       />
+      {props.executions.length > 0 && <Executions executions={props.executions} csrf={props.csrf} title="Runbook executions" />}
       <h2 id="captures">Captures</h2>
       <CaptureList pcaps={props.pcaps} />
       <h2>Timeline</h2>

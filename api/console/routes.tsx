@@ -11,8 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Hono, type Context } from 'hono';
 import { createSession, deleteSession } from '../../db/console-sessions.js';
 import { TOKEN_PATTERN } from '../../db/workspaces.js';
-import { DEFAULT_TEMPORAL_UI } from '../routes/runbooks.js';
-import { temporalUiUrl } from '../views/runbooks.js';
+import { DEFAULT_TEMPORAL_UI, temporalUiUrl } from '../views/runbooks.js';
 import { CONSOLE_BASE } from './layout.js';
 import { fieldErrors, PolicyPage, POLICY_FIELDS, policyBody, policyForm, type Policy, type PolicyForm } from './policy-pages.js';
 import { CapturePage, type Analysis, type Pcap } from './capture-pages.js';
@@ -156,7 +155,17 @@ export function consoleRouter(request: ApiRequest) {
     const pcaps = must(await c.var.api('GET', `/pcaps?incident_id=${id}&limit=100`)).pcaps as Pcap[];
     const incident = body.incident as Incident;
     const url = temporalUiUrl(c.var.deps.temporalUiUrl ?? DEFAULT_TEMPORAL_UI, incident.workflow_id);
-    return c.html(<IncidentPage {...who(c)} incident={incident} timeline={body.timeline as TimelineEvent[]} rules={body.rules as Rule[]} pcaps={pcaps} workflowUrl={url} />);
+    return c.html(
+      <IncidentPage
+        {...who(c)}
+        incident={incident}
+        timeline={body.timeline as TimelineEvent[]}
+        rules={body.rules as Rule[]}
+        pcaps={pcaps}
+        executions={body.runbook_executions as Execution[]}
+        workflowUrl={url}
+      />,
+    );
   });
   web.get('/pcaps/:id', async (c) => {
     const id = encodeURIComponent(c.req.param('id'));

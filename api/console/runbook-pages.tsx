@@ -18,6 +18,7 @@ export interface Runbook {
 
 export interface Execution {
   id: number;
+  runbook_id: number;
   trigger: string;
   status: string;
   simulated: boolean;
@@ -62,7 +63,7 @@ export function RunbooksPage(props: Who & { runbooks: Runbook[]; notice?: string
                 )}
               </td>
               <td>
-                <ActionButton csrf={props.csrf} action={`${CONSOLE_BASE}/runbooks/${r.id}/toggle`} label={r.active ? 'Deactivate' : 'Activate'} />
+                <ActionButton csrf={props.csrf} action={`${CONSOLE_BASE}/runbooks/${r.id}/toggle`} label={r.active ? 'Deactivate' : 'Activate'} name={`${r.active ? 'Deactivate' : 'Activate'} ${r.name}`} />
               </td>
             </tr>
           ))}
@@ -110,13 +111,14 @@ export function RunbookPage(props: Who & { runbook: Runbook; executions: Executi
   );
 }
 
-/** The executions, step by step; refreshed every 3 s while one runs. */
-export function Executions(props: { runbookId: number; executions: Execution[]; csrf: string }) {
+/** The executions, step by step; on a runbook's page (`runbookId`), refreshed every 3 s while one runs. */
+export function Executions(props: { runbookId?: number; executions: Execution[]; csrf: string; title?: string }) {
   const running = props.executions.some((e) => e.status === 'running');
-  const live = running ? { 'hx-get': `${CONSOLE_BASE}/runbooks/${props.runbookId}/executions`, 'hx-trigger': 'every 3s', 'hx-swap': 'outerHTML' } : {};
+  const live =
+    running && props.runbookId !== undefined ? { 'hx-get': `${CONSOLE_BASE}/runbooks/${props.runbookId}/executions`, 'hx-trigger': 'every 3s', 'hx-swap': 'outerHTML' } : {};
   return (
     <section id="executions" {...live}>
-      <h2>Executions</h2>
+      <h2>{props.title ?? 'Executions'}</h2>
       {props.executions.length === 0 && <p class="muted">Not run yet.</p>}
       {props.executions.map((e) => (
         <section class="panel" aria-label={`Execution ${e.id}`}>
@@ -147,9 +149,9 @@ export function Executions(props: { runbookId: number; executions: Execution[]; 
             Steps of execution {e.id}
           </span>
           {e.status === 'failed' && (
-            <ActionButton csrf={props.csrf} action={`${CONSOLE_BASE}/runbooks/${props.runbookId}/executions/${e.id}/retry`} label="Re-run from the failed step" />
+            <ActionButton csrf={props.csrf} action={`${CONSOLE_BASE}/runbooks/${e.runbook_id}/executions/${e.id}/retry`} label="Re-run from the failed step" />
           )}
-          {e.status === 'running' && <ActionButton csrf={props.csrf} action={`${CONSOLE_BASE}/runbooks/${props.runbookId}/executions/${e.id}/cancel`} label="Cancel" danger />}
+          {e.status === 'running' && <ActionButton csrf={props.csrf} action={`${CONSOLE_BASE}/runbooks/${e.runbook_id}/executions/${e.id}/cancel`} label="Cancel" danger />}
         </section>
       ))}
     </section>

@@ -2,13 +2,16 @@
 import { z } from '@hono/zod-openapi';
 import { findIncident, incidentTimeline, listIncidents } from '../../db/incidents.js';
 import { listIncidentRules } from '../../db/rules.js';
+import { listIncidentExecutions, stepResults } from '../../db/runbooks.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, responses, router } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { IncidentEventSchema, IncidentListQuery, IncidentSchema } from '../schemas/incidents.js';
 import { RuleSchema } from '../schemas/rules.js';
+import { ExecutionSchema } from '../schemas/runbooks.js';
 import { incidentEventJson, incidentJson } from '../views/incidents.js';
 import { ruleJson } from '../views/rules.js';
+import { DEFAULT_TEMPORAL_UI, executionJson } from '../views/runbooks.js';
 
 const listRoute = defineRoute({
   method: 'get',
@@ -25,7 +28,11 @@ const getRoute = defineRoute({
   summary: 'Get an incident with its timeline',
   description: 'The timeline holds everything decided or done about the incident: tier changes, rules requested and withdrawn, dry-run and refused actions.',
   request: { params: IdParam },
-  responses: responses('The incident', ok({ incident: IncidentSchema, timeline: z.array(IncidentEventSchema), rules: z.array(RuleSchema) }), { 404: 'not_found' }),
+  responses: responses(
+    'The incident, its timeline, its rules and the runbook executions it triggered (each step by step)',
+    ok({ incident: IncidentSchema, timeline: z.array(IncidentEventSchema), rules: z.array(RuleSchema), runbook_executions: z.array(ExecutionSchema) }),
+    { 404: 'not_found' },
+  ),
 });
 
 export const incidentsRouter = router()
@@ -39,13 +46,19 @@ export const incidentsRouter = router()
     const { db } = c.var.deps;
     const row = await findIncident(db, c.var.workspace.id, id);
     if (!row) throw new ApiError('not_found', `incident ${id} not found`);
-    const [events, rules] = await Promise.all([incidentTimeline(db, id), listIncidentRules(db, id)]);
+    const [events, rules, executions] = await Promise.all([incidentTimeline(db, id), listIncidentRules(db, id), listIncidentExecutions(db, id)]);
+    const steps = await stepResults(
+      db,
+      executions.map((e) => e.id),
+    );
+    const uiBase = c.var.deps.temporalUiUrl ?? DEFAULT_TEMPORAL_UI;
     return c.json(
       {
         ok: true as const,
         incident: incidentJson(row.incident, row.node),
         timeline: events.map(incidentEventJson),
         rules: rules.map(ruleJson),
+        runbook_executions: executions.map((e) => executionJson(e, steps, uiBase)),
       },
       200,
     );

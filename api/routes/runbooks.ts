@@ -30,9 +30,8 @@ import { ApiError } from '../errors.js';
 import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../openapi.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { CreateRunbookBody, ExecutionParams, ExecutionSchema, ExecutionsQuery, RunbookSchema, RunRunbookBody, UpdateRunbookBody } from '../schemas/runbooks.js';
-import { executionJson, runbookJson } from '../views/runbooks.js';
+import { DEFAULT_TEMPORAL_UI, executionJson, runbookJson } from '../views/runbooks.js';
 
-export const DEFAULT_TEMPORAL_UI = 'http://127.0.0.1:8233';
 
 type StepInput = { action_type: RunbookStep['action_type']; action_config: Record<string, unknown> };
 

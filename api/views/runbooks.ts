@@ -23,6 +23,9 @@ export function runbookJson({ runbook: r, executions, last }: RunbookSummary): z
   };
 }
 
+/** Where the Temporal UI is when the deployment does not say (`npm start`'s dev server). */
+export const DEFAULT_TEMPORAL_UI = 'http://127.0.0.1:8233';
+
 export function temporalUiUrl(base: string, workflowId: string): string {
   return `${base.replace(/\/+$/, '')}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "runbook_executions_by_incident_idx" ON "runbook_executions" USING btree ("incident_id");
