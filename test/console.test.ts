@@ -4,6 +4,7 @@
 // beside its field, CSRF and another workspace's ids refused. Screenshots of each page go
 // to test/output/console/ (README shows the main ones, from docs/).
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -312,6 +313,30 @@ describe('the operator console', () => {
     await shot(page, 'api-reference');
     await context.close();
   }, 60_000);
+
+  it('has no serious accessibility violations on its pages (axe-core), dark or light', async () => {
+    const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    const found: string[] = [];
+    for (const colorScheme of ['dark', 'light'] as const) {
+      const { context, page } = await signedIn();
+      await page.emulateMedia({ colorScheme });
+      for (const path of ['/console', '/console/runbooks', '/console/policy', '/console/integrations', '/console/allowlist']) {
+        await page.goto(path);
+        // Injected beside the page (the console's CSP would refuse it, as it should).
+        await page.evaluate(axe);
+        const result = await page.evaluate(async () =>
+          (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run(),
+        );
+        for (const v of result.violations) if (v.impact === 'serious' || v.impact === 'critical') found.push(`${colorScheme} ${path}: ${v.id} (${v.nodes.length})`);
+      }
+      // The check can fail: an input without a label is found.
+      await page.evaluate(() => document.body.insertAdjacentHTML('beforeend', '<input id="unlabelled">'));
+      const control = await page.evaluate(async () => (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string }> }> } }).axe.run());
+      expect(control.violations.map((v) => v.id)).toContain('label');
+      await context.close();
+    }
+    expect(found).toEqual([]);
+  }, 90_000);
 
   it('refuses a form without its CSRF token or from another site, and shows another workspace only as not found', async () => {
     const { context, page } = await signedIn();
