@@ -1,9 +1,9 @@
 /** @jsxImportSource hono/jsx */
-// The escalation policy as a form: each field named by its path in the API's body
-// (`thresholds.tier1_bps`), so the API's refusal ("thresholds.tier2_bps must be greater
-// than tier1_bps (1000)") is shown beside the field it names.
+// The escalation policy as a form, each field named by its path in the API's body
+// (`thresholds.tier1_bps`, forms.tsx).
 import { BASELINE_MODES, TIER_ACTIONS } from '../../domain/escalation.js';
 import type { Child } from 'hono/jsx';
+import { Field, FieldError, fieldId, invalidAttrs, numberOr } from './forms.js';
 import { Csrf, Notice, Page } from './layout.js';
 
 export interface Policy {
@@ -19,17 +19,6 @@ export interface Policy {
 }
 
 const TIERS = ['tier1', 'tier2', 'tier3'] as const;
-
-/** The API's message split by field: "a.b must ...; c: ..." -> { "a.b": "a.b must ...", c: "c: ..." }; what names no field under "". */
-export function fieldErrors(message: string, fields: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of message.split('; ')) {
-    const field = fields.find((f) => part === f || part.startsWith(`${f} `) || part.startsWith(`${f}:`));
-    const key = field ?? '';
-    out[key] = out[key] ? `${out[key]}; ${part}` : part;
-  }
-  return out;
-}
 
 /** The form's fields, by their API path. */
 export const POLICY_FIELDS = [
@@ -60,9 +49,6 @@ export function policyForm(p: Policy): PolicyForm {
   return form;
 }
 
-/** A typed number as the API takes it; anything else as typed, for the API to refuse by name. */
-const numberOr = (text: string): number | string => (/^-?\d+(\.\d+)?(e\d+)?$/i.test(text.trim()) ? Number(text) : text);
-
 /** The API's body for the form: every tier's thresholds (empty: none), TTLs and actions. */
 export function policyBody(form: PolicyForm): Record<string, unknown> {
   const thresholds: Record<string, unknown> = {};
@@ -85,49 +71,20 @@ export function policyBody(form: PolicyForm): Record<string, unknown> {
   };
 }
 
-function Field(props: { name: string; label: string; form: PolicyForm; errors: Record<string, string>; type?: string; help?: string }) {
-  const id = props.name.replace('.', '-');
-  const error = props.errors[props.name];
-  return (
-    <div>
-      <label for={id}>{props.label}</label>
-      <input
-        id={id}
-        name={props.name}
-        type={props.type ?? 'text'}
-        inputmode={props.type ? undefined : 'numeric'}
-        value={props.form[props.name] ?? ''}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
-      />
-      {error && (
-        <p id={`${id}-error`} class="field-error" role="alert">
-          {error}
-        </p>
-      )}
-      {props.help && !error && <p class="muted">{props.help}</p>}
-    </div>
-  );
-}
-
 function Choice(props: { name: string; label: string; form: PolicyForm; errors: Record<string, string>; options: ReadonlyArray<readonly [string, string]> }) {
-  const id = props.name.replace('.', '-');
+  const id = fieldId(props.name);
   const error = props.errors[props.name];
   return (
     <div>
       <label for={id}>{props.label}</label>
-      <select id={id} name={props.name} aria-invalid={error ? 'true' : undefined} aria-describedby={error ? `${id}-error` : undefined}>
+      <select id={id} name={props.name} {...invalidAttrs(id, error)}>
         {props.options.map(([value, text]) => (
           <option value={value} selected={props.form[props.name] === value}>
             {text}
           </option>
         ))}
       </select>
-      {error && (
-        <p id={`${id}-error`} class="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FieldError id={id} error={error} />
     </div>
   );
 }
@@ -164,10 +121,17 @@ export function PolicyPage(props: {
         {TIERS.map((t, i) => (
           <section class="panel" aria-labelledby={`${t}-heading`}>
             <h2 id={`${t}-heading`}>Tier {i + 1}</h2>
-            <Field name={`thresholds.${t}_bps`} label="Bits per second at or above" form={props.form} errors={errors} help="Empty: this figure does not trigger the tier." />
-            <Field name={`thresholds.${t}_pps`} label="Packets per second at or above" form={props.form} errors={errors} />
+            <Field
+              numeric
+              name={`thresholds.${t}_bps`}
+              label="Bits per second at or above"
+              form={props.form}
+              errors={errors}
+              help="Empty: this figure does not trigger the tier."
+            />
+            <Field numeric name={`thresholds.${t}_pps`} label="Packets per second at or above" form={props.form} errors={errors} />
             <Choice name={`actions.${t}`} label="Action" form={props.form} errors={errors} options={[['', 'default'], ...actions]} />
-            <Field name={`ttl.${t}`} label="Rule TTL (seconds)" form={props.form} errors={errors} />
+            <Field numeric name={`ttl.${t}`} label="Rule TTL (seconds)" form={props.form} errors={errors} />
           </section>
         ))}
         <section class="panel" aria-labelledby="general-heading">
@@ -180,7 +144,7 @@ export function PolicyPage(props: {
             options={[['', 'none'], ...props.adapters.map((a) => [String(a.id), `${a.name} (#${a.id})`] as const)]}
           />
           <Choice name="baseline_mode" label="Baseline" form={props.form} errors={errors} options={BASELINE_MODES.map((m) => [m, m] as const)} />
-          <Field name="hold_down_seconds" label="Hold-down before stepping down (seconds)" form={props.form} errors={errors} />
+          <Field numeric name="hold_down_seconds" label="Hold-down before stepping down (seconds)" form={props.form} errors={errors} />
           <Check name="dry_run" label="Dry run: record what would be done, announce nothing" form={props.form} />
           <Check name="act_without_signature" label="Blackhole even when the capture found no attack signature" form={props.form} />
         </section>

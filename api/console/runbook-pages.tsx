@@ -63,7 +63,12 @@ export function RunbooksPage(props: Who & { runbooks: Runbook[]; notice?: string
                 )}
               </td>
               <td>
-                <ActionButton csrf={props.csrf} action={`${CONSOLE_BASE}/runbooks/${r.id}/toggle`} label={r.active ? 'Deactivate' : 'Activate'} name={`${r.active ? 'Deactivate' : 'Activate'} ${r.name}`} />
+                <ActionButton
+                  csrf={props.csrf}
+                  action={`${CONSOLE_BASE}/runbooks/${r.id}/toggle`}
+                  label={r.active ? 'Deactivate' : 'Activate'}
+                  name={`${r.active ? 'Deactivate' : 'Activate'} ${r.name}`}
+                />
               </td>
             </tr>
           ))}

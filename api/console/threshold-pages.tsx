@@ -2,6 +2,7 @@
 // Per-host thresholds on the console: the overrides of the policy's tiers for one host or
 // prefix (or a prefix as a whole), listed, added and removed through the API, its refusal
 // shown beside the field it names.
+import { Field, numberOr } from './forms.js';
 import { ActionButton, CONSOLE_BASE, Csrf, Notice, rate, Table } from './layout.js';
 
 export interface HostThreshold {
@@ -19,9 +20,6 @@ export const THRESHOLD_FIELDS = ['target_ip', 'label', 'aggregate', 'thresholds'
 
 export type ThresholdForm = Record<string, string>;
 
-/** A typed number as the API takes it; anything else as typed, for the API to refuse by name. */
-const numberOr = (text: string): number | string => (/^\d+(\.\d+)?(e\d+)?$/i.test(text) ? Number(text) : text);
-
 export function thresholdBody(form: ThresholdForm): Record<string, unknown> {
   const thresholds = Object.fromEntries(FIGURES.filter((f) => form[`thresholds.${f}`]).map((f) => [f, numberOr(form[`thresholds.${f}`]!)]));
   return { target_ip: form.target_ip, ...(form.label ? { label: form.label } : {}), thresholds, aggregate: form.aggregate === 'on' };
@@ -33,21 +31,7 @@ const describe = (t: Record<string, number>) =>
     .join(', ');
 
 export function ThresholdsSection(props: { csrf: string; overrides: HostThreshold[]; form: ThresholdForm; errors: Record<string, string> }) {
-  const field = (name: string, label: string) => {
-    const id = `th-${name.replace('.', '-')}`;
-    const error = props.errors[name];
-    return (
-      <div>
-        <label for={id}>{label}</label>
-        <input id={id} name={name} value={props.form[name] ?? ''} aria-invalid={error ? 'true' : undefined} aria-describedby={error ? `${id}-error` : undefined} />
-        {error && (
-          <p id={`${id}-error`} class="field-error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
-    );
-  };
+  const field = (name: string, label: string) => <Field name={name} label={label} form={props.form} errors={props.errors} idPrefix="th-" />;
   return (
     <section class="panel" aria-labelledby="overrides">
       <h2 id="overrides">Per-host thresholds</h2>
