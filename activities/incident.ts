@@ -26,6 +26,25 @@ const PREFIX_CAPTURE_NODES = 5;
 
 type WantedIntent = { intent: IntentRequest; why: string } | { none: string };
 
+/** The evidence a dropping rule needs: a capture whose verdict is an attack. */
+const capturedAttack = (incident: IncidentRow) => incident.verdict === 'attack' && incident.evidence === 'capture';
+
+/** Why the incident, as classified now, drives no dropping rule (no capture yet, or one without an attack signature). */
+function unsignedBecause(incident: IncidentRow): string {
+  const cls = incident.classification as ReportedClassification | null;
+  return incident.evidence === 'counters'
+    ? "waiting for the capture's verdict: a guess from the counters never drives a dropping rule"
+    : `the capture shows no attack signature (${incident.verdict}${cls?.reasons?.length ? `: ${cls.reasons.slice(0, 3).join('; ')}` : ''}); nothing dropped, the incident is notified`;
+}
+
+/**
+ * Geo lockdown drops every packet from whole countries: like a blackhole, only on a
+ * capture's attack verdict, or where the policy acts without one. Null when it may.
+ */
+function geoLockdownHeldBack(incident: IncidentRow, policy: EscalationPolicy): string | null {
+  return capturedAttack(incident) || policy.actWithoutSignature ? null : unsignedBecause(incident);
+}
+
 /**
  * What a blackhole or FlowSpec tier announces for the incident as classified now: a
  * dropping rule only on a capture's attack verdict (a blackhole also when the policy says
@@ -34,12 +53,9 @@ type WantedIntent = { intent: IntentRequest; why: string } | { none: string };
 export function tierIntent(incident: IncidentRow, tier: Tier, policy: EscalationPolicy): WantedIntent {
   const ipFamily = mustParsePrefix(incident.targetIp).family;
   const cls = incident.classification as ReportedClassification | null;
-  const unsigned =
-    incident.evidence === 'counters'
-      ? 'waiting for the capture\'s verdict: a guess from the counters never drives a dropping rule'
-      : `the capture shows no attack signature (${incident.verdict}${cls?.reasons?.length ? `: ${cls.reasons.slice(0, 3).join('; ')}` : ''}); nothing dropped, the incident is notified`;
+  const unsigned = unsignedBecause(incident);
   if (tier.action === 'blackhole') {
-    if (incident.verdict === 'attack' && incident.evidence === 'capture') return { intent: { kind: 'blackhole', target: incident.targetIp }, why: `the capture shows ${describeClassification(incident)}` };
+    if (capturedAttack(incident)) return { intent: { kind: 'blackhole', target: incident.targetIp }, why: `the capture shows ${describeClassification(incident)}` };
     if (policy.actWithoutSignature) return { intent: { kind: 'blackhole', target: incident.targetIp }, why: `the policy acts without an attack signature (${describeClassification(incident)})` };
     return { none: unsigned };
   }
@@ -223,6 +239,8 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
       };
       const what = `geo lockdown: drop traffic from ${geo.countries.join(', ')} to ${incident.targetIp}`;
       if (!geo.enabled) return null;
+      const heldBack = geoLockdownHeldBack(incident, policy);
+      if (heldBack !== null) return note(`${what}: not yet: ${heldBack}`).then(() => ({ kind: 'waiting' }) as const);
       const nodeUuid = await nodeUuidOf(incident);
       // The node's firewall honours its own entries; the routers every entry (db/allowlist.ts).
       const allowlist = await loadAllowlist(db, incident.workspaceId, geo.action === 'firewall' && nodeUuid ? { nodeUuid } : 'network');
@@ -266,6 +284,20 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
       const rules: RuleToStart[] = requested.rules.map((r) => ({ ruleId: r.id, ttlSeconds }));
       await note(`${what}: ${rules.length} FlowSpec rules through adapter ${requested.adapter.id}`, 'geo_lockdown', { rule_ids: rules.map((r) => r.ruleId) });
       return { kind: 'flowspec', rules };
+    },
+
+    /**
+     * After the classification changed: whether the geo lockdown in force is still called
+     * for; when not, the timeline says why (the workflow then lifts it, and puts it back on
+     * a later attack verdict).
+     */
+    async keepGeoLockdown(incidentId: number, dedupeKey: string): Promise<boolean> {
+      const incident = await loadIncident(incidentId);
+      const { policy } = await loadPolicy(db, incident.workspaceId);
+      const heldBack = geoLockdownHeldBack(incident, policy);
+      if (heldBack === null) return true;
+      await record(incidentId, 'geo_lockdown', `geo lockdown lifted: ${heldBack}`, { countries: policy.geoLockdown.countries, action: policy.geoLockdown.action }, dedupeKey);
+      return false;
     },
 
     async recordGeoLockdownOutcome(incidentId: number, outcome: string, dedupeKey: string): Promise<void> {

@@ -301,6 +301,33 @@ describe('geo lockdown', () => {
     expect(rules.every((r) => r.status === 'withdrawn')).toBe(true);
   });
 
+  it('drops no country on the counters’ guess: waits for the capture’s attack verdict, and lifts it on a benign one', async () => {
+    await policy({ geo_lockdown: { enabled: true, countries: ['KP'], action: 'flowspec' } });
+    const host = await node('victim-geo-guess', '203.0.113.83');
+    const opened = await host.agent('POST', '/incidents', { ref: 'geo-guess', started_at: new Date().toISOString(), pps: 20_000, bps: 1.6e8, classification: { family: 'udp_flood', confidence: 0.5, evidence: 'counters', verdict: 'inconclusive' } });
+    const id = opened.body.incident.id as number;
+    const geoNotes = async () => (await incident(id)).timeline.filter((e) => e.kind === 'geo_lockdown').map((e) => e.message);
+    await expect.poll(geoNotes, { timeout: 15_000 }).toEqual([
+      "geo lockdown: drop traffic from KP to 203.0.113.83: not yet: waiting for the capture's verdict: a guess from the counters never drives a dropping rule",
+    ]);
+    expect((await incident(id)).rules).toEqual([]);
+    expect(sourcesTo('203.0.113.83', await routerRib(lab, 'ipv4-flowspec'))).toEqual([]);
+
+    // The capture shows the attack: the tier's rule and the lockdown go out.
+    await host.agent('POST', '/incidents/geo-guess/update', { pps: 20_000, bps: 1.6e8, classification: captured('udp_flood', UDP_BIG) });
+    await expect.poll(async () => (await geoNotes()).at(-1), { timeout: 15_000 }).toMatch(/^geo lockdown: drop traffic from KP to 203\.0\.113\.83: \d+ FlowSpec rules through adapter \d+$/);
+    const count = Number(/(\d+) FlowSpec rules/.exec((await geoNotes()).at(-1)!)![1]);
+    await waitForRib(lab, 'ipv4-flowspec', (r) => sourcesTo('203.0.113.83', r).length === count && flowFor('203.0.113.83')(r), 15_000);
+
+    // A benign verdict (the flood was a flash crowd after all): no country stays dropped.
+    await host.agent('POST', '/incidents/geo-guess/update', { pps: 20_000, bps: 1.6e8, classification: { family: 'unknown', verdict: 'benign', evidence: 'capture', packets: 1000, reasons: ['replies to 90 % of it'] } });
+    await waitForRib(lab, 'ipv4-flowspec', (r) => sourcesTo('203.0.113.83', r).length === 0 && !flowFor('203.0.113.83')(r), 15_000);
+    expect((await geoNotes()).at(-1)).toBe('geo lockdown lifted: the capture shows no attack signature (benign: replies to 90 % of it); nothing dropped, the incident is notified');
+    await expect.poll(async () => (await incident(id)).rules.filter((r) => r.status !== 'withdrawn'), { timeout: 10_000 }).toEqual([]);
+    expect((await incident(id)).rules).toHaveLength(count + 1);
+    await host.agent('POST', '/incidents/geo-guess/resolve', {});
+  });
+
   it('refuses a country too large for FlowSpec, and says to use the firewall', async () => {
     await policy({ geo_lockdown: { enabled: true, countries: ['US'], action: 'flowspec' } });
     const host = await node('victim-geo-us', '203.0.113.85');

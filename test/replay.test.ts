@@ -76,10 +76,15 @@ describe('workflow replay', () => {
       expect(polled.body.commands.map((c: { command: { type: string } }) => c.command.type)).toEqual([type]);
       await geoAgent('POST', `/commands/${polled.body.commands[0].id}/result`, { ok: true });
     };
+    // Opened on the counters' guess, it waits for the capture's verdict; an attack verdict
+    // applies it, a benign one lifts it again.
     const geo = await geoAgent('POST', '/incidents', { ref: 'r2', started_at: new Date().toISOString(), pps: 5000, bps: 4e7 });
+    const attack = { family: 'udp_flood', verdict: 'attack', evidence: 'capture', packets: 500, signature: { match: { protocols: [17] }, coverage: 0.99, collateral: 0, why: 'udp' } };
+    await geoAgent('POST', '/incidents/r2/update', { pps: 5000, bps: 4e7, classification: attack });
     await answer('apply_ruleset');
-    await geoAgent('POST', '/incidents/r2/resolve', {});
+    await geoAgent('POST', '/incidents/r2/update', { pps: 5000, bps: 4e7, classification: { family: 'unknown', verdict: 'benign', evidence: 'capture', packets: 500, reasons: ['replies'] } });
     await answer('remove_ruleset');
+    await geoAgent('POST', '/incidents/r2/resolve', {});
 
     const cases: Array<[string, string]> = [
       ['rule-withdrawn', `rule:${withdrawn.body.rule.id}`],
@@ -88,7 +93,7 @@ describe('workflow replay', () => {
       ['rule-batch-withdrawn', batch.body.rules[0].workflow_id],
       ['rule-batch-failed', failedBatch.body.rules[0].workflow_id],
       ['incident-escalated', `incident:${opened.body.incident.id}`],
-      ['incident-geo-firewall', `incident:${geo.body.incident.id}`],
+      ['incident-geo-verdict', `incident:${geo.body.incident.id}`],
     ];
     for (const [name, workflowId] of cases) {
       const handle = stack.temporal.workflow.getHandle(workflowId);

@@ -35,6 +35,8 @@ export interface IncidentState {
   seq: number;
   /** Geo lockdown is in the node's firewall (so stepping down to 0 removes it there). */
   geoFirewall?: { nodeId: number; nodeUuid: string; suite: FirewallSuite };
+  /** Geo lockdown waits for a capture's attack verdict (the tier it is for): a guess never drops a country. */
+  geoWaiting?: TierLevel;
 }
 
 export interface IncidentWorkflowInput {
@@ -54,7 +56,6 @@ export interface EscalationPlan {
   scope?: 'host' | 'prefix';
 }
 
-/** A rule to start as a child workflow. */
 /** A rule to start as a child workflow (its workflow's input). */
 export type RuleToStart = RuleWorkflowInput;
 
@@ -76,6 +77,8 @@ export interface TierRevision {
 export type GeoLockdownStep =
   | { kind: 'flowspec'; rules: RuleToStart[] }
   | { kind: 'firewall'; nodeId: number; nodeUuid: string; suite: FirewallSuite; countries: string[] }
+  /** Not until the capture shows an attack (or the policy acts without one); the timeline says so. */
+  | { kind: 'waiting' }
   | null;
 
 /** The agent's latest figures. */

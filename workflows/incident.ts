@@ -64,6 +64,8 @@ const channels = proxyActivities<RunbookActivities>({
 const RUNBOOKS_PATCH = 'runbooks-and-notifications';
 /** Incidents before tier rules followed the capture's verdict replay without revising them. */
 const VERDICT_PATCH = 'tier-rules-follow-the-verdict';
+/** Incidents before geo lockdown waited for an attack verdict replay without revising it. */
+const GEO_VERDICT_PATCH = 'geo-lockdown-follows-the-verdict';
 
 /** A prefix incident's capture on each of its busiest nodes: long enough to classify, short enough to act soon. */
 const PREFIX_CAPTURE = { type: 'capture', seconds: 2, max_packets: 20_000 } as const;
@@ -116,6 +118,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     if (reclassified) {
       reclassified = false;
       if (patched(VERDICT_PATCH)) await reviseRules();
+      if (patched(GEO_VERDICT_PATCH)) await reviseLockdown();
     }
 
     if (fresh !== null) {
@@ -262,7 +265,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     await triggerRunbooks(level);
   }
 
-  /** Geo lockdown, for as long as the incident stays at tier 1 or above. */
+  /** Geo lockdown, for as long as the incident stays at tier 1 or above, once a capture shows an attack. */
   async function lockdown(level: TierLevel) {
     const step = await acts.requestGeoLockdown(input.incidentId, level, key('geo'));
     if (step?.kind === 'flowspec') {
@@ -271,6 +274,31 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       const { nodeId, nodeUuid, suite, countries } = step;
       state.geoFirewall = { nodeId, nodeUuid, suite };
       sendCommand(nodeId, nodeUuid, { type: 'geo_lockdown', suite, countries }, 'geo lockdown applied in the node firewall');
+    } else if (step?.kind === 'waiting') {
+      state.geoWaiting = level;
+    }
+  }
+
+  /** After the classification changed: a waiting geo lockdown goes on, one in force comes off when the evidence no longer calls for it. */
+  async function reviseLockdown() {
+    if (state.geoWaiting !== undefined) {
+      const level = state.geoWaiting;
+      state.geoWaiting = undefined;
+      await lockdown(level);
+    } else if ((state.rules.some((r) => r.geo) || state.geoFirewall) && !(await acts.keepGeoLockdown(input.incidentId, key('geo-revise')))) {
+      await liftLockdown('the classification no longer shows an attack');
+      state.geoWaiting = 1;
+    }
+  }
+
+  /** Withdraws the geo lockdown's FlowSpec rules, or has the node's firewall drop its rule set. */
+  async function liftLockdown(reason: string) {
+    for (const r of state.rules.filter((r) => r.geo)) await withdrawRule(r.ruleId, reason);
+    state.rules = state.rules.filter((r) => !r.geo);
+    if (state.geoFirewall) {
+      const { nodeId, nodeUuid, suite } = state.geoFirewall;
+      sendCommand(nodeId, nodeUuid, { type: 'remove_ruleset', suite, name: GEO_LOCKDOWN_RULESET }, 'geo lockdown removed from the node firewall');
+      state.geoFirewall = undefined;
     }
   }
 
@@ -312,10 +340,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     const leaving = state.rules.filter((r) => r.level > level);
     for (const r of leaving) await withdrawRule(r.ruleId, reason);
     state.rules = state.rules.filter((r) => r.level <= level);
-    if (level === 0 && state.geoFirewall) {
-      const { nodeId, nodeUuid, suite } = state.geoFirewall;
-      sendCommand(nodeId, nodeUuid, { type: 'remove_ruleset', suite, name: GEO_LOCKDOWN_RULESET }, 'geo lockdown removed from the node firewall');
-      state.geoFirewall = undefined;
+    if (level === 0) {
+      await liftLockdown(reason);
+      state.geoWaiting = undefined;
     }
     if (level !== state.tier) {
       await acts.setIncidentTier(input.incidentId, level, state.figures, key('tier'));
