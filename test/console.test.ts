@@ -240,6 +240,8 @@ describe('the operator console', () => {
     await page.getByRole('button', { name: 'Deactivate Page the on-call' }).click();
     await page.waitForURL(/\/console\/runbooks$/);
     expect((await tenant.call('GET', `/api/v1/runbooks/${id}`)).body.runbook.active).toBe(false);
+    expect(await page.getByRole('row', { name: /Page the on-call/ }).textContent()).toMatch(/inactive/i);
+    await shot(page, 'runbooks');
     await context.close();
   }, 90_000);
 
