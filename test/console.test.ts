@@ -15,6 +15,7 @@ import { PcapUploader } from '../agent/pcap-uploader.js';
 import { dnsResponse, ipv4, pcapFile, udp } from './support/packets.js';
 import { routerRib, startBgpLab, waitForRib, type BgpLabInfo } from './support/bgp-lab.js';
 import { request, startStack, type Caller, type Stack } from './support/stack.js';
+import { startVultrApi, type VultrApi } from './support/vultr-api.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'output', 'console');
@@ -26,6 +27,7 @@ let browser: Browser;
 let tenant: { id: number; token: string; call: Caller };
 let adapterId: number;
 let hooks: WebhookReceiver;
+let vultr: VultrApi | undefined;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -44,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await hooks?.close();
+  await vultr?.close();
   await stack?.stop();
   await lab?.stop();
 });
@@ -237,6 +240,8 @@ describe('the operator console', () => {
     await page.getByRole('button', { name: 'Deactivate Page the on-call' }).click();
     await page.waitForURL(/\/console\/runbooks$/);
     expect((await tenant.call('GET', `/api/v1/runbooks/${id}`)).body.runbook.active).toBe(false);
+    expect(await page.getByRole('row', { name: /Page the on-call/ }).textContent()).toMatch(/inactive/i);
+    await shot(page, 'runbooks');
     await context.close();
   }, 90_000);
 
@@ -281,6 +286,86 @@ describe('the operator console', () => {
     await page.getByRole('button', { name: 'Remove the override for 203.0.113.0/24' }).click();
     await page.waitForURL(/notice=/);
     expect((await tenant.call('GET', '/api/v1/mitigation/thresholds')).body.thresholds).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it('sets geo lockdown and the scrubbing integration on the policy page, refusing an unknown country and another workspace’s integration beside their fields', async () => {
+    // A scrubbing integration here (a local stand-in of Vultr's API), and one of another workspace.
+    vultr = await startVultrApi();
+    const scrubbing = (caller: Caller, name: string) => {
+      const made = vultr!.integration();
+      return caller('POST', '/api/v1/scrubbing', { type: 'vultr', name, config: made.config, credentials: made.credentials, base_url: vultr!.baseUrl });
+    };
+    const ours = await scrubbing(tenant.call, 'vultr edge');
+    expect(ours.status, JSON.stringify(ours.body)).toBe(200);
+    const theirs = await scrubbing((await stack.tenant()).call, 'not yours');
+    expect(theirs.status, JSON.stringify(theirs.body)).toBe(200);
+    const before = (await tenant.call('GET', '/api/v1/mitigation/escalation')).body.policy;
+
+    const { context, page } = await signedIn();
+    await page.getByRole('link', { name: 'Policy' }).click();
+    const geo = page.getByRole('region', { name: 'Geo lockdown' });
+    const integration = page.getByLabel('Scrubbing integration the scrubbing tier diverts through');
+    const countries = geo.getByLabel('Countries (ISO 3166-1 codes)');
+    expect(await integration.locator('option').allTextContents()).toEqual(['none', `vultr edge (vultr, #${ours.body.integration.id})`]);
+    // The other workspace's id, sent as a crafted form would.
+    const foreign = String(theirs.body.integration.id);
+    await integration.evaluate((select, id) => (select as HTMLSelectElement).add(new Option(`#${id}`, id)), foreign);
+    await integration.selectOption(foreign);
+    await geo.getByLabel('Geo lockdown on').check();
+    await countries.fill('kp, ZZ');
+    await geo.getByLabel('Dropped by').selectOption('firewall');
+    await geo.getByLabel('Firewall', { exact: true }).selectOption('iptables');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await expect.poll(() => integration.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#scrubbing_id-error').textContent()).toBe(`scrubbing_id: scrubbing integration ${foreign} not found`);
+    // What was sent stays: the foreign id (shown as not listed), the countries as typed.
+    expect(await integration.inputValue()).toBe(foreign);
+    expect(await countries.inputValue()).toBe('kp, ZZ');
+    expect(await geo.getByLabel('Geo lockdown on').isChecked()).toBe(true);
+
+    await integration.selectOption(String(ours.body.integration.id));
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await expect.poll(() => countries.getAttribute('aria-invalid')).toBe('true');
+    expect(await geo.getByRole('alert').allTextContents()).toEqual(['geo_lockdown.countries: ZZ not in the GeoIP data set']);
+    expect(await integration.getAttribute('aria-invalid')).toBeNull();
+    // A code that is not two letters: the schema's refusal of one element goes beside the list.
+    await countries.fill('KP KPX');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await expect.poll(() => geo.getByRole('alert').allTextContents()).toEqual([expect.stringMatching(/^geo_lockdown\.countries\.1 must be ISO 3166-1 alpha-2 codes/)]);
+    expect(await countries.inputValue()).toBe('KP KPX');
+    await shot(page, 'policy-geo-error');
+    // Nothing refused was saved.
+    expect((await tenant.call('GET', '/api/v1/mitigation/escalation')).body.policy).toMatchObject({ scrubbing_id: before.scrubbing_id, geo_lockdown: before.geo_lockdown });
+
+    await countries.fill('kp, IR');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.waitForURL(/\/console\/policy\?notice=/);
+    const saved = (await tenant.call('GET', '/api/v1/mitigation/escalation')).body.policy;
+    expect(saved).toMatchObject({
+      scrubbing_id: ours.body.integration.id,
+      geo_lockdown: { enabled: true, countries: ['KP', 'IR'], action: 'firewall', suite: 'iptables' },
+      // The rest of the policy is kept as it was.
+      thresholds: before.thresholds,
+      ttl: before.ttl,
+      adapter_id: before.adapter_id,
+    });
+    // The page shows what was saved.
+    expect(await countries.inputValue()).toBe('KP, IR');
+    expect(await integration.inputValue()).toBe(String(ours.body.integration.id));
+    expect(await geo.getByLabel('Dropped by').inputValue()).toBe('firewall');
+    expect(await geo.getByLabel('Firewall', { exact: true }).inputValue()).toBe('iptables');
+    await shot(page, 'policy-geo');
+
+    // Turned off again from the console: the countries stay for next time, the integration goes.
+    await geo.getByLabel('Geo lockdown on').uncheck();
+    await integration.selectOption('');
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await page.waitForURL(/\/console\/policy\?notice=/);
+    expect((await tenant.call('GET', '/api/v1/mitigation/escalation')).body.policy).toMatchObject({
+      scrubbing_id: null,
+      geo_lockdown: { enabled: false, countries: ['KP', 'IR'] },
+    });
     await context.close();
   }, 60_000);
 

@@ -3,11 +3,15 @@
 // refusal ("thresholds.tier2_bps must be greater than ...") goes beside the field it names,
 // and what was typed goes to the API as typed, for it to refuse by name.
 
-/** The API's message split by field: "a.b must ...; c: ..." -> { "a.b": "a.b must ...", c: "c: ..." }; what names no field under "". */
+/**
+ * The API's message split by field: "a.b must ...; c: ..." -> { "a.b": "a.b must ...", c: "c: ..." };
+ * an element of a list goes to its list ("c.2 must ..." to "c"); what names no field under "".
+ */
 export function fieldErrors(message: string, fields: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
+  const names = (part: string, f: string) => part === f || part.startsWith(`${f} `) || part.startsWith(`${f}:`);
   for (const part of message.split('; ')) {
-    const field = fields.find((f) => part === f || part.startsWith(`${f} `) || part.startsWith(`${f}:`));
+    const field = fields.find((f) => names(part, f)) ?? fields.find((f) => /^\d+$/.test(part.slice(f.length + 1).split(/[ :]/)[0]!) && part.startsWith(`${f}.`));
     const key = field ?? '';
     out[key] = out[key] ? `${out[key]}; ${part}` : part;
   }

@@ -2,6 +2,7 @@
 // The escalation policy as a form, each field named by its path in the API's body
 // (`thresholds.tier1_bps`, forms.tsx).
 import { BASELINE_MODES, TIER_ACTIONS } from '../../domain/escalation.js';
+import { FIREWALL_SUITES } from '../../domain/firewall.js';
 import type { Child } from 'hono/jsx';
 import { Field, FieldError, fieldId, invalidAttrs, numberOr } from './forms.js';
 import { Csrf, Notice, Page } from './layout.js';
@@ -11,7 +12,9 @@ export interface Policy {
   ttl: Record<string, number>;
   actions: Record<string, string>;
   adapter_id: number | null;
+  scrubbing_id: number | null;
   baseline_mode: string;
+  geo_lockdown: { enabled: boolean; countries: string[]; action: string; suite: string };
   dry_run: boolean;
   hold_down_seconds: number;
   act_without_signature: boolean;
@@ -24,11 +27,18 @@ const TIERS = ['tier1', 'tier2', 'tier3'] as const;
 export const POLICY_FIELDS = [
   ...TIERS.flatMap((t) => [`thresholds.${t}_bps`, `thresholds.${t}_pps`, `ttl.${t}`, `actions.${t}`]),
   'adapter_id',
+  'scrubbing_id',
   'baseline_mode',
   'hold_down_seconds',
   'dry_run',
   'act_without_signature',
+  'geo_lockdown.enabled',
+  'geo_lockdown.countries',
+  'geo_lockdown.action',
+  'geo_lockdown.suite',
 ] as const;
+
+const GEO_ACTIONS = ['flowspec', 'firewall'] as const;
 
 /** What was typed, by field (kept when the API refuses, so nothing typed is lost). */
 export type PolicyForm = Record<string, string>;
@@ -36,10 +46,15 @@ export type PolicyForm = Record<string, string>;
 export function policyForm(p: Policy): PolicyForm {
   const form: PolicyForm = {
     adapter_id: p.adapter_id === null ? '' : String(p.adapter_id),
+    scrubbing_id: p.scrubbing_id === null ? '' : String(p.scrubbing_id),
     baseline_mode: p.baseline_mode,
     hold_down_seconds: String(p.hold_down_seconds),
     dry_run: p.dry_run ? 'on' : '',
     act_without_signature: p.act_without_signature ? 'on' : '',
+    'geo_lockdown.enabled': p.geo_lockdown.enabled ? 'on' : '',
+    'geo_lockdown.countries': p.geo_lockdown.countries.join(', '),
+    'geo_lockdown.action': p.geo_lockdown.action,
+    'geo_lockdown.suite': p.geo_lockdown.suite,
   };
   for (const t of TIERS) {
     for (const unit of ['bps', 'pps']) form[`thresholds.${t}_${unit}`] = p.thresholds[`${t}_${unit}`]?.toString() ?? '';
@@ -49,7 +64,7 @@ export function policyForm(p: Policy): PolicyForm {
   return form;
 }
 
-/** The API's body for the form: every tier's thresholds (empty: none), TTLs and actions. */
+/** The API's body for the form: every tier's thresholds (empty: none), TTLs and actions; countries as a list ("kp, ir" -> ["KP", "IR"]). */
 export function policyBody(form: PolicyForm): Record<string, unknown> {
   const thresholds: Record<string, unknown> = {};
   const ttl: Record<string, unknown> = {};
@@ -64,27 +79,41 @@ export function policyBody(form: PolicyForm): Record<string, unknown> {
     ttl,
     actions,
     adapter_id: form.adapter_id ? numberOr(form.adapter_id) : null,
+    scrubbing_id: form.scrubbing_id ? numberOr(form.scrubbing_id) : null,
     baseline_mode: form.baseline_mode,
     hold_down_seconds: numberOr(form.hold_down_seconds ?? ''),
     dry_run: form.dry_run === 'on',
     act_without_signature: form.act_without_signature === 'on',
+    geo_lockdown: {
+      enabled: form['geo_lockdown.enabled'] === 'on',
+      countries: (form['geo_lockdown.countries'] ?? '')
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((c) => c.toUpperCase()),
+      action: form['geo_lockdown.action'],
+      suite: form['geo_lockdown.suite'],
+    },
   };
 }
 
-function Choice(props: { name: string; label: string; form: PolicyForm; errors: Record<string, string>; options: ReadonlyArray<readonly [string, string]> }) {
+/** A select; a value sent but not among the options (an integration since removed) stays shown, for its refusal to make sense. */
+function Choice(props: { name: string; label: string; form: PolicyForm; errors: Record<string, string>; options: ReadonlyArray<readonly [string, string]>; help?: string }) {
   const id = fieldId(props.name);
   const error = props.errors[props.name];
+  const value = props.form[props.name] ?? '';
+  const options = props.options.some(([v]) => v === value) ? props.options : [...props.options, [value, `#${value} (not listed)`] as const];
   return (
     <div>
       <label for={id}>{props.label}</label>
       <select id={id} name={props.name} {...invalidAttrs(id, error)}>
-        {props.options.map(([value, text]) => (
-          <option value={value} selected={props.form[props.name] === value}>
+        {options.map(([v, text]) => (
+          <option value={v} selected={value === v}>
             {text}
           </option>
         ))}
       </select>
       <FieldError id={id} error={error} />
+      {props.help && !error && <p class="muted">{props.help}</p>}
     </div>
   );
 }
@@ -104,6 +133,7 @@ export function PolicyPage(props: {
   workspace: string;
   form: PolicyForm;
   adapters: Array<{ id: number; name: string }>;
+  scrubbing: Array<{ id: number; name: string; type: string }>;
   errors?: Record<string, string>;
   notice?: string;
   /** The per-host thresholds' section (threshold-pages.tsx), below the policy. */
@@ -143,10 +173,38 @@ export function PolicyPage(props: {
             errors={errors}
             options={[['', 'none'], ...props.adapters.map((a) => [String(a.id), `${a.name} (#${a.id})`] as const)]}
           />
+          <Choice
+            name="scrubbing_id"
+            label="Scrubbing integration the scrubbing tier diverts through"
+            form={props.form}
+            errors={errors}
+            options={[['', 'none'], ...props.scrubbing.map((s) => [String(s.id), `${s.name} (${s.type}, #${s.id})`] as const)]}
+          />
           <Choice name="baseline_mode" label="Baseline" form={props.form} errors={errors} options={BASELINE_MODES.map((m) => [m, m] as const)} />
           <Field numeric name="hold_down_seconds" label="Hold-down before stepping down (seconds)" form={props.form} errors={errors} />
           <Check name="dry_run" label="Dry run: record what would be done, announce nothing" form={props.form} />
           <Check name="act_without_signature" label="Blackhole even when the capture found no attack signature" form={props.form} />
+        </section>
+        <section class="panel" aria-labelledby="geo-heading">
+          <h2 id="geo-heading">Geo lockdown</h2>
+          <p class="muted">When an incident first reaches a tier, traffic from these countries to its target is dropped until it steps back down.</p>
+          <Check name="geo_lockdown.enabled" label="Geo lockdown on" form={props.form} />
+          <Field name="geo_lockdown.countries" label="Countries (ISO 3166-1 codes)" form={props.form} errors={errors} help="Separated by commas or spaces: KP, IR." />
+          <Choice
+            name="geo_lockdown.action"
+            label="Dropped by"
+            form={props.form}
+            errors={errors}
+            options={GEO_ACTIONS.map((a) => [a, a === 'flowspec' ? 'FlowSpec at the router (at most 256 prefixes)' : "the node's firewall"] as const)}
+          />
+          <Choice
+            name="geo_lockdown.suite"
+            label="Firewall"
+            form={props.form}
+            errors={errors}
+            options={FIREWALL_SUITES.map((f) => [f, f] as const)}
+            help="For dropping by the node's firewall."
+          />
         </section>
         <p>
           <button class="primary" type="submit">

@@ -218,16 +218,17 @@ export function consoleRouter(request: ApiRequest) {
 
   type PolicyMessages = { notice?: string; errors?: Record<string, string>; threshold?: { form: ThresholdForm; errors: Record<string, string> } };
   const policy = async (c: Context<ConsoleEnv>, form: PolicyForm | null, messages: PolicyMessages = {}) => {
-    const [current, adapters, overrides] = await Promise.all([
+    const [current, adapters, scrubbing, overrides] = await Promise.all([
       form ? null : c.var.api('GET', '/mitigation/escalation'),
       c.var.api('GET', '/mitigation/adapters'),
+      c.var.api('GET', '/scrubbing'),
       c.var.api('GET', '/mitigation/thresholds'),
     ]);
     const shown = form ?? policyForm(must(current!).policy as Policy);
-    const list = must(adapters).adapters as Array<{ id: number; name: string }>;
+    const lists = { adapters: must(adapters).adapters as Adapter[], scrubbing: must(scrubbing).integrations as ScrubbingIntegration[] };
     const th = messages.threshold ?? { form: {}, errors: {} };
     return c.html(
-      <PolicyPage {...who(c)} form={shown} adapters={list} errors={messages.errors} notice={messages.notice}>
+      <PolicyPage {...who(c)} form={shown} {...lists} errors={messages.errors} notice={messages.notice}>
         <ThresholdsSection csrf={c.var.session.csrf} overrides={must(overrides).thresholds as HostThreshold[]} form={th.form} errors={th.errors} />
       </PolicyPage>,
       messages.errors || messages.threshold ? 400 : 200,
