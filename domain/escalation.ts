@@ -28,12 +28,14 @@ export interface Tier extends TierThreshold {
   ttlSeconds: number;
 }
 
+/** Where geo lockdown's drop goes: FlowSpec source prefixes at the router, or the agent's firewall. */
+export const GEO_LOCKDOWN_ACTIONS = ['flowspec', 'firewall'] as const;
+
 export interface GeoLockdown {
   enabled: boolean;
   /** ISO 3166-1 alpha-2 codes. */
   countries: string[];
-  /** Where the drop goes: FlowSpec source prefixes at the router, or the agent's firewall. */
-  action: 'flowspec' | 'firewall';
+  action: (typeof GEO_LOCKDOWN_ACTIONS)[number];
   /** The agent's firewall, for action firewall. */
   suite: FirewallSuite;
 }

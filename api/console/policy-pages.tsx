@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 // The escalation policy as a form, each field named by its path in the API's body
 // (`thresholds.tier1_bps`, forms.tsx).
-import { BASELINE_MODES, TIER_ACTIONS } from '../../domain/escalation.js';
+import { BASELINE_MODES, GEO_LOCKDOWN_ACTIONS, TIER_ACTIONS } from '../../domain/escalation.js';
 import { FIREWALL_SUITES } from '../../domain/firewall.js';
 import type { Child } from 'hono/jsx';
 import { Field, FieldError, fieldId, invalidAttrs, numberOr } from './forms.js';
@@ -37,8 +37,6 @@ export const POLICY_FIELDS = [
   'geo_lockdown.action',
   'geo_lockdown.suite',
 ] as const;
-
-const GEO_ACTIONS = ['flowspec', 'firewall'] as const;
 
 /** What was typed, by field (kept when the API refuses, so nothing typed is lost). */
 export type PolicyForm = Record<string, string>;
@@ -187,7 +185,7 @@ export function PolicyPage(props: {
         </section>
         <section class="panel" aria-labelledby="geo-heading">
           <h2 id="geo-heading">Geo lockdown</h2>
-          <p class="muted">When an incident first reaches a tier, traffic from these countries to its target is dropped until it steps back down.</p>
+          <p class="muted">When an incident first reaches a tier and a capture shows an attack, traffic from these countries to its target is dropped until it steps back down.</p>
           <Check name="geo_lockdown.enabled" label="Geo lockdown on" form={props.form} />
           <Field name="geo_lockdown.countries" label="Countries (ISO 3166-1 codes)" form={props.form} errors={errors} help="Separated by commas or spaces: KP, IR." />
           <Choice
@@ -195,7 +193,7 @@ export function PolicyPage(props: {
             label="Dropped by"
             form={props.form}
             errors={errors}
-            options={GEO_ACTIONS.map((a) => [a, a === 'flowspec' ? 'FlowSpec at the router (at most 256 prefixes)' : "the node's firewall"] as const)}
+            options={GEO_LOCKDOWN_ACTIONS.map((a) => [a, a === 'flowspec' ? 'FlowSpec at the router (at most 256 prefixes)' : "the node's firewall"] as const)}
           />
           <Choice
             name="geo_lockdown.suite"

@@ -1,7 +1,7 @@
 // The escalation policy (flat "tier1_bps" keys, as the reference has them) and per-host thresholds.
 import { z } from '@hono/zod-openapi';
 import { CidrOrIp } from '../../domain/wire.js';
-import { BASELINE_MODES, TIER_ACTIONS } from '../../domain/escalation.js';
+import { BASELINE_MODES, GEO_LOCKDOWN_ACTIONS, TIER_ACTIONS } from '../../domain/escalation.js';
 import { FIREWALL_SUITES } from '../../domain/firewall.js';
 import { bodyId, Timestamp } from './common.js';
 
@@ -38,7 +38,7 @@ export const GeoLockdownSchema = z
       .array(z.string().regex(/^[A-Z]{2}$/, 'must be ISO 3166-1 alpha-2 codes such as "CN"'))
       .max(250)
       .default([]),
-    action: z.enum(['flowspec', 'firewall']).default('flowspec'),
+    action: z.enum(GEO_LOCKDOWN_ACTIONS).default('flowspec'),
     suite: z.enum(FIREWALL_SUITES).default('nftables').openapi({ description: "the agent's firewall, for action firewall" }),
   })
   .refine((g) => !g.enabled || g.countries.length > 0, { message: 'must name at least one country when geo lockdown is enabled', path: ['countries'] });
@@ -75,7 +75,7 @@ export const EscalationPolicySchema = z
     adapter_id: z.number().int().nullable(),
     scrubbing_id: z.number().int().nullable(),
     baseline_mode: z.enum(BASELINE_MODES),
-    geo_lockdown: z.object({ enabled: z.boolean(), countries: z.array(z.string()), action: z.enum(['flowspec', 'firewall']), suite: z.enum(FIREWALL_SUITES) }),
+    geo_lockdown: z.object({ enabled: z.boolean(), countries: z.array(z.string()), action: z.enum(GEO_LOCKDOWN_ACTIONS), suite: z.enum(FIREWALL_SUITES) }),
     dry_run: z.boolean(),
     hold_down_seconds: z.number().int(),
     act_without_signature: z.boolean(),
