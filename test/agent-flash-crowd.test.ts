@@ -2,7 +2,7 @@
 // both cross the tier-1 threshold of a host running the real agent; the incident opens at
 // once with the rolling capture's classification (captured evidence, not the counters'
 // guess): benign for the crowd, whose tier announces nothing at the router, tcp_flood/ack
-// for the flood, whose tier announces a FlowSpec rule. Both in network namespaces, bounded.
+// A flash crowd is not an attack (issue 13): real HTTPS downloads by 40 clients and an ACK flood
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routerRib, waitForRib, type BgpLabInfo, type RibEntry } from './support/bgp-lab.js';
 import type { FloodLab } from './support/flood-lab.js';
@@ -43,7 +43,7 @@ async function nextIncident(before: number, timeoutMs = 10_000): Promise<Inciden
 }
 
 describe('a flash crowd and an ACK flood against a web server running the agent', () => {
-  it('flash crowd of real downloads: benign from the first moment, nothing announced', async () => {
+  it('flash crowd of real HTTPS downloads: benign from the first moment, nothing announced', async () => {
     const before = (await incidents()).length;
     let announced = false;
     let crowdDone = false;

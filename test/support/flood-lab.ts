@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNsPair, type NsPair } from './netns.js';
+import { selfSignedCert } from './tls.js';
 
 export interface FloodLab {
   pair: NsPair;
@@ -93,7 +94,7 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
     },
     async flashCrowd(opts = {}) {
       const clients = opts.clients ?? 40;
-      const port = opts.port ?? 80;
+      const port = opts.port ?? 443;
       const fileBytes = opts.fileBytes ?? 16 * 1024 * 1024;
       const seconds = opts.seconds ?? 4;
       for (let i = 1; i <= clients; i++) {
@@ -103,13 +104,15 @@ export async function startFloodLab(apiBaseUrl: string, victimIp: string): Promi
           // added by an earlier crowd
         }
       }
-      const serverJs = `const b=Buffer.alloc(${fileBytes},120);const s=require('http').createServer((q,r)=>{r.writeHead(200,{'content-length':b.length,'content-type':'application/octet-stream'});r.end(b)});s.listen(${port},'0.0.0.0',()=>console.log('up'))`;
+      // HTTPS, as real downloads are: the victim's certificate, checked by every client.
+      const tls = selfSignedCert(victimIp);
+      const serverJs = `const b=Buffer.alloc(${fileBytes},120);const s=require('https').createServer(${JSON.stringify(tls)},(q,r)=>{r.writeHead(200,{'content-length':b.length,'content-type':'application/octet-stream'});r.end(b)});s.listen(${port},'0.0.0.0',()=>console.log('up'))`;
       const server = spawn('ip', ['netns', 'exec', pair.b.ns, process.execPath, '-e', serverJs], { stdio: ['ignore', 'pipe', 'inherit'] });
       try {
         await new Promise((r) => server.stdout!.once('data', r));
-        const clientJs = `const http=require('http');const end=Date.now()+${seconds * 1000};let downloads=0,bytes=0,live=${clients};
-for(let i=1;i<=${clients};i++){const agent=new http.Agent({keepAlive:false});const go=()=>{if(Date.now()>=end){if(--live===0)console.log(JSON.stringify({downloads,bytes}));return}
-http.get({host:'${victimIp}',port:${port},path:'/big',localAddress:'${crowdNet}.'+i,agent},(r)=>{r.on('data',(d)=>{bytes+=d.length;if(Date.now()>=end)r.destroy()});r.on('end',()=>{downloads++;go()});r.on('close',()=>{if(!r.complete)go()})}).on('error',()=>setTimeout(go,50))};go()}`;
+        const clientJs = `const https=require('https');const ca=${JSON.stringify(tls.cert)};const end=Date.now()+${seconds * 1000};let downloads=0,bytes=0,live=${clients};
+for(let i=1;i<=${clients};i++){const agent=new https.Agent({keepAlive:false,ca});const go=()=>{if(Date.now()>=end){if(--live===0)console.log(JSON.stringify({downloads,bytes}));return}
+https.get({host:'${victimIp}',port:${port},path:'/big',localAddress:'${crowdNet}.'+i,agent},(r)=>{r.on('data',(d)=>{bytes+=d.length;if(Date.now()>=end)r.destroy()});r.on('end',()=>{downloads++;go()});r.on('close',()=>{if(!r.complete)go()})}).on('error',()=>setTimeout(go,50))};go()}`;
         const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
           const c = spawn('ip', ['netns', 'exec', pair.a.ns, process.execPath, '-e', clientJs], { stdio: ['ignore', 'pipe', 'inherit'] });
           let out = '';
