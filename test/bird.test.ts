@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBridgeAdapter } from '../activities/adapters/bridge.js';
+import { expectIdempotentAndLogged } from './support/bridge-idempotence.js';
 import { AdapterError } from '../activities/adapters/types.js';
 import { routerRib, startBgpLab, waitForRib, type BgpLab, type RibEntry } from './support/bgp-lab.js';
 import { expectError } from './support/expect-error.js';
@@ -135,6 +136,15 @@ describe('bird2', () => {
     }
   });
 
+  it('announces twice as once, withdraws what is not there as done, and logs each change with its caller', async () => {
+    const adapter = createBridgeAdapter('BIRD')({ endpoint: lab.birdBridge!.endpoint, authToken: lab.birdBridge!.token, timeoutMs: 10_000, targets: { allowPrivate: true } });
+    try {
+      await expectIdempotentAndLogged(lab, adapter, { bridge: 'bird-bridge', speaker: BIRD, ip: '203.0.113.76', neverAnnounced: '203.0.113.77' });
+    } finally {
+      await adapter.close();
+    }
+  });
+
   it('refuses an intent BIRD must never see, before BIRD sees it', async () => {
     const adapter = createBridgeAdapter('BIRD')({ endpoint: lab.birdBridge!.endpoint, authToken: lab.birdBridge!.token, timeoutMs: 5000, targets: { allowPrivate: true } });
     try {
@@ -166,9 +176,10 @@ describe('bridges beside speakers', () => {
   it.each([
     ['exabgp-bridge', 'EXABGP_BRIDGE'],
     ['bird-bridge', 'BIRD_BRIDGE'],
+    ['frr-bridge', 'FRR_BRIDGE'],
   ])('%s refuses to listen beyond loopback without a token', async (file, prefix) => {
     const dir = mkdtempSync(join(tmpdir(), 'bwk-bridge-'));
-    const { code, err } = await bridgeExit(file, { [`${prefix}_LISTEN`]: '0.0.0.0:0', [`${prefix}_TOKEN`]: '', BIRD_BRIDGE_CONFIG: join(dir, 'b.conf') });
+    const { code, err } = await bridgeExit(file, { [`${prefix}_LISTEN`]: '0.0.0.0:0', [`${prefix}_TOKEN`]: '', BIRD_BRIDGE_CONFIG: join(dir, 'b.conf'), FRR_BRIDGE_ASN: '65004' });
     expect(code).toBe(2);
     expect(err).toContain(`refusing to listen on 0.0.0.0:0 without ${prefix}_TOKEN`);
   });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createBridgeAdapter } from '../activities/adapters/bridge.js';
 import { AdapterError } from '../activities/adapters/types.js';
 import { startBgpLab, waitForRib, type BgpLab, type RibEntry } from './support/bgp-lab.js';
+import { expectIdempotentAndLogged } from './support/bridge-idempotence.js';
 import { expectError } from './support/expect-error.js';
 import { startStack, type Caller, type Stack } from './support/stack.js';
 
@@ -80,6 +81,15 @@ describe('frr', () => {
       expect(err).toBeInstanceOf(AdapterError);
       expect((err as AdapterError).retryable).toBe(false);
       expect((err as AdapterError).message).toContain('FRR cannot originate FlowSpec');
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('announces twice as once, withdraws what is not there as done, and logs each change with its caller', async () => {
+    const adapter = createBridgeAdapter('FRR')({ endpoint: lab.frrBridge!.endpoint, authToken: lab.frrBridge!.token, timeoutMs: 5000, targets: { allowPrivate: true } });
+    try {
+      await expectIdempotentAndLogged(lab, adapter, { bridge: 'frr-bridge', speaker: FRR, ip: '203.0.113.74', neverAnnounced: '203.0.113.75' });
     } finally {
       await adapter.close();
     }
