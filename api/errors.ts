@@ -79,7 +79,28 @@ export function describeZodError(error: ZodError, where: string): string {
       if (expected === 'int') return `${field} must be a whole number`;
       return `${field} must be ${typeName(expected)}, not ${typeName(received)}`;
     }
-    return /^(is|must|may) /.test(issue.message) ? `${field} ${issue.message}` : `${field}: ${issue.message}`;
+    if (/^(is|must|may) /.test(issue.message)) return `${field} ${issue.message}`;
+    const bound = issue.code === 'too_small' || issue.code === 'too_big' ? boundMessage(issue) : null;
+    return bound ? `${field} ${bound}` : `${field}: ${issue.message}`;
   });
   return parts.join('; ');
+}
+
+/** A size limit in words ("must be >= 0", "must hold at most 1024 items"), for zod's own "Too small: expected number to be >=0". */
+function boundMessage(issue: { code: 'too_small' | 'too_big'; origin?: string; minimum?: unknown; maximum?: unknown; inclusive?: boolean }): string | null {
+  const small = issue.code === 'too_small';
+  const limit = String(small ? issue.minimum : issue.maximum);
+  switch (issue.origin) {
+    case 'number':
+    case 'int':
+    case 'bigint':
+      return `must be ${small ? '>' : '<'}${issue.inclusive === false ? '' : '='} ${limit}`;
+    case 'string':
+      return `must be at ${small ? 'least' : 'most'} ${limit} characters long`;
+    case 'array':
+    case 'set':
+      return `must hold at ${small ? 'least' : 'most'} ${limit} item${limit === '1' ? '' : 's'}`;
+    default:
+      return null;
+  }
 }

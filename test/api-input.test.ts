@@ -100,6 +100,8 @@ describe('types, coercion and messages', () => {
     [({ reason: 7 }), 'reason must be a string, not a number'],
     [({ target_ip: 'nope' }), 'target_ip: '],
     [({ adapter_id: undefined }), 'adapter_id is required'],
+    [({ ttl: -5 }), 'ttl must be >= 0'],
+    [({ target_ip: undefined, target_ips: [] }), 'target_ips must hold at least 1 item'],
   ])('%j -> "%s"', async (body: Record<string, unknown>, message) => {
     const res = await a.call('POST', '/api/v1/mitigation/rules', rule(body));
     expectError(res, 400, 'invalid_parameter');
