@@ -57,18 +57,29 @@ export const BgpAdapterConfig = z
   })
   .openapi('AdapterConfig');
 
-/** Settings of appliances reached over their REST API (F5 BIG-IP). */
-export const ApplianceAdapterConfig = z
+const F5Name = (what: string) => z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, `must be ${what} name (letters, digits, _ . -)`);
+/** F5 BIG-IP: a blackhole route per rule, or the target in an AFM address list a drop rule of a firewall policy refers to. */
+export const F5AdapterConfig = z
   .strictObject({
-    partition: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a partition name')
+    mode: z
+      .enum(['route', 'afm'])
       .optional()
-      .openapi({ description: 'F5: the partition routes are made in (default Common)' }),
+      .openapi({
+        description: 'route (default): a blackhole route per rule; afm: the target in the address list bulwark_<policy>, dropped by the rule bulwark_drop of config.policy',
+      }),
+    partition: F5Name('a partition').optional().openapi({ description: 'the partition routes, the policy and the address list are in (default Common)' }),
+    policy: F5Name('a firewall policy')
+      .optional()
+      .openapi({ description: 'afm: the AFM firewall policy the drop rule goes in (made if missing; attach it to a context)', example: 'ddos_global' }),
     tls_ca: TlsCa,
     timeout_ms: z.number().int().min(100).max(60000).optional().openapi({ description: 'per-call timeout (default 5000)' }),
   })
-  .openapi('ApplianceAdapterConfig');
+  .superRefine((c, ctx) => {
+    if (c.mode === 'afm' && c.policy === undefined)
+      ctx.addIssue({ code: 'custom', path: ['policy'], message: 'is required with mode afm: the AFM firewall policy the drop rule goes in' });
+    if (c.mode !== 'afm' && c.policy !== undefined) ctx.addIssue({ code: 'custom', path: ['policy'], message: 'is only for mode afm (blackhole routes belong to no policy)' });
+  })
+  .openapi('F5AdapterConfig');
 
 /** Radware DefensePro, through Cyber Controller. */
 export const RadwareAdapterConfig = z
@@ -127,7 +138,7 @@ export const SaveAdapterBody = z
     const configSchema = (BGP_LIKE_TYPES as readonly string[]).includes(body.adapter_type)
       ? BgpAdapterConfig
       : body.adapter_type === 'f5'
-        ? ApplianceAdapterConfig
+        ? F5AdapterConfig
         : body.adapter_type === 'cloudflare'
           ? CloudflareAdapterConfig
           : body.adapter_type === 'radware'
