@@ -183,7 +183,7 @@ export const AdapterSchema = z
     config: z.record(z.string(), z.unknown()),
     capabilities: z.array(z.enum(INTENT_TYPES)),
     active_rules: z.number().int(),
-    last_reconciled_at: Timestamp.openapi({ description: 'when the reconciler last compared the speaker with the rules (exabgp, gobgp)' }),
+    last_reconciled_at: Timestamp.openapi({ description: 'when the reconciler last compared the back end with the rules (every type but webhook)' }),
     reconcile_error: z.string().nullable().openapi({ description: 'what went wrong then, if anything' }),
     recent_repairs: z
       .array(
