@@ -30,6 +30,17 @@ export const DEFAULT_CAPABILITIES: Record<AdapterType, IntentType[]> = {
   f5: ['blackhole'],
 };
 
+/**
+ * Whether a cloudflare adapter blocks sources from a zone (IP access rules), where only a
+ * FlowSpec rule's source can be blocked: a blackhole (a target) has no meaning there.
+ */
+export const blocksSourcesOnly = (adapterType: AdapterType, config: AdapterConfig | undefined) => adapterType === 'cloudflare' && config?.mode === 'ip_access_rules';
+
+/** What an adapter announces when it is saved without `capabilities`, as its type and config allow. */
+export function defaultCapabilities(adapterType: AdapterType, config: AdapterConfig | undefined): IntentType[] {
+  return blocksSourcesOnly(adapterType, config) ? ['flowspec'] : DEFAULT_CAPABILITIES[adapterType];
+}
+
 /** Adapter-specific settings as stored (snake_case), validated by the API (api/schemas/adapters.ts). */
 export interface AdapterConfig {
   local_as?: number;
@@ -47,7 +58,17 @@ export interface AdapterConfig {
 export type AdapterRefusal = { code: 'unsupported'; reason: string };
 
 /** Why this adapter cannot announce `intentType`, or null when it can. */
-export function adapterRefusal(adapter: { id: number; adapterType: AdapterType; capabilities: readonly IntentType[] }, intentType: IntentType): AdapterRefusal | null {
+export function adapterRefusal(
+  adapter: { id: number; adapterType: AdapterType; capabilities: readonly IntentType[]; config?: AdapterConfig },
+  intentType: IntentType,
+): AdapterRefusal | null {
+  // An adapter saved before its capabilities were checked against its mode may still list blackhole.
+  if (intentType === 'blackhole' && blocksSourcesOnly(adapter.adapterType, adapter.config)) {
+    return {
+      code: 'unsupported',
+      reason: `adapter ${adapter.id} blocks sources from a Cloudflare zone (ip_access_rules): FlowSpec rules with a source only, not blackhole; use magic_firewall to block a target`,
+    };
+  }
   if (!adapter.capabilities.includes(intentType)) {
     return { code: 'unsupported', reason: `adapter ${adapter.id} supports ${adapter.capabilities.join(', ')}, not ${intentType}` };
   }

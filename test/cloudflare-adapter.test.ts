@@ -1,9 +1,12 @@
 // The cloudflare adapter through the whole stack against local stand-ins of Cloudflare's
 // API: magic_firewall mode turns blackhole and FlowSpec rules into Magic Firewall block
 // rules (and removes only its own); ip_access_rules mode blocks a FlowSpec rule's source
-// from a zone and refuses what it cannot express; a refused token is reported, not retried.
+// from a zone and refuses what it cannot express, a blackhole before the rule is asked (its
+// capabilities say FlowSpec only); a refused token is reported, not retried.
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expression } from '../activities/adapters/cloudflare.js';
+import { mitigationAdapters } from '../db/schema.js';
 import { startCloudflareRulesetsApi, type CloudflareRulesetsApi } from './support/cloudflare-rulesets-api.js';
 import { startCloudflareWafApi, type CloudflareWafApi } from './support/cloudflare-waf-api.js';
 import { expectError } from './support/expect-error.js';
@@ -57,7 +60,22 @@ describe('cloudflare: magic_firewall', () => {
   });
 
   it('writes FlowSpec matches in Cloudflare’s rules language', () => {
-    expect(expression({ kind: 'flowspec', destination: '203.0.113.9/32', match: { source: '198.51.100.0/24', destinationPorts: [{ from: 80, to: 80 }, { from: 443, to: 443 }], tcpFlags: ['syn', 'ack'], packetLengths: [{ from: 0, to: 64 }] }, action: { type: 'discard' } })).toBe(
+    expect(
+      expression({
+        kind: 'flowspec',
+        destination: '203.0.113.9/32',
+        match: {
+          source: '198.51.100.0/24',
+          destinationPorts: [
+            { from: 80, to: 80 },
+            { from: 443, to: 443 },
+          ],
+          tcpFlags: ['syn', 'ack'],
+          packetLengths: [{ from: 0, to: 64 }],
+        },
+        action: { type: 'discard' },
+      }),
+    ).toBe(
       'ip.dst in {203.0.113.9/32} and ip.src in {198.51.100.0/24} and (tcp.dstport in {80 443} or udp.dstport in {80 443}) and ip.len in {0..64} and (tcp.flags.syn or tcp.flags.ack)',
     );
     expect(() => expression({ kind: 'flowspec', destination: '203.0.113.9/32', match: { fragments: ['is-fragment'] }, action: { type: 'discard' } })).toThrow(/fragments/);
@@ -71,8 +89,18 @@ describe('cloudflare: magic_firewall', () => {
     expect(JSON.stringify(tested.body)).toContain('HTTP 403');
     const refused = await rule({ adapter_id: id, target_ip: '203.0.113.97', intent_type: 'blackhole' });
     expect(refused.status).toBe(502);
-    expectError(await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'cloudflare', name: 'x', endpoint: magic.baseUrl, auth_token: 't', config: { mode: 'magic_firewall' } }), 400, 'invalid_parameter', 'config.account_id');
-    expectError(await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'cloudflare', name: 'x', endpoint: magic.baseUrl, auth_token: 't' }), 400, 'invalid_parameter', 'config is required');
+    expectError(
+      await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'cloudflare', name: 'x', endpoint: magic.baseUrl, auth_token: 't', config: { mode: 'magic_firewall' } }),
+      400,
+      'invalid_parameter',
+      'config.account_id',
+    );
+    expectError(
+      await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'cloudflare', name: 'x', endpoint: magic.baseUrl, auth_token: 't' }),
+      400,
+      'invalid_parameter',
+      'config is required',
+    );
   });
 });
 
@@ -86,11 +114,58 @@ describe('cloudflare: ip_access_rules', () => {
     await call('POST', `/api/v1/mitigation/rules/${flow.body.rule.id}/withdraw`);
     expect(waf.rules(zone)).toEqual([]);
 
-    const blackhole = await rule({ adapter_id: id, target_ip: '203.0.113.99', intent_type: 'blackhole' });
-    expect(blackhole.status).toBe(502);
-    expect(blackhole.body.error.message).toContain('ip_access_rules mode blocks sources');
     const wide = await rule({ adapter_id: id, target_ip: '203.0.113.99', intent_type: 'flowspec', match: { source: '198.51.100.24', protocol: 'udp' } });
     expect(wide.status).toBe(502);
     expect(wide.body.error.message).toContain('would block more than asked');
+  });
+
+  it('says before any rule is asked that it blocks FlowSpec sources only, never a blackhole target', async () => {
+    const zone = waf.addZone();
+    const config = { mode: 'ip_access_rules', zone_id: zone };
+    const saved = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'cloudflare', name: 'zone', endpoint: waf.baseUrl, auth_token: waf.apiToken, config });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    expect(saved.body.adapter.capabilities).toEqual(['flowspec']);
+    const id = saved.body.adapter.id as number;
+    // Refused at the request (400, before any call to Cloudflare), not at announce time (502).
+    expectError(await rule({ adapter_id: id, target_ip: '203.0.113.99', intent_type: 'blackhole' }), 400, 'invalid_parameter', 'not blackhole');
+    expectError(
+      await call('POST', '/api/v1/mitigation/adapters', {
+        adapter_type: 'cloudflare',
+        name: 'x',
+        endpoint: waf.baseUrl,
+        auth_token: waf.apiToken,
+        config,
+        capabilities: ['blackhole', 'flowspec'],
+      }),
+      400,
+      'invalid_parameter',
+      'capabilities',
+    );
+    expectError(
+      await call('POST', '/api/v1/mitigation/adapters', { id, adapter_type: 'cloudflare', name: 'zone', endpoint: waf.baseUrl, config, capabilities: ['blackhole'] }),
+      400,
+      'invalid_parameter',
+      'capabilities',
+    );
+    // magic_firewall blocks targets: blackhole stays among its defaults and may be asked for.
+    expect(
+      (
+        await call('POST', '/api/v1/mitigation/adapters', {
+          adapter_type: 'cloudflare',
+          name: 'mf',
+          endpoint: magic.baseUrl,
+          auth_token: magic.token,
+          config: { mode: 'magic_firewall', account_id: magic.accountId },
+        })
+      ).body.adapter.capabilities,
+    ).toEqual(['blackhole', 'flowspec']);
+
+    // An adapter stored before its capabilities were checked against its mode still lists blackhole: refused at the request all the same.
+    await stack.db.db
+      .update(mitigationAdapters)
+      .set({ capabilities: ['blackhole', 'flowspec'] })
+      .where(eq(mitigationAdapters.id, id));
+    expectError(await rule({ adapter_id: id, target_ip: '203.0.113.99', intent_type: 'blackhole' }), 400, 'invalid_parameter', 'ip_access_rules');
+    expect(waf.rules(zone)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
 import { z } from '@hono/zod-openapi';
 import { createAdapter, deleteAdapter, findAdapter, listAdapters, liveRules, recentRepairs, updateAdapter, type AdapterRow } from '../../db/adapters.js';
 import { deleteReconcileSchedule, DEFAULT_RECONCILE_SECONDS, ensureReconcileSchedule } from '../../clients/reconcile.js';
-import { DEFAULT_CAPABILITIES, HTTP_INTEGRATION_TYPES, RECONCILED_ADAPTER_TYPES, type AdapterConfig } from '../../domain/adapter-types.js';
+import { defaultCapabilities, HTTP_INTEGRATION_TYPES, RECONCILED_ADAPTER_TYPES, type AdapterConfig } from '../../domain/adapter-types.js';
 import { refuseTargetUrl, type TargetPolicy } from '../../domain/http-targets.js';
 import { testAdapter } from '../../clients/adapter-test.js';
 import { withdrawRule } from '../../clients/rule.js';
@@ -13,7 +13,6 @@ import { defineRoute, jsonBody, responses, router, WRITE_ERRORS } from '../opena
 import { AdapterSchema, SaveAdapterBody } from '../schemas/adapters.js';
 import { IdParam, ok } from '../schemas/common.js';
 import { adapterJson } from '../views/adapters.js';
-
 
 /** BGP speakers' bridges sit on the operator's network: private is normal there (link-local is not). */
 const SPEAKER_TARGETS: TargetPolicy = { allowPrivate: true };
@@ -77,7 +76,10 @@ const testRoute = defineRoute({
 export const adaptersRouter = router()
   .openapi(listRoute, async (c) => {
     const rows = await listAdapters(c.var.deps.db, c.var.workspace.id);
-    const repairs = await recentRepairs(c.var.deps.db, rows.map((r) => r.adapter.id));
+    const repairs = await recentRepairs(
+      c.var.deps.db,
+      rows.map((r) => r.adapter.id),
+    );
     return c.json({ ok: true as const, adapters: rows.map((r) => adapterJson(r.adapter, r.live, repairs.get(r.adapter.id)!)) }, 200);
   })
   .openapi(saveRoute, async (c) => {
@@ -85,7 +87,7 @@ export const adaptersRouter = router()
     const body = c.req.valid('json');
     const refused = refuseTargetUrl(endpointUrl(body.endpoint), HTTP_INTEGRATION_TYPES.includes(body.adapter_type) ? deps.targets : SPEAKER_TARGETS);
     if (refused) throw new ApiError('invalid_parameter', `endpoint: ${refused}`);
-    const capabilities = body.capabilities ?? DEFAULT_CAPABILITIES[body.adapter_type];
+    const capabilities = body.capabilities ?? defaultCapabilities(body.adapter_type, body.config as AdapterConfig | undefined);
     const values = {
       adapterType: body.adapter_type,
       name: body.name,

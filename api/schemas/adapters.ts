@@ -1,7 +1,7 @@
 // Mitigation adapters: where rules are announced, and the settings each type takes.
 import { z } from '@hono/zod-openapi';
 import { httpUrl } from '../../domain/wire.js';
-import { ADAPTER_TYPES, INTENT_TYPES } from '../../domain/adapter-types.js';
+import { ADAPTER_TYPES, blocksSourcesOnly, INTENT_TYPES } from '../../domain/adapter-types.js';
 import { parseAddress } from '../../domain/prefix.js';
 import { REPAIR_KINDS } from '../../db/schema.js';
 import { bodyId, Timestamp } from './common.js';
@@ -35,7 +35,11 @@ const TlsCa = z
 export const BgpAdapterConfig = z
   .strictObject({
     local_as: z.number().int().min(1).max(4294967295).optional(),
-    communities: z.array(Community).max(16).optional().openapi({ description: 'added to every blackhole announcement', example: ['65001:666'] }),
+    communities: z
+      .array(Community)
+      .max(16)
+      .optional()
+      .openapi({ description: 'added to every blackhole announcement', example: ['65001:666'] }),
     next_hop: z
       .string()
       .refine((v) => parseAddress(v)?.family === 4 && !v.startsWith('127.'), 'must be an IPv4 address outside 127.0.0.0/8')
@@ -53,19 +57,37 @@ export const BgpAdapterConfig = z
   })
   .openapi('AdapterConfig');
 
-/** Settings of appliances reached over their REST API (F5 BIG-IP). */
-export const ApplianceAdapterConfig = z
+const F5Name = (what: string) => z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, `must be ${what} name (letters, digits, _ . -)`);
+/** F5 BIG-IP: a blackhole route per rule, or the target in an AFM address list a drop rule of a firewall policy refers to. */
+export const F5AdapterConfig = z
   .strictObject({
-    partition: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a partition name').optional().openapi({ description: 'F5: the partition routes are made in (default Common)' }),
+    mode: z
+      .enum(['route', 'afm'])
+      .optional()
+      .openapi({
+        description: 'route (default): a blackhole route per rule; afm: the target in the address list bulwark_<policy>, dropped by the rule bulwark_drop of config.policy',
+      }),
+    partition: F5Name('a partition').optional().openapi({ description: 'the partition routes, the policy and the address list are in (default Common)' }),
+    policy: F5Name('a firewall policy')
+      .optional()
+      .openapi({ description: 'afm: the AFM firewall policy the drop rule goes in (made if missing; attach it to a context)', example: 'ddos_global' }),
     tls_ca: TlsCa,
     timeout_ms: z.number().int().min(100).max(60000).optional().openapi({ description: 'per-call timeout (default 5000)' }),
   })
-  .openapi('ApplianceAdapterConfig');
+  .superRefine((c, ctx) => {
+    if (c.mode === 'afm' && c.policy === undefined)
+      ctx.addIssue({ code: 'custom', path: ['policy'], message: 'is required with mode afm: the AFM firewall policy the drop rule goes in' });
+    if (c.mode !== 'afm' && c.policy !== undefined) ctx.addIssue({ code: 'custom', path: ['policy'], message: 'is only for mode afm (blackhole routes belong to no policy)' });
+  })
+  .openapi('F5AdapterConfig');
 
 /** Radware DefensePro, through Cyber Controller. */
 export const RadwareAdapterConfig = z
   .strictObject({
-    dp_ip: z.string().refine((v) => parseAddress(v) !== null, 'must be the DefensePro’s address, as Cyber Controller knows it').openapi({ example: '10.105.192.33' }),
+    dp_ip: z
+      .string()
+      .refine((v) => parseAddress(v) !== null, 'must be the DefensePro’s address, as Cyber Controller knows it')
+      .openapi({ example: '10.105.192.33' }),
     tls_ca: TlsCa,
     timeout_ms: z.number().int().min(100).max(60000).optional(),
   })
@@ -106,12 +128,7 @@ export const SaveAdapterBody = z
     adapter_type: z.enum(ADAPTER_TYPES).openapi({ example: 'exabgp' }),
     name: z.string().trim().min(1).max(100).openapi({ example: 'Core Router BGP' }),
     endpoint: z.string().min(1).max(2000).openapi({ description: 'URL or host:port', example: '10.0.0.1:5000' }),
-    auth_token: z
-      .string()
-      .max(4096)
-      .nullable()
-      .optional()
-      .openapi({ description: 'stored encrypted, never returned; omit to keep the current one, null to clear' }),
+    auth_token: z.string().max(4096).nullable().optional().openapi({ description: 'stored encrypted, never returned; omit to keep the current one, null to clear' }),
     config: z.record(z.string(), z.unknown()).optional(),
     capabilities: z.array(z.enum(INTENT_TYPES)).min(1).max(3).optional(),
   })
@@ -121,15 +138,29 @@ export const SaveAdapterBody = z
     const configSchema = (BGP_LIKE_TYPES as readonly string[]).includes(body.adapter_type)
       ? BgpAdapterConfig
       : body.adapter_type === 'f5'
-        ? ApplianceAdapterConfig
+        ? F5AdapterConfig
         : body.adapter_type === 'cloudflare'
           ? CloudflareAdapterConfig
           : body.adapter_type === 'radware'
             ? RadwareAdapterConfig
             : null;
-    if (body.adapter_type === 'radware' && body.config === undefined) ctx.addIssue({ code: 'custom', path: ['config'], message: 'is required: {"dp_ip": "<the DefensePro as Cyber Controller knows it>"}' });
-    if ((body.adapter_type === 'radware' || body.adapter_type === 'f5') && body.capabilities?.includes('flowspec')) ctx.addIssue({ code: 'custom', path: ['capabilities'], message: `the ${body.adapter_type} adapter blocks blackhole targets only; FlowSpec goes through exabgp, gobgp or bird2` });
-    if (body.adapter_type === 'cloudflare' && body.config === undefined) ctx.addIssue({ code: 'custom', path: ['config'], message: 'is required: {"mode": "magic_firewall", "account_id"} or {"mode": "ip_access_rules", "zone_id"}' });
+    if (body.adapter_type === 'radware' && body.config === undefined)
+      ctx.addIssue({ code: 'custom', path: ['config'], message: 'is required: {"dp_ip": "<the DefensePro as Cyber Controller knows it>"}' });
+    if ((body.adapter_type === 'radware' || body.adapter_type === 'f5') && body.capabilities?.includes('flowspec'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['capabilities'],
+        message: `the ${body.adapter_type} adapter blocks blackhole targets only; FlowSpec goes through exabgp, gobgp or bird2`,
+      });
+    if (blocksSourcesOnly(body.adapter_type, body.config) && body.capabilities?.includes('blackhole')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['capabilities'],
+        message: 'ip_access_rules mode blocks FlowSpec rules’ sources from the zone, never a target: leave blackhole out (or use magic_firewall)',
+      });
+    }
+    if (body.adapter_type === 'cloudflare' && body.config === undefined)
+      ctx.addIssue({ code: 'custom', path: ['config'], message: 'is required: {"mode": "magic_firewall", "account_id"} or {"mode": "ip_access_rules", "zone_id"}' });
     if (configSchema && body.config !== undefined) {
       const r = configSchema.safeParse(body.config);
       // The config's own issues, placed under config (so they read "config.next_hop ...").
@@ -152,7 +183,7 @@ export const AdapterSchema = z
     config: z.record(z.string(), z.unknown()),
     capabilities: z.array(z.enum(INTENT_TYPES)),
     active_rules: z.number().int(),
-    last_reconciled_at: Timestamp.openapi({ description: 'when the reconciler last compared the speaker with the rules (exabgp, gobgp)' }),
+    last_reconciled_at: Timestamp.openapi({ description: 'when the reconciler last compared the back end with the rules (every type but webhook)' }),
     reconcile_error: z.string().nullable().openapi({ description: 'what went wrong then, if anything' }),
     recent_repairs: z
       .array(
