@@ -11,7 +11,7 @@ import type { SecretBox } from '../db/secrets.js';
 import { routeIntent, routeKey, type MitigationIntent } from '../domain/intent.js';
 import type { ReconcileOutcome } from '../workflows/reconcile.contract.js';
 import type { AdapterRegistry } from './adapters/index.js';
-import type { MitigationAdapter } from './adapters/types.js';
+import { CredentialsRefused, type MitigationAdapter } from './adapters/types.js';
 import { reconcileRepairs } from '../metrics/registry.js';
 
 type RuleRow = typeof mitigationRules.$inferSelect;
@@ -48,6 +48,7 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
     async reconcileAdapter(adapterId: number): Promise<ReconcileOutcome> {
       const [adapter] = await db.select().from(mitigationAdapters).where(eq(mitigationAdapters.id, adapterId));
       if (!adapter || adapter.deletedAt) return { kind: 'skipped', reason: `adapter ${adapterId} no longer exists` };
+      if (adapter.reconcilePausedAt) return { kind: 'skipped', reason: `paused since ${adapter.reconcilePausedAt.toISOString()}: the back end refused the adapter's credentials` };
       let impl: MitigationAdapter;
       try {
         impl = adapters.get(adapter, () => (adapter.authTokenEnc ? secrets.open(adapter.authTokenEnc) : null));
@@ -62,6 +63,13 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
       try {
         listed = await impl.list();
       } catch (err) {
+        if (err instanceof CredentialsRefused) {
+          // Every few seconds with credentials refused would lock the account: no more until the adapter is saved.
+          const error = `${err.message}; reconciliation paused until the adapter is saved`;
+          await db.update(mitigationAdapters).set({ reconciledAt: sql`now()`, reconcileError: error, reconcilePausedAt: sql`now()` }).where(eq(mitigationAdapters.id, adapterId));
+          logger.warn({ adapterId, error }, 'reconciliation paused');
+          return { kind: 'unreachable', error };
+        }
         await done((err as Error).message);
         return { kind: 'unreachable', error: (err as Error).message };
       }

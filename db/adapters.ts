@@ -81,7 +81,8 @@ export async function createAdapter(db: Db, workspaceId: number, values: Adapter
 
 /**
  * `authTokenEnc` undefined: keep the stored secret; null: clear it. A new type or endpoint
- * is another back end: what the reconciler last saw of the old one no longer applies.
+ * is another back end: what the reconciler last saw of the old one no longer applies. A
+ * save resumes a reconciliation paused on refused credentials.
  */
 export async function updateAdapter(db: Db, current: AdapterRow, values: AdapterValues, authTokenEnc: string | null | undefined): Promise<AdapterRow> {
   const moved = current.adapterType !== values.adapterType || current.endpoint !== values.endpoint;
@@ -90,7 +91,8 @@ export async function updateAdapter(db: Db, current: AdapterRow, values: Adapter
     .set({
       ...values,
       ...(authTokenEnc !== undefined ? { authTokenEnc } : {}),
-      ...(moved ? { reconciledAt: null, reconcileError: null } : {}),
+      ...(moved || current.reconcilePausedAt ? { reconciledAt: null, reconcileError: null } : {}),
+      reconcilePausedAt: null,
       updatedAt: sql`now()`,
     })
     .where(eq(mitigationAdapters.id, current.id))

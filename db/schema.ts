@@ -110,6 +110,8 @@ export const mitigationAdapters = pgTable(
     /** The reconciler's last look at the speaker (activities/reconcile.ts), and what went wrong then. */
     reconciledAt: ts('reconciled_at'),
     reconcileError: text('reconcile_error'),
+    /** The back end refused the adapter's credentials: no more looks (an appliance locks an account after repeated failed logins) until the adapter is saved. */
+    reconcilePausedAt: ts('reconcile_paused_at'),
   },
   (t) => [index('mitigation_adapters_ws_idx').on(t.workspaceId)],
 );

@@ -73,13 +73,26 @@ describe('f5', () => {
       auth_token: 'admin:wrong',
       config: { tls_ca: f5.ca },
     });
+    // The reconciler tries the credentials once, then no more until the adapter is saved
+    // (a BIG-IP locks an account after a few failed logins).
+    const badAdapter = async () => (await call('GET', '/api/v1/mitigation/adapters')).body.adapters.find((a: { id: number }) => a.id === bad.body.adapter.id);
+    await expect.poll(async () => (await badAdapter()).reconcile_error, { timeout: 20_000, interval: 250 }).toBe(
+      'F5 BIG-IP refused the login: Authentication failed.; reconciliation paused until the adapter is saved',
+    );
     const before = f5.logins;
     const tested = await call('POST', `/api/v1/mitigation/adapters/${bad.body.adapter.id}/test`);
     expect(tested.body).toMatchObject({ ok: true, success: false });
     expect(JSON.stringify(tested.body)).toContain('F5 BIG-IP refused the login: Authentication failed.');
     const rule = await call('POST', '/api/v1/mitigation/rules', { adapter_id: bad.body.adapter.id, target_ip: '203.0.113.91', intent_type: 'blackhole' });
     expect(rule.status).toBe(502);
-    expect(f5.logins - before).toBe(2); // the test's login and the rule's, each once
+    // More than a reconciliation interval (5 s) later: the test's login and the rule's, each once, and nothing else.
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(f5.logins - before).toBe(2);
+    // Saved with the right credentials: reconciled again.
+    const fixed = await call('POST', '/api/v1/mitigation/adapters', { id: bad.body.adapter.id, adapter_type: 'f5', name: 'wrong password', endpoint: f5.baseUrl, auth_token: f5.credentials, config: { tls_ca: f5.ca } });
+    expect(fixed.status, JSON.stringify(fixed.body)).toBe(200);
+    await expect.poll(async () => (await badAdapter()).last_reconciled_at, { timeout: 20_000, interval: 250 }).not.toBeNull();
+    expect((await badAdapter()).reconcile_error).toBeNull();
 
     const untrusted = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'f5', name: 'no CA', endpoint: f5.baseUrl, auth_token: f5.credentials });
     const refused = await call('POST', `/api/v1/mitigation/adapters/${untrusted.body.adapter.id}/test`);

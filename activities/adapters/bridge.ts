@@ -7,7 +7,7 @@ import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { MitigationIntent } from '../../domain/intent.js';
 import { transportError } from './appliance.js';
-import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
+import { AdapterError, CredentialsRefused, type AdapterSettings, type MitigationAdapter } from './types.js';
 
 interface BridgeAnswer {
   ok: boolean;
@@ -61,7 +61,7 @@ export function createBridgeAdapter(speaker: BridgedSpeaker) {
       }
       if (res.status === 200 && answer.ok) return answer;
       const detail = answer.error?.message ?? `HTTP ${res.status}`;
-      if (res.status === 401) throw new AdapterError(`the ${speaker} bridge rejected the adapter token`, false);
+      if (res.status === 401) throw new CredentialsRefused(`the ${speaker} bridge rejected the adapter token`);
       // 400: the bridge's validation refused the intent; 422: the speaker itself refused it.
       if (res.status === 400 || res.status === 422) throw new AdapterError(detail, false);
       throw new AdapterError(`${speaker} bridge: ${detail}`);

@@ -15,7 +15,7 @@ import { formatPrefix, parsePrefix } from '../../domain/prefix.js';
 import type { MitigationIntent } from '../../domain/intent.js';
 import type { HttpAnswer } from '../http-client.js';
 import { applianceHttp, loginOf, messageOf } from './appliance.js';
-import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
+import { AdapterError, CredentialsRefused, type AdapterSettings, type MitigationAdapter } from './types.js';
 
 const NAME_PREFIX = 'bulwark_';
 /** The drop rule Bulwark keeps in the AFM policy. */
@@ -218,7 +218,7 @@ export function createF5Adapter(settings: AdapterSettings): MitigationAdapter {
   async function login(): Promise<string> {
     const answer = await raw('POST', '/mgmt/shared/authn/login', { ...loginOf('F5 BIG-IP', settings), loginProviderName: 'tmos' }, {});
     // A refused login is never retried: BIG-IP locks accounts after repeated failures.
-    if (answer.status === 401 || answer.status === 403) throw new AdapterError(`F5 BIG-IP refused the login: ${messageOf(answer)}`, false);
+    if (answer.status === 401 || answer.status === 403) throw new CredentialsRefused(`F5 BIG-IP refused the login: ${messageOf(answer)}`);
     if (answer.status !== 200) throw new AdapterError(`F5 BIG-IP login: HTTP ${answer.status} ${messageOf(answer)}`, answer.status >= 500 || answer.status === 429);
     const t = (JSON.parse(answer.body) as { token?: { token?: string } }).token?.token;
     if (!t) throw new AdapterError('F5 BIG-IP login answered no token');

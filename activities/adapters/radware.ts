@@ -11,7 +11,7 @@ import type { MitigationIntent } from '../../domain/intent.js';
 import { formatPrefix, parsePrefix } from '../../domain/prefix.js';
 import type { HttpAnswer } from '../http-client.js';
 import { applianceHttp, loginOf, messageOf } from './appliance.js';
-import { AdapterError, type AdapterSettings, type MitigationAdapter } from './types.js';
+import { AdapterError, CredentialsRefused, type AdapterSettings, type MitigationAdapter } from './types.js';
 
 const NAME_PREFIX = 'bwk_';
 /** DefensePro names are short: bwk_ and 12 hex characters of the prefix's hash. */
@@ -39,7 +39,7 @@ export function createRadwareAdapter(settings: AdapterSettings): MitigationAdapt
     if (!dp) throw new AdapterError('Radware: config.dp_ip (the DefensePro as Cyber Controller knows it) is required', false);
     const login = await raw('POST', '/mgmt/system/user/login', credentials, null);
     // A refused login is never retried: repeated failures lock the account.
-    if (login.status === 401 || login.status === 403 || (login.status === 200 && !/"status"\s*:\s*"ok"/.test(login.body))) throw new AdapterError(`Radware refused the login: ${messageOf(login)}`, false);
+    if (login.status === 401 || login.status === 403 || (login.status === 200 && !/"status"\s*:\s*"ok"/.test(login.body))) throw new CredentialsRefused(`Radware refused the login: ${messageOf(login)}`);
     if (login.status !== 200) throw new AdapterError(`Radware login: HTTP ${login.status} ${messageOf(login)}`, login.status >= 500 || login.status === 429);
     const cookie = login.cookies.map((c) => c.split(';')[0]).join('; ');
     const call = (method: string, path: string, body?: unknown) => raw(method, path, body, cookie);

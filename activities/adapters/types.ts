@@ -38,6 +38,16 @@ export class AdapterError extends Error {
   }
 }
 
+/**
+ * The back end refused the adapter's credentials: never tried again with the same ones (a
+ * BIG-IP or DefensePro locks an account after a few failed logins).
+ */
+export class CredentialsRefused extends AdapterError {
+  constructor(message: string) {
+    super(message, false);
+  }
+}
+
 /** What an adapter row gives its implementation (secrets already decrypted). */
 export interface AdapterSettings {
   /** host:port or URL, as stored. */

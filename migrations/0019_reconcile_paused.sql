@@ -1,0 +1,1 @@
+ALTER TABLE "mitigation_adapters" ADD COLUMN "reconcile_paused_at" timestamp with time zone;
