@@ -1,7 +1,8 @@
 // Scrubbing integrations through the API, each diversion a `scrubbing:<id>` workflow,
 // against a local server implementing the provider's documented API (Vultr here): the
-// provider's state after announce, withdraw, a TTL, drift, a worker killed mid-diversion,
-// failures and refused credentials.
+// provider's state after announce, withdraw, a TTL, drift, the worker stopped (shut down
+// gracefully, in this process) mid-diversion, failures and refused credentials. A worker
+// process killed with SIGKILL mid-diversion: test/scrubbing-kill.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { expectError } from './support/expect-error.js';
 import { startStack, type Caller, type Stack } from './support/stack.js';
@@ -68,7 +69,14 @@ describe('scrubbing integrations', () => {
     [{ base_url: 'http://169.254.169.254/v2' }, 'base_url'],
     [{ base_url: 'http://user:pw@127.0.0.1/v2' }, 'base_url'],
   ])('refuses %j (400, naming the field)', async (patch, field) => {
-    const body = { type: 'vultr', name: 'bad', config: { prefixes: ['203.0.113.1/32'], instance_id: INSTANCES[0] }, credentials: { api_key: vultr.apiKey }, base_url: vultr.baseUrl, ...patch };
+    const body = {
+      type: 'vultr',
+      name: 'bad',
+      config: { prefixes: ['203.0.113.1/32'], instance_id: INSTANCES[0] },
+      credentials: { api_key: vultr.apiKey },
+      base_url: vultr.baseUrl,
+      ...patch,
+    };
     expectError(await user.call('POST', '/api/v1/scrubbing', body), 400, 'invalid_parameter', field);
   });
 
@@ -128,7 +136,12 @@ describe('diversions', () => {
     expect((await user.call('POST', `/api/v1/scrubbing/${id}/withdraw`, undefined, { 'content-type': 'application/json' })).body.status).toBe('inactive');
   });
 
-  it.each([[{ ttl: -1 }, 'ttl must be 0-2592000 seconds'], [{ ttl: 1.5 }, 'ttl must be a whole number'], [{ ttl: '60' }, 'ttl must be a number'], [{ color: 'red' }, 'color']])('refuses announcing with %j', async (body, mention) => {
+  it.each([
+    [{ ttl: -1 }, 'ttl must be 0-2592000 seconds'],
+    [{ ttl: 1.5 }, 'ttl must be a whole number'],
+    [{ ttl: '60' }, 'ttl must be a number'],
+    [{ color: 'red' }, 'color'],
+  ])('refuses announcing with %j', async (body, mention) => {
     const { id } = await integration();
     expectError(await user.call('POST', `/api/v1/scrubbing/${id}/announce`, body), 400, 'invalid_parameter', mention);
   });

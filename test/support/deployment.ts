@@ -4,7 +4,7 @@
 // (`npm run worker` / `npm run api` entry points). A component that dies on its own is
 // started again after a second, as systemd's Restart=always would. For the chaos run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { freePort, startDevServer, type DevServer } from '../../cmd/temporal-dev.js';
@@ -27,7 +27,31 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 }
 
-async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+/** `cmd` in a process group of its own (so SIGKILL reaches every process it starts: tsx, PostgreSQL's backends), its output appended to `logPath`. */
+export function spawnGroup(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, logPath: string): ChildProcess {
+  const out = openSync(logPath, 'a');
+  try {
+    return spawn(cmd, [...args], { cwd: ROOT, env, stdio: ['ignore', out, out], detached: true });
+  } finally {
+    closeSync(out); // the child has its own copy
+  }
+}
+
+/** `npm run worker` or `npm run api` (the entry point itself, without the setup script). */
+export const entryPoint = (c: 'worker' | 'api') => ['node', ['--import', 'tsx', join(ROOT, 'cmd', `${c}.ts`)]] as const;
+
+/** How many times a worker logging to `logPath` has said it runs (each start says it once). */
+export const workerRunningLines = (logPath: string) => readFileSync(logPath, { encoding: 'utf8', flag: 'a+' }).split('worker running').length - 1;
+
+/** SIGKILL to the child's whole process group; resolves once it is gone. */
+export async function killGroup(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = waitExit(child);
+  process.kill(-child.pid, 'SIGKILL');
+  await gone;
+}
+
+export async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await check().catch(() => false)) return;
@@ -81,6 +105,9 @@ export async function startDeployment(opts: { dir: string; reconcileIntervalSeco
     LOG_LEVEL: 'info',
     PRIVATE_HTTP_TARGETS: 'allow',
     RECONCILE_INTERVAL_SECONDS: String(opts.reconcileIntervalSeconds),
+    // Not the fixed metrics ports (127.0.0.1:9464-9466): a machine's own Bulwark may hold them.
+    METRICS_ADDRESS: 'off',
+    TEMPORAL_METRICS_ADDRESS: 'off',
   };
 
   const children = new Map<Component, ChildProcess>();
@@ -90,13 +117,11 @@ export async function startDeployment(opts: { dir: string; reconcileIntervalSeco
   const crashes: Record<Component, number> = { worker: 0, api: 0, temporal: 0, postgres: 0 };
 
   const spawnComponent = (c: Exclude<Component, 'temporal'>): ChildProcess => {
-    const out = logFile(c);
     const [cmd, args] =
       c === 'postgres'
         ? asPostgres(join(bin, 'postgres'), ['-D', pgDir, '-p', String(pgPort), '-k', pgDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'shared_buffers=32MB'])
-        : (['node', ['--import', 'tsx', join(ROOT, 'cmd', `${c}.ts`)]] as const);
-    // Its own process group, so SIGKILL reaches every process it started (backends, tsx).
-    const child = spawn(cmd, [...args], { cwd: ROOT, env, stdio: ['ignore', out, out], detached: true });
+        : entryPoint(c);
+    const child = spawnGroup(cmd, args, env, join(opts.dir, `${c}.log`));
     children.set(c, child);
     child.once('exit', (code, signal) => {
       if (stopping || killing.has(c) || children.get(c) !== child) return;
@@ -119,7 +144,7 @@ export async function startDeployment(opts: { dir: string; reconcileIntervalSeco
       }
     },
     temporal: async () => true, // startDevServer waits itself
-    worker: async () => readFileSync(join(opts.dir, 'worker.log'), 'utf8').split('worker running').length > workerStarts,
+    worker: async () => workerRunningLines(join(opts.dir, 'worker.log')) > workerStarts,
     api: async () => (await fetch(`${apiUrl}/healthz`, { signal: AbortSignal.timeout(1000) })).status === 200,
   };
   let workerStarts = 0;
@@ -130,7 +155,7 @@ export async function startDeployment(opts: { dir: string; reconcileIntervalSeco
       temporal = await startDevServer({ dbFile: join(opts.dir, 'temporal.sqlite'), port: temporalPort, logFile: join(opts.dir, 'temporal.log') });
       return;
     }
-    if (c === 'worker') workerStarts = readFileSync(join(opts.dir, 'worker.log'), { encoding: 'utf8', flag: 'a+' }).split('worker running').length;
+    if (c === 'worker') workerStarts = workerRunningLines(join(opts.dir, 'worker.log'));
     spawnComponent(c);
     await until(c, 120_000, ready[c]);
   }
@@ -141,11 +166,7 @@ export async function startDeployment(opts: { dir: string; reconcileIntervalSeco
       await temporal?.kill();
       return;
     }
-    const child = children.get(c);
-    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = waitExit(child);
-    process.kill(-child.pid, 'SIGKILL');
-    await gone;
+    await killGroup(children.get(c));
   }
 
   const deployment: Deployment = {

@@ -33,26 +33,36 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** The stack's SECRET_KEY: a worker process started beside it (test/scrubbing-kill.test.ts) must share it. */
+export const TEST_SECRET_KEY = 'test-secret-key';
+
 export type Caller = <T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
 
 export async function startStack(
   env: TestEnv,
-  opts: Pick<AppDeps, 'announceWaitMs' | 'commandWaitMs' | 'commandHeartbeatTimeoutSeconds' | 'agentRateLimit' | 'clock' | 'reconcileIntervalSeconds' | 'pcapQuota' | 'agentMaxConcurrent' | 'scrubbingWatchSeconds'> & { targets?: AppDeps['targets'] } = {},
+  opts: Pick<
+    AppDeps,
+    | 'announceWaitMs'
+    | 'commandWaitMs'
+    | 'commandHeartbeatTimeoutSeconds'
+    | 'agentRateLimit'
+    | 'clock'
+    | 'reconcileIntervalSeconds'
+    | 'pcapQuota'
+    | 'agentMaxConcurrent'
+    | 'scrubbingWatchSeconds'
+  > & { targets?: AppDeps['targets'] } = {},
 ): Promise<Stack> {
   // Loopback stands in for every provider and receiver here, as in the all-in-one default.
   const targets = opts.targets ?? { allowPrivate: true };
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = await openDb({ databaseUrl: env.databaseUrl, dataDir: env.workDir });
-  const secrets = createSecretBox('test-secret-key');
+  const secrets = createSecretBox(TEST_SECRET_KEY);
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   // As in `npm start`: the API's client shares the worker's connection (eager rule starts).
   const temporal = await connectSharedTemporal(env.temporalAddress, 'default', logger);
   const ruleStatus = watchRuleStatus(db);
-  const http = await startHttp(
-    { db: db.db, ruleStatus, temporal: temporal.client, taskQueue, localWorker: true, secrets, logger, ...opts, targets },
-    0,
-    '127.0.0.1',
-  );
+  const http = await startHttp({ db: db.db, ruleStatus, temporal: temporal.client, taskQueue, localWorker: true, secrets, logger, ...opts, targets }, 0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${http.port}`;
 
   const stack: Stack = {
@@ -93,7 +103,11 @@ export async function startStack(
       await ruleStatus.close();
       // The reconcile schedules this stack's API made would fire at a task queue nobody polls.
       for await (const s of temporal.client.schedule.list()) {
-        if (s.scheduleId.startsWith(`reconcile:${taskQueue}:`)) await temporal.client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+        if (s.scheduleId.startsWith(`reconcile:${taskQueue}:`))
+          await temporal.client.schedule
+            .getHandle(s.scheduleId)
+            .delete()
+            .catch(() => undefined);
       }
       await stack.stopWorker();
       await temporal.close();
@@ -105,13 +119,7 @@ export async function startStack(
 }
 
 /** One HTTP request; a non-JSON answer fails the test loudly (every answer must be an envelope). */
-export async function request(
-  baseUrl: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<ApiResponse> {
+export async function request(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);

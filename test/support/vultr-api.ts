@@ -12,12 +12,17 @@ export interface VultrApi extends ProviderStandIn {
   protectedNow(instanceId: string): boolean;
   /** Turns it on or off behind Bulwark's back (someone in the console). */
   set(instanceId: string, on: boolean): void;
+  /** Every `ddos_protection` value PATCHed for the instance, in order (a duplicate enable shows as `true, true`). */
+  switches(instanceId: string): boolean[];
+  /** The value the instance is still applying (see applyAfterReads); undefined when none. */
+  applying(instanceId: string): boolean | undefined;
 }
 
 export async function startVultrApi(instanceIds: string[] = []): Promise<VultrApi> {
   const apiKey = 'VULTRTESTKEY0123456789';
   const on = new Map(instanceIds.map((id) => [id, false]));
   const pending = new Map<string, { value: boolean; reads: number }>();
+  const switches = new Map<string, boolean[]>();
   const instance = (id: string) => ({ id, main_ip: '203.0.113.10', features: on.get(id) ? ['ddos_protection', 'auto_backups'] : ['auto_backups'] });
   const error = (status: number, message: string): StandInAnswer => ({ status, body: { error: message, status } });
 
@@ -33,6 +38,7 @@ export async function startVultrApi(instanceIds: string[] = []): Promise<VultrAp
         if (req.json === undefined) return error(400, 'Invalid JSON.');
         const value: unknown = req.json.ddos_protection;
         if (typeof value !== 'boolean') return error(400, 'ddos_protection must be a boolean');
+        switches.set(id, [...(switches.get(id) ?? []), value]);
         if (api.applyAfterReads > 0) pending.set(id, { value, reads: api.applyAfterReads });
         else on.set(id, value);
         return { status: 202, body: { instance: instance(id) } };
@@ -57,6 +63,8 @@ export async function startVultrApi(instanceIds: string[] = []): Promise<VultrAp
     applyAfterReads: 0,
     protectedNow: (id) => on.get(id) ?? false,
     set: (id, value) => void on.set(id, value),
+    switches: (id) => switches.get(id) ?? [],
+    applying: (id) => pending.get(id)?.value,
     integration() {
       const id = randomUUID();
       on.set(id, false);
