@@ -1,8 +1,12 @@
 // The curated profiles and the catalogue: every rule titled with its reason, every set valid
-// and installable on nftables, iptables, ufw and firewalld (twice is once), the iptables-style custom rule
-// grammar, and game_server judged by real packets: players within their limit pass, a
-// flood from one source is cut, reflection is dropped, the allowlist is never limited.
+// and installable on nftables, iptables, ufw and firewalld (each applied twice leaves what
+// once did), the iptables-style custom rule grammar, and game_server's limits judged by real
+// packets: players within their limit pass, a flood from one source is cut, reflection is
+// dropped, the allowlist is never limited. What every profile accepts and drops, by packets:
+// attack-profiles-packets.test.ts.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFirewall } from '../agent/firewall.js';
@@ -31,10 +35,15 @@ describe('profiles and catalogue', () => {
       // The allowlist first, then (after the early per-source limits) established traffic, before any drop.
       expect(set.rules[0]).toMatchObject({ action: 'accept', sources: ['198.51.100.0/24'] });
       const established = set.rules.findIndex((r) => r.state?.includes('established'));
-      expect(set.rules.slice(0, established).every((r) => r.action === 'accept' || r.action === 'rate_limit'), p.id).toBe(true);
+      expect(
+        set.rules.slice(0, established).every((r) => r.action === 'accept' || r.action === 'rate_limit'),
+        p.id,
+      ).toBe(true);
     }
     for (const c of CATALOGUE) for (const r of catalogueRuleSet(c.name).rules) expect(r.title && r.reason, `${c.name}: ${JSON.stringify(r)}`).toBeTruthy();
-    expect(CATALOGUE.map((c) => c.name)).toEqual(expect.arrayContaining(['block_udp_flood', 'block_syn_flood', 'block_icmp_flood', 'block_fragments', 'block_amplification', 'rate_limit_new_connections']));
+    expect(CATALOGUE.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['block_udp_flood', 'block_syn_flood', 'block_icmp_flood', 'block_fragments', 'block_amplification', 'rate_limit_new_connections']),
+    );
   });
 
   it('refuse profiles that admit administrators from the allowlist only while it is empty', () => {
@@ -63,11 +72,25 @@ describe('custom rule grammar', () => {
     });
     expect(parseFirewallCmd('-p udp -m multiport --dports 80,443,8000:8100 -s 198.51.100.7 -m conntrack --ctstate NEW -j REJECT', 'x')).toEqual({
       ok: true,
-      rule: { action: 'reject', protocol: 'udp', source: '198.51.100.7/32', destinationPorts: [{ from: 80, to: 80 }, { from: 443, to: 443 }, { from: 8000, to: 8100 }], state: ['new'], title: 'x' },
+      rule: {
+        action: 'reject',
+        protocol: 'udp',
+        source: '198.51.100.7/32',
+        destinationPorts: [
+          { from: 80, to: 80 },
+          { from: 443, to: 443 },
+          { from: 8000, to: 8100 },
+        ],
+        state: ['new'],
+        title: 'x',
+      },
     });
     expect(parseFirewallCmd('-p tcp --tcp-flags ALL NONE -j DROP')).toMatchObject({ ok: true, rule: { tcpFlags: { set: [] } } });
     expect(parseFirewallCmd('-f -j DROP')).toEqual({ ok: true, rule: { action: 'drop', fragment: true } });
-    expect(parseFirewallCmd('-p icmp --icmp-type echo-request -m length --length 1000:65535 -j DROP')).toMatchObject({ ok: true, rule: { icmpTypes: ['echo-request'], length: { from: 1000, to: 65535 } } });
+    expect(parseFirewallCmd('-p icmp --icmp-type echo-request -m length --length 1000:65535 -j DROP')).toMatchObject({
+      ok: true,
+      rule: { icmpTypes: ['echo-request'], length: { from: 1000, to: 65535 } },
+    });
   });
 
   it('refuses anything else, naming the offending token', () => {
@@ -116,25 +139,38 @@ describe.each(['nftables', 'iptables', 'ufw', 'firewalld'] as const)('profiles o
 
   // firewall-cmd changes one rule per call (a profile takes some 25 s): firewalld renders the
   // iptables rules proven installable above, and game_server below proves it for real.
-  it.skipIf(suite === 'firewalld')('installs every profile and catalogue set, twice as once, and removes them all', async () => {
-    const fw = createFirewall(suite, where());
-    const sets = [...PROFILE_IDS.map((id) => profileRuleSet(id, { allowlisted: ['198.51.100.0/24', '2001:db8::/48'] })), ...CATALOGUE.map((c) => catalogueRuleSet(c.name))];
-    const installable = sets.filter((s) => suite === 'nftables' || iptablesRefusal(s) === null);
-    expect(installable.length).toBe(suite === 'nftables' ? sets.length : sets.length - 1); // block_fragments is nftables only
-    // ufw reloads its whole firewall at each change: the profiles once there (the catalogue
-    // renders as on iptables), the last one twice.
-    if (suite === 'ufw') installable.splice(PROFILE_IDS.length);
-    for (const [i, set] of installable.entries()) {
-      await fw.apply(set);
-      if (suite !== 'ufw' || i === installable.length - 1) await fw.apply(set);
-    }
-    expect(await fw.list()).toEqual(installable.map((s) => s.name).sort());
-    for (const set of installable) await fw.remove(set.name);
-    expect(await fw.list()).toEqual([]);
-    // Nothing of Bulwark's is left in the kernel either.
-    for (const tool of ['iptables', 'ip6tables']) expect(await inNs(pair.b.ns, tool, '-w', '-S')).not.toMatch(/BULWARK|BW-|bwu-/);
-    if (suite === 'nftables') expect(await inNs(pair.b.ns, 'nft', 'list', 'ruleset')).not.toContain('bulwark');
-  }, 150_000);
+  it.skipIf(suite === 'firewalld')(
+    'installs every profile and catalogue set, twice as once, and removes them all',
+    async () => {
+      const fw = createFirewall(suite, where());
+      const sets = [...PROFILE_IDS.map((id) => profileRuleSet(id, { allowlisted: ['198.51.100.0/24', '2001:db8::/48'] })), ...CATALOGUE.map((c) => catalogueRuleSet(c.name))];
+      const installable = sets.filter((s) => suite === 'nftables' || iptablesRefusal(s) === null);
+      expect(installable.length).toBe(suite === 'nftables' ? sets.length : sets.length - 1); // block_fragments is nftables only
+      // ufw reloads its whole firewall at each change: the profiles only there (the catalogue
+      // renders as on iptables).
+      if (suite === 'ufw') installable.splice(PROFILE_IDS.length);
+      // What the suite holds: ufw's files, the iptables rules, the nftables table.
+      const installed = async () =>
+        ufw
+          ? ['before.rules', 'before6.rules'].map((f) => readFileSync(join(ufw!.dir, f), 'utf8')).join('')
+          : suite === 'iptables'
+            ? (await inNs(pair.b.ns, 'iptables', '-w', '-S')) + (await inNs(pair.b.ns, 'ip6tables', '-w', '-S'))
+            : await inNs(pair.b.ns, 'nft', 'list', 'table', 'inet', 'bulwark');
+      for (const set of installable) {
+        await fw.apply(set);
+        const once = await installed();
+        await fw.apply(set);
+        expect(await installed(), `${set.name} applied twice`).toBe(once);
+      }
+      expect(await fw.list()).toEqual(installable.map((s) => s.name).sort());
+      for (const set of installable) await fw.remove(set.name);
+      expect(await fw.list()).toEqual([]);
+      // Nothing of Bulwark's is left in the kernel either.
+      for (const tool of ['iptables', 'ip6tables']) expect(await inNs(pair.b.ns, tool, '-w', '-S')).not.toMatch(/BULWARK|BW-|bwu-/);
+      if (suite === 'nftables') expect(await inNs(pair.b.ns, 'nft', 'list', 'ruleset')).not.toContain('bulwark');
+    },
+    240_000,
+  );
 
   it('game_server: players pass, a flood from one source is cut, reflection is dropped, the allowlist is untouched', async () => {
     const fw = createFirewall(suite, where());
