@@ -64,6 +64,8 @@ const channels = proxyActivities<RunbookActivities>({
 const RUNBOOKS_PATCH = 'runbooks-and-notifications';
 /** Incidents before tier rules followed the capture's verdict replay without revising them. */
 const VERDICT_PATCH = 'tier-rules-follow-the-verdict';
+/** Incidents before the opening runbooks were started beside the escalation replay with them first. */
+const RUNBOOKS_BESIDE_PATCH = 'opening-runbooks-beside-escalation';
 /** Incidents before geo lockdown waited for an attack verdict replay without revising it. */
 const GEO_VERDICT_PATCH = 'geo-lockdown-follows-the-verdict';
 
@@ -96,7 +98,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   // Timeline entries are idempotent per key: unique across continue-as-new (seq carries on)
   // and across a workflow started again for the same incident (another first run id).
   const key = (what: string) => `${workflowInfo().firstExecutionRunId}:${what}:${++state.seq}`;
-  /** Commands to the node still in flight; their outcomes go on the timeline before the end. */
+  /** Commands to the node (and the opening runbooks' starts) still in flight; awaited before the end. */
   const commands: Array<Promise<void>> = [];
   let plan: EscalationPlan = await acts.loadEscalationPlan(input.incidentId);
   let planReadAt = Date.now();
@@ -104,7 +106,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const notices: Array<Promise<void>> = [];
   if (!input.state) {
     notify('incident_open');
-    await triggerRunbooks(0);
+    // Beside the first tier's rule, not before it: the route is what stops the attack.
+    if (patched(RUNBOOKS_BESIDE_PATCH)) commands.push(triggerRunbooks(0));
+    else await triggerRunbooks(0);
     // Carpet bombing: no node crossed its own threshold, so none captured; the evidence
     // comes from captures the incident asks its busiest nodes for.
     if (plan.scope === 'prefix') commands.push(gatherPrefixEvidence());
