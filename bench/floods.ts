@@ -2,7 +2,8 @@
 // incident open at the API, -> route at the router, over repeated floods against a victim
 // namespace running the real agent as it ships (the bundle scripts/build-agent.mjs makes,
 // by plain node; --source: its sources through tsx); and the agent's CPU and memory at
-// idle and under flood. Run by hand as root:
+// idle and under flood; and where the server's part goes, from each incident's and its
+// rule's workflow histories. Run by hand as root:
 //   npm run bench:floods [-- --floods 20 --sample-hz 100 --confirm-ms 50 --kind udp --idle-s 30 --source]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { startBgpLab } from '../test/support/bgp-lab.js';
 import { createTestEnv } from '../test/support/env.js';
 import { startFloodLab, type FloodKind } from '../test/support/flood-lab.js';
 import { watchRouterRib } from '../test/support/router-watch.js';
-import { startStack } from '../test/support/stack.js';
+import proto from '@temporalio/proto';
+import { startStack, type Stack } from '../test/support/stack.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
@@ -58,6 +60,41 @@ function agentPid(pid: number): number {
   return pid;
 }
 
+const { EventType } = proto.temporal.api.enums.v1;
+
+/** Event times (ms) of a workflow's history, by type: the first of each, or the nth. */
+async function historyTimes(stack: Stack, workflowId: string) {
+  const events = (await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  return (type: proto.temporal.api.enums.v1.EventType, nth = 0) => {
+    const ev = events.filter((e) => e.eventType === type)[nth];
+    return ev?.eventTime ? Number(ev.eventTime.seconds) * 1000 + Math.floor((ev.eventTime.nanos ?? 0) / 1e6) : NaN;
+  };
+}
+
+/**
+ * From the incident's answer to the route at the router, by the histories: the incident
+ * workflow's start and first task, the rule's child start, its first task at the worker,
+ * and its announce (the local activity's marker comes with the task's completion).
+ */
+async function traceServer(stack: Stack, incidentId: number, ruleId: number, at: { answered: number; router: number }, trace: Map<string, number[]>) {
+  const incident = await historyTimes(stack, `incident:${incidentId}`);
+  const rule = await historyTimes(stack, `rule:${ruleId}`);
+  const started = incident(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  const firstTask = incident(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const childAsked = incident(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+  const ruleStarted = rule(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  const ruleTask = rule(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const ruleTaskDone = rule(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  const add = (segment: string, ms: number) => (trace.get(segment) ?? trace.set(segment, []).get(segment)!).push(ms);
+  add('incident workflow started -> API answered', at.answered - started);
+  add('incident started -> its first task at the worker', firstTask - started);
+  add('first task -> rule child asked (task completed)', childAsked - firstTask);
+  add('child asked -> rule workflow started', ruleStarted - childAsked);
+  add('rule started -> its first task at the worker', ruleTask - ruleStarted);
+  add('rule task -> route at router', at.router - ruleTask);
+  add('(rule task completed, after the announce)', ruleTaskDone - ruleTask);
+}
+
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('the flood lab needs root (network namespaces)');
   const bgp = await startBgpLab();
@@ -100,6 +137,7 @@ async function main() {
     const toReported: number[] = [];
     const toIncident: number[] = [];
     const toRoute: number[] = [];
+    const trace = new Map<string, number[]>();
     let underFlood = { cpu: 0, rssMiB: 0, peakMiB: 0 };
     for (let i = 0; i < FLOODS; i++) {
       const nOpened = opened.length;
@@ -120,6 +158,8 @@ async function main() {
       // The agent's started_at is the moment it confirmed the attack (its clock is this host's).
       const newest = (await call('GET', `/api/v1/incidents?node=${node.body.node.uuid}`)).body.incidents[0];
       toConfirmed.push(Date.parse(newest.started_at) - wall0);
+      const ruleId = (await call('GET', `/api/v1/incidents/${newest.id}`)).body.rules[0]?.id as number | undefined;
+      if (ruleId !== undefined) await traceServer(stack, newest.id, ruleId, { answered: wall0 + opened[nOpened]! - t0, router: wall0 + routeSeen[nRoutes]! - t0 }, trace);
       // Wait until the incident is resolved and the route withdrawn before the next flood.
       for (let w = 0; ; w++) {
         const list = (await call('GET', `/api/v1/incidents?node=${node.body.node.uuid}&status=open`)).body.incidents;
@@ -135,6 +175,7 @@ async function main() {
     console.log(summary('flood start -> report reached the API', toReported));
     console.log(summary('flood start -> incident open at API', toIncident));
     console.log(summary('flood start -> route at router', toRoute));
+    for (const [segment, samples] of trace) console.log(summary(`  ${segment}`, samples));
     console.log(`agent idle:        CPU ${(idle.cpu * 100).toFixed(2)} % of a core over ${values['idle-s']} s, RSS ${idle.rssMiB.toFixed(1)} MiB (at most ${idle.peakMiB.toFixed(1)})`);
     console.log(`agent under flood: CPU ${(underFlood.cpu * 100).toFixed(1)} % of a core, RSS ${underFlood.rssMiB.toFixed(1)} MiB (at most ${underFlood.peakMiB.toFixed(1)}; first 2 s of a ~10 kpps flood, capture running)`);
     console.log(`agent RSS high-water mark over the whole run: ${statusMiB(pid, 'VmHWM').toFixed(1)} MiB`);
