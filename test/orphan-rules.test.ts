@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureOrphanSweepSchedule } from '../clients/orphan-rules.js';
 import { requestRules } from '../db/rules.js';
@@ -95,7 +95,8 @@ describe('the orphan-rule sweep', () => {
     try {
       const res = call('POST', '/api/v1/mitigation/rules', { target_ip: '203.0.113.151/32', intent_type: 'blackhole', adapter_id: adapterId, ttl: 60 });
       await new Promise((r) => setTimeout(r, 1000));
-      const [row] = await stack.db.db.select().from(mitigationRules).where(eq(mitigationRules.targetIp, '203.0.113.151/32'));
+      // This file's adapter: another file's rules for the same address share the database.
+      const [row] = await stack.db.db.select().from(mitigationRules).where(and(eq(mitigationRules.targetIp, '203.0.113.151/32'), eq(mitigationRules.adapterId, adapterId)));
       expect(row!.status).toBe('pending');
       await stack.db.db.update(mitigationRules).set({ createdAt: sql`now() - interval '60 seconds'` }).where(eq(mitigationRules.id, row!.id));
       const result = await (await sweep(`sweep-running-${row!.id}`)).result();

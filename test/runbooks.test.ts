@@ -251,6 +251,8 @@ describe('executions', () => {
     expect(Date.now() - began).toBeGreaterThanOrEqual(60_000);
     expect(cf.securityLevel(waf.zone)).toBe('medium');
     expect((await execution(rb.id, started.id)).notes).toEqual([`zone ${waf.zone}: security level restored to medium`]);
+    // Its trigger conditions are empty: gone, so no later test's incident runs it too.
+    expect((await user.call('DELETE', `/api/v1/runbooks/${rb.id}`)).status).toBe(200);
   }, 120_000);
 
   it('skips the steps after a false condition', async () => {
