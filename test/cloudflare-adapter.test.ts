@@ -2,7 +2,8 @@
 // API: magic_firewall mode turns blackhole and FlowSpec rules into Magic Firewall block
 // rules (and removes only its own); ip_access_rules mode blocks a FlowSpec rule's source
 // from a zone and refuses what it cannot express, a blackhole before the rule is asked (its
-// capabilities say FlowSpec only); a refused token is reported, not retried.
+// capabilities say FlowSpec only); a refused token is reported, not retried; an overloaded
+// or rate-limiting API is retried until the rule lands.
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expression } from '../activities/adapters/cloudflare.js';
@@ -57,6 +58,20 @@ describe('cloudflare: magic_firewall', () => {
     ]);
     for (const r of [blackhole, flow]) await call('POST', `/api/v1/mitigation/rules/${r.body.rule.id}/withdraw`);
     expect(magic.rules()!.map((r) => r.expression)).toEqual(['ip.src in {192.0.2.0/24}']);
+  });
+
+  it('retries what a retry can mend: Cloudflare overloaded, then rate-limiting, for a moment', async () => {
+    const id = await adapter({ endpoint: magic.baseUrl, auth_token: magic.token, config: { mode: 'magic_firewall', account_id: magic.accountId } });
+    for (const status of [503, 429]) {
+      magic.failNext(2, status);
+      const r = await rule({ adapter_id: id, target_ip: '203.0.113.97', intent_type: 'blackhole' });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.rule.status).toBe('active');
+      expect(magic.rules()!.map((x) => x.expression)).toContain('ip.dst in {203.0.113.97/32}');
+      magic.failNext(1, status);
+      await call('POST', `/api/v1/mitigation/rules/${r.body.rule.id}/withdraw`);
+      await expect.poll(() => magic.rules()!.map((x) => x.expression), { timeout: 10_000 }).not.toContain('ip.dst in {203.0.113.97/32}');
+    }
   });
 
   it('writes FlowSpec matches in Cloudflare’s rules language', () => {

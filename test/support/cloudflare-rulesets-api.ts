@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { failureSwitch } from './tls.js';
 
 export interface MagicRule {
   id: string;
@@ -23,6 +24,8 @@ export interface CloudflareRulesetsApi {
   rules(): MagicRule[] | null;
   /** A rule of the user's own, made in the dashboard. */
   addUserRule(expression: string): void;
+  /** The next `n` requests answer `status` (Cloudflare overloaded, or rate-limiting with 429). */
+  failNext(n: number, status?: number): void;
   close(): Promise<void>;
 }
 
@@ -34,11 +37,13 @@ export async function startCloudflareRulesetsApi(): Promise<CloudflareRulesetsAp
   let ruleset: { id: string; name: string; phase: string; kind: string; rules: MagicRule[] } | null = null;
   const envelope = (result: unknown) => ({ success: true, errors: [], messages: [], result });
   const newRule = (r: Omit<MagicRule, 'id'>): MagicRule => ({ id: randomBytes(16).toString('hex'), ...r });
+  const failing = failureSwitch();
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (failing.answered(res)) return;
       const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       const error = (status: number, code: number, message: string) => answer(status, { success: false, errors: [{ code, message }], messages: [], result: null });
       if (req.headers.authorization !== `Bearer ${token}`) return error(403, 10000, 'Authentication error');
@@ -86,6 +91,7 @@ export async function startCloudflareRulesetsApi(): Promise<CloudflareRulesetsAp
       ruleset ??= { id: randomBytes(16).toString('hex'), name: 'default', phase: 'magic_transit', kind: 'root', rules: [] };
       ruleset.rules.push(newRule({ action: 'block', expression, description: 'blocked by the NOC', enabled: true }));
     },
+    failNext: failing.failNext,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
