@@ -98,7 +98,7 @@ export const STEP_CONFIGS = {
   webhook: WebhookConfig,
   cloudflare_uam: z.strictObject({
     integration_id: RowId.describe('a cloudflare_waf scrubbing integration: its zone and token'),
-    restore_after_seconds: z.number().int().min(60, 'must be 60-604800').max(604_800, 'must be 60-604800').optional().describe('restore the previous security level after this long; default: when the incident resolves'),
+    restore_after_seconds: z.number().int().min(10, 'must be 10-604800').max(604_800, 'must be 10-604800').optional().describe('restore the previous security level after this long; default: when the incident resolves'),
   }),
   scrubbing_enable: z.strictObject({
     integration_id: RowId,

@@ -49,7 +49,7 @@ export async function runbookExecutionWorkflow(input: RunbookExecutionInput): Pr
   setHandler(diversionPhaseSignal, (state) => {
     if (diversion) diversion.told = state;
   });
-  setHandler(executionProgressQuery, () => ({ step: current, pendingCleanups: cleanups.map(describeCleanup) }));
+  setHandler(executionProgressQuery, () => ({ step: current, pendingCleanups: cleanups.map((c) => describeCleanup(c, ctx.incidentId !== null)) }));
 
   let outcome: ExecutionOutcome = { status: 'succeeded' };
   try {
@@ -191,8 +191,10 @@ export async function runbookExecutionWorkflow(input: RunbookExecutionInput): Pr
   }
 }
 
-function describeCleanup(c: Cleanup): string {
+/** `incident`: the execution has an incident, whose end is the cleanup's moment (or its own time, if sooner). */
+function describeCleanup(c: Cleanup, incident: boolean): string {
+  const when = [c.kind === 'restore_security_level' && c.afterSeconds ? `after ${c.afterSeconds} s` : null, incident ? 'when the incident resolves' : null].filter(Boolean).join(' or ');
   return c.kind === 'restore_security_level'
-    ? `restore the zone's security level to ${c.previous}${c.afterSeconds ? ` after ${c.afterSeconds} s or` : ''} when the incident resolves`
+    ? `restore the zone's security level to ${c.previous} ${when}`
     : `withdraw the diversion through scrubbing integration ${c.integrationId} when the incident resolves`;
 }
