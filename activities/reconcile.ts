@@ -17,6 +17,9 @@ import { reconcileRepairs } from '../metrics/registry.js';
 type RuleRow = typeof mitigationRules.$inferSelect;
 type AdapterRow = typeof mitigationAdapters.$inferSelect;
 
+/** Clocks of the worker and the database may differ by this much. */
+const LISTING_MARGIN_MS = 1000;
+
 export function createReconcileActivities({ db, secrets, adapters, logger }: { db: Db; secrets: SecretBox; adapters: AdapterRegistry; logger: Logger }) {
   const ruleStatus = async (id: number) => (await db.select({ status: mitigationRules.status }).from(mitigationRules).where(eq(mitigationRules.id, id)))[0]?.status;
 
@@ -59,6 +62,8 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
 
       const done = (error: string | null) =>
         db.update(mitigationAdapters).set({ reconciledAt: sql`now()`, reconcileError: error }).where(eq(mitigationAdapters.id, adapterId));
+      // A rule announced after the listing began may be missing from it: its turn is the next round.
+      const listedFrom = new Date(Date.now() - LISTING_MARGIN_MS);
       let listed: MitigationIntent[];
       try {
         listed = await impl.list();
@@ -85,15 +90,16 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
         }
       };
 
-      // Missing: read after the listing, so a rule announced meanwhile is announced twice
-      // (harmless), never forgotten. A rule past its TTL is its workflow's to withdraw.
+      // Missing: the active rules, read after the listing; one announced after the listing
+      // began is not missing, only newer than it (a repair recorded for it would be false).
+      // A rule past its TTL is its workflow's to withdraw.
       const want = await db
         .select()
         .from(mitigationRules)
         .where(and(eq(mitigationRules.adapterId, adapterId), eq(mitigationRules.status, 'active'), or(isNull(mitigationRules.expiresAt), gt(mitigationRules.expiresAt, sql`now()`))));
       const reannounced: number[] = [];
       for (const rule of want) {
-        if (have.has(rule.routeKey)) continue;
+        if (have.has(rule.routeKey) || (rule.announcedAt !== null && rule.announcedAt >= listedFrom)) continue;
         if (!(await attempt(`announce rule ${rule.id}`, () => impl.announce(routeIntent(rule.intent))))) continue;
         // It may have ended while we announced: then its route goes again, at once.
         if ((await ruleStatus(rule.id)) !== 'active') await attempt(`withdraw rule ${rule.id}`, () => impl.withdraw(routeIntent(rule.intent)));
