@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createReconcileActivities } from '../activities/reconcile.js';
 import type { AdapterRegistry } from '../activities/adapters/index.js';
@@ -206,6 +206,8 @@ describe('rules and adapters', () => {
     expect((await call('POST', `/api/v1/mitigation/rules/${ended.body.rule.id}/withdraw`)).status).toBe(200);
     const [row] = await stack.db.db.select().from(mitigationRules).where(eq(mitigationRules.id, ended.body.rule.id));
     const stray = routeIntent(row!.intent);
+    // Announced a while ago (one announced after the listing began is not missing from it).
+    await stack.db.db.update(mitigationRules).set({ announcedAt: sql`now() - interval '10 seconds'` }).where(eq(mitigationRules.id, live.body.rule.id));
 
     // A speaker that lists the stray only (a webhook cannot say what it holds; this stand-in can).
     const announced: MitigationIntent[] = [];
