@@ -14,8 +14,10 @@ import { startBgpLab } from '../test/support/bgp-lab.js';
 import { createTestEnv } from '../test/support/env.js';
 import { startFloodLab, type FloodKind } from '../test/support/flood-lab.js';
 import { watchRouterRib } from '../test/support/router-watch.js';
-import proto from '@temporalio/proto';
 import { startStack, type Stack } from '../test/support/stack.js';
+import { incidentWorkflowId } from '../workflows/incident.contract.js';
+import { ruleWorkflowId } from '../workflows/rule.contract.js';
+import { addSample, EventType, historyTimes } from './history-trace.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
@@ -60,32 +62,21 @@ function agentPid(pid: number): number {
   return pid;
 }
 
-const { EventType } = proto.temporal.api.enums.v1;
-
-/** Event times (ms) of a workflow's history, by type: the first of each, or the nth. */
-async function historyTimes(stack: Stack, workflowId: string) {
-  const events = (await stack.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  return (type: proto.temporal.api.enums.v1.EventType, nth = 0) => {
-    const ev = events.filter((e) => e.eventType === type)[nth];
-    return ev?.eventTime ? Number(ev.eventTime.seconds) * 1000 + Math.floor((ev.eventTime.nanos ?? 0) / 1e6) : NaN;
-  };
-}
-
 /**
  * From the incident's answer to the route at the router, by the histories: the incident
  * workflow's start and first task, the rule's child start, its first task at the worker,
  * and its announce (the local activity's marker comes with the task's completion).
  */
 async function traceServer(stack: Stack, incidentId: number, ruleId: number, at: { answered: number; router: number }, trace: Map<string, number[]>) {
-  const incident = await historyTimes(stack, `incident:${incidentId}`);
-  const rule = await historyTimes(stack, `rule:${ruleId}`);
+  const incident = await historyTimes(stack.temporal, incidentWorkflowId(incidentId));
+  const rule = await historyTimes(stack.temporal, ruleWorkflowId(ruleId));
   const started = incident(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
   const firstTask = incident(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
   const childAsked = incident(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
   const ruleStarted = rule(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
   const ruleTask = rule(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
   const ruleTaskDone = rule(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
-  const add = (segment: string, ms: number) => (trace.get(segment) ?? trace.set(segment, []).get(segment)!).push(ms);
+  const add = (segment: string, ms: number) => addSample(trace, segment, ms);
   add('incident workflow started -> API answered', at.answered - started);
   add('incident started -> its first task at the worker', firstTask - started);
   add('first task -> rule child asked (task completed)', childAsked - firstTask);

@@ -9,11 +9,11 @@ import type { MitigationAdapter } from '../activities/adapters/types.js';
 import { startBgpLab } from '../test/support/bgp-lab.js';
 import { createTestEnv } from '../test/support/env.js';
 import { watchRouterRib } from '../test/support/router-watch.js';
-import proto from '@temporalio/proto';
 import { eq } from 'drizzle-orm';
 import { mitigationRules } from '../db/schema.js';
 import { ruleWorkflowId } from '../workflows/rule.contract.js';
 import { startStack, type Caller, type Stack } from '../test/support/stack.js';
+import { addSample, EventType, historyTimes } from './history-trace.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
@@ -162,19 +162,13 @@ async function runLatency(type: Speaker, call: Caller, adapterId: number, events
  * its announcedAt (PostgreSQL's now(), after the speaker answered), the workflow's history
  * (started, its first task handed to the worker), the router and the API's answer.
  */
-const { EventType } = proto.temporal.api.enums.v1;
-
 async function traceRule(stack: Stack, ruleId: number, wall0: number, at: { routerAt: number; answeredAt: number }, trace: Map<string, number[]>) {
   const [row] = await stack.db.db.select({ createdAt: mitigationRules.createdAt, announcedAt: mitigationRules.announcedAt }).from(mitigationRules).where(eq(mitigationRules.id, ruleId));
-  const history = await stack.temporal.workflow.getHandle(ruleWorkflowId(ruleId)).fetchHistory();
-  const time = (type: proto.temporal.api.enums.v1.EventType) => {
-    const ev = history.events?.find((e) => e.eventType === type);
-    return ev?.eventTime ? Number(ev.eventTime.seconds) * 1000 + Math.floor((ev.eventTime.nanos ?? 0) / 1e6) : NaN;
-  };
+  const time = await historyTimes(stack.temporal, ruleWorkflowId(ruleId));
   const started = time(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
   const taskStarted = time(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
   const announced = row!.announcedAt!.getTime();
-  const add = (segment: string, ms: number) => (trace.get(segment) ?? trace.set(segment, []).get(segment)!).push(ms);
+  const add = (segment: string, ms: number) => addSample(trace, segment, ms);
   add('API: POST -> row inserted', row!.createdAt.getTime() - wall0);
   add('API: row inserted -> workflow started', started - row!.createdAt.getTime());
   add('Temporal: started -> first task at worker', taskStarted - started);
