@@ -60,8 +60,12 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
       }
       if (!impl.list) return { kind: 'skipped', reason: `a ${adapter.adapterType} back end cannot say what it announces` };
 
-      const done = (error: string | null) =>
-        db.update(mitigationAdapters).set({ reconciledAt: sql`now()`, reconcileError: error }).where(eq(mitigationAdapters.id, adapterId));
+      /** `pause`: no more looks until the adapter is saved (its credentials were refused). */
+      const done = (error: string | null, pause = false) =>
+        db
+          .update(mitigationAdapters)
+          .set({ reconciledAt: sql`now()`, reconcileError: error, ...(pause ? { reconcilePausedAt: sql`now()` } : {}) })
+          .where(eq(mitigationAdapters.id, adapterId));
       // A rule announced after the listing began may be missing from it: its turn is the next round.
       const listedFrom = new Date(Date.now() - LISTING_MARGIN_MS);
       let listed: MitigationIntent[];
@@ -71,7 +75,7 @@ export function createReconcileActivities({ db, secrets, adapters, logger }: { d
         if (err instanceof CredentialsRefused) {
           // Every few seconds with credentials refused would lock the account: no more until the adapter is saved.
           const error = `${err.message}; reconciliation paused until the adapter is saved`;
-          await db.update(mitigationAdapters).set({ reconciledAt: sql`now()`, reconcileError: error, reconcilePausedAt: sql`now()` }).where(eq(mitigationAdapters.id, adapterId));
+          await done(error, true);
           logger.warn({ adapterId, error }, 'reconciliation paused');
           return { kind: 'unreachable', error };
         }
