@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { TargetPolicy } from '../domain/http-targets.js';
 import { parseBindAddress } from '../metrics/endpoint.js';
+import { DEFAULT_TEMPORAL_UI } from '../api/views/runbooks.js';
 
 export interface Config {
   port: number;
@@ -107,7 +108,7 @@ export function loadConfig(privateTargets: 'allow' | 'deny' = 'allow'): Config {
     metricsRetentionDays: intFromEnv('METRICS_RETENTION_DAYS', 7, 1, 3650),
     targets: targetsFromEnv(privateTargets),
     reconcileIntervalSeconds: intFromEnv('RECONCILE_INTERVAL_SECONDS', 5, 1, 3600),
-    temporalUiUrl: process.env.TEMPORAL_UI_URL || 'http://127.0.0.1:8233',
+    temporalUiUrl: process.env.TEMPORAL_UI_URL || DEFAULT_TEMPORAL_UI,
     metricsAddress: addressFromEnv('METRICS_ADDRESS', METRICS_DEFAULTS.api),
     temporalMetricsAddress: addressFromEnv('TEMPORAL_METRICS_ADDRESS', METRICS_DEFAULTS.temporal),
   };
