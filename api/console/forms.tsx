@@ -10,8 +10,9 @@
 export function fieldErrors(message: string, fields: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   const names = (part: string, f: string) => part === f || part.startsWith(`${f} `) || part.startsWith(`${f}:`);
+  const namesElementOf = (part: string, f: string) => part.startsWith(`${f}.`) && /^\d+([ :]|$)/.test(part.slice(f.length + 1));
   for (const part of message.split('; ')) {
-    const field = fields.find((f) => names(part, f)) ?? fields.find((f) => /^\d+$/.test(part.slice(f.length + 1).split(/[ :]/)[0]!) && part.startsWith(`${f}.`));
+    const field = fields.find((f) => names(part, f)) ?? fields.find((f) => namesElementOf(part, f));
     const key = field ?? '';
     out[key] = out[key] ? `${out[key]}; ${part}` : part;
   }
