@@ -30,7 +30,7 @@ import { startRunner } from './runner.js';
 import { wireClassification } from './wire-classification.js';
 
 const USAGE = `usage: bulwark-agent --api <url> --key <64-hex node key> [--interface <if>] [--config <file.json>]
-  [--sample-hz 100] [--confirm-ms 50] [--rate-window-ms 30] [--hold-down-s 10] [--health 127.0.0.1:9731]
+  [--sample-hz 100] [--idle-sample-hz 50] [--confirm-ms 50] [--rate-window-ms 30] [--hold-down-s 10] [--health 127.0.0.1:9731]
   [--state-dir /var/lib/bulwark-agent] [--baseline-min-samples 600] [--config-refresh-s 60]
   (--confirm-samples N, deprecated: N samples at --sample-hz, i.e. --confirm-ms (N-1)*1000/hz)`;
 
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     interface: { type: 'string' },
     config: { type: 'string' },
     'sample-hz': { type: 'string' },
+    'idle-sample-hz': { type: 'string' },
     'confirm-ms': { type: 'string' },
     'confirm-samples': { type: 'string' },
     'rate-window-ms': { type: 'string' },
@@ -76,6 +77,8 @@ const nodeKey = opt('key') ?? opt('token') ?? fail('--key is required (the api_k
 if (!/^[0-9a-f]{64}$/i.test(nodeKey)) fail('the node key is 64 hexadecimal characters');
 const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { agent: 'bulwark' } });
 const sampleHz = num('sample-hz', 100);
+/** Far from every threshold, fewer samples (agent/runner.ts, idleSampleHz): never more than --sample-hz. */
+const idleSampleHz = Math.min(sampleHz, num('idle-sample-hz', 50));
 /**
  * How long traffic stays over the threshold before an attack is confirmed. --confirm-samples
  * (a count, at the old 20 Hz) still works: N samples span N-1 sampling intervals.
@@ -223,7 +226,7 @@ const runner = startRunner(
     sample: () => sampler.sample(),
     detector: {
       observe: (s) => detector.observe(s),
-      near: (s) => detector.near(s),
+      near: (s, share) => detector.near(s, share),
       configure: (c) => {
         detector.configure({ ...thresholds(c), ...detectorSettings() });
         saveBaseline();
@@ -253,9 +256,9 @@ const runner = startRunner(
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   },
   config,
-  { sampleHz, heartbeatMs: 5000, configRefreshMs: num('config-refresh-s', 60) * 1000, commandWaitS: 25 },
+  { sampleHz, idleSampleHz, heartbeatMs: 5000, configRefreshMs: num('config-refresh-s', 60) * 1000, commandWaitS: 25 },
 );
-log.info({ iface, node: config.node.name, api: apiUrl, detection: config.detection, sampleHz, confirmMs }, 'agent running');
+log.info({ iface, node: config.node.name, api: apiUrl, detection: config.detection, sampleHz, idleSampleHz, confirmMs }, 'agent running');
 
 // Local health endpoint, loopback only: its state as JSON, and at /metrics for Prometheus.
 const [healthHost, healthPort] = (opt('health') ?? '127.0.0.1:9731').split(':');

@@ -41,9 +41,9 @@ export interface RunnerParts {
   sample(): TrafficSample | null;
   /**
    * The detection state machine, reconfigured when the server's thresholds change. `near`:
-   * the sample is close enough to a threshold for the rolling capture to run (half of it).
+   * the sample reaches `share` of a threshold (half by default: the rolling capture runs).
    */
-  detector: { observe(s: TrafficSample): readonly DetectorEvent[]; configure(config: AgentConfig): void; near?(s: TrafficSample): boolean };
+  detector: { observe(s: TrafficSample): readonly DetectorEvent[]; configure(config: AgentConfig): void; near?(s: TrafficSample, share?: number): boolean };
   /** Captures the attack `ref` on `victim` (bounded, uploaded to the incident) and classifies it; null when nothing could be captured. */
   classify(victim: string, config: AgentConfig, ref: string): Promise<Classification | null>;
   /**
@@ -63,6 +63,13 @@ export interface RunnerParts {
 
 export interface RunnerOptions {
   sampleHz: number;
+  /**
+   * The rate while the traffic stays under IDLE_SHARE of every threshold and no attack is
+   * going on (sampleHz when unset): fewer wake-ups at idle, which is most of an idle agent's
+   * CPU, for at most one idle interval more before a flood is first seen (from that sample
+   * on, sampleHz).
+   */
+  idleSampleHz?: number;
   heartbeatMs: number;
   configRefreshMs: number;
   /** Commands long poll, seconds. */
@@ -135,6 +142,9 @@ export function classificationChanged(prev: WireClassification | null, next: Wir
   const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]) as Set<keyof typeof ra>;
   return [...keys].some((k) => JSON.stringify(ra[k]) !== JSON.stringify(rb[k])) || !within(lb, la);
 }
+
+/** Traffic under this share of every threshold is idle: sampled at idleSampleHz. */
+export const IDLE_SHARE = 0.25;
 
 /** How long a normal second waits before the baseline learns it (confirmation takes well under one). */
 const LEARN_AFTER_SECONDS = 2;
@@ -304,8 +314,9 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
     }
   }
 
-  const sampleTimer = setInterval(() => {
+  function tick() {
     const s = parts.sample();
+    pace(s);
     if (!s) return;
     status.lastSample = s;
     status.samples++;
@@ -315,7 +326,22 @@ export function startRunner(parts: RunnerParts, config: AgentConfig, opts: Runne
     if (awaiting) awaitEvidence(s);
     for (const e of parts.detector.observe(s)) onEvent(e);
     if (status.state === 'attack' && awaiting?.opened !== false) reclassify(s);
-  }, 1000 / opts.sampleHz);
+  }
+
+  // Sampled at sampleHz, or at idleSampleHz while the traffic is idle; the interval is
+  // replaced only when the pace changes, so a steady pace costs one timer.
+  const fastMs = 1000 / opts.sampleHz;
+  const idleMs = 1000 / (opts.idleSampleHz ?? opts.sampleHz);
+  let everyMs = fastMs;
+  let sampleTimer = setInterval(tick, everyMs);
+  function pace(s: TrafficSample | null) {
+    const idle = s !== null && status.state === 'normal' && !awaiting && parts.detector.near?.(s, IDLE_SHARE) === false;
+    const ms = idle ? idleMs : fastMs;
+    if (ms === everyMs || stopped) return;
+    clearInterval(sampleTimer);
+    everyMs = ms;
+    sampleTimer = setInterval(tick, everyMs);
+  }
 
   const heartbeatTimer = setInterval(() => {
     if (pendingMetrics.length > 0) parts.api.metrics(pendingMetrics.splice(0));

@@ -4,7 +4,7 @@
 // by plain node; --source: its sources through tsx); and the agent's CPU and memory at
 // idle and under flood; and where the server's part goes, from each incident's and its
 // rule's workflow histories. Run by hand as root:
-//   npm run bench:floods [-- --floods 20 --sample-hz 100 --confirm-ms 50 --kind udp --idle-s 30 --source]
+//   npm run bench:floods [-- --floods 20 --sample-hz 100 --idle-sample-hz 50 --confirm-ms 50 --kind udp --idle-s 30 --source]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
   options: {
     floods: { type: 'string', default: '20' },
     'sample-hz': { type: 'string', default: '100' },
+    'idle-sample-hz': { type: 'string', default: '50' },
     'confirm-ms': { type: 'string', default: '50' },
     kind: { type: 'string', default: 'udp' },
     'idle-s': { type: 'string', default: '30' },
@@ -114,7 +115,7 @@ async function main() {
       bundle = join(mkdtempSync(join(tmpdir(), 'bwk-agent-bundle-')), 'agent.mjs');
       execFileSync(process.execPath, ['scripts/build-agent.mjs', '--outfile', bundle], { stdio: ['ignore', 'ignore', 'inherit'] });
     }
-    const agent = lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '1', '--sample-hz', values['sample-hz']!, '--confirm-ms', values['confirm-ms']!, '--health', '127.0.0.1:9732'], { bundle });
+    const agent = lab.startAgent(['--api', lab.apiUrl, '--key', node.body.api_key, '--hold-down-s', '1', '--sample-hz', values['sample-hz']!, '--idle-sample-hz', values['idle-sample-hz']!, '--confirm-ms', values['confirm-ms']!, '--health', '127.0.0.1:9732'], { bundle });
     for (let i = 0; (await call('GET', `/api/v1/nodes/${node.body.node.uuid}`)).body.node.status !== 'online'; i++) {
       if (i > 60) throw new Error('the agent never came online');
       await new Promise((r) => setTimeout(r, 500));
@@ -122,7 +123,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 2000));
     const pid = agentPid(agent.pid!);
     const idle = await usage(pid, Number(values['idle-s']) * 1000);
-    console.log(`bench: ${FLOODS} ${values.kind} floods, agent (${bundle ? 'bundle, plain node' : 'sources, tsx'}) sampling at ${values['sample-hz']} Hz, confirming over ${values['confirm-ms']} ms`);
+    console.log(`bench: ${FLOODS} ${values.kind} floods, agent (${bundle ? 'bundle, plain node' : 'sources, tsx'}) sampling at ${values['sample-hz']} Hz (${values['idle-sample-hz']} Hz at idle), confirming over ${values['confirm-ms']} ms`);
 
     const toConfirmed: number[] = [];
     const toReported: number[] = [];

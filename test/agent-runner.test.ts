@@ -84,6 +84,56 @@ describe('runner', () => {
   });
 });
 
+describe('runner: sampling pace', () => {
+  it('samples at the idle rate while the traffic is far from the threshold, at the full rate from the first sample near it, and through the attack', async () => {
+    // Real time: idle at 20 Hz, full rate at 1000 Hz. Calm (100 pps against 5,000) until
+    // the calm phase has lasted 500 ms, then 2,000 pps (40 %: near, no attack) for 300 ms,
+    // then an attack (50,000 pps) held for 300 ms, then calm again.
+    const phases = ['calm', 'near', 'attack', 'calm again'] as const;
+    const ends = [500, 800, 1100, 1600];
+    const counts = { calm: 0, near: 0, attack: 0, 'calm again': 0 };
+    const pps = { calm: 100, near: 2000, attack: 50_000, 'calm again': 100 };
+    const t0 = performance.now();
+    let done = false;
+    const sample = (): TrafficSample | null => {
+      const t = performance.now() - t0;
+      const i = ends.findIndex((end) => t < end);
+      if (i < 0) {
+        done = true;
+        return null;
+      }
+      const phase = phases[i]!;
+      counts[phase]++;
+      return { atMs: Date.now(), pps: pps[phase], bps: 0, mix: { tcp: 0, udp: 1, icmp: 0, other: 0 } };
+    };
+    const detector = new Detector({ pps: 5000, bps: null, confirmMs: 50, holdDownMs: 60_000, hysteresis: 0.7, updateEveryMs: 60_000 });
+    const { api, opened } = fakeApi();
+    const runner = startRunner(
+      {
+        api,
+        sample,
+        detector: { observe: (s) => detector.observe(s), configure: () => undefined, near: (s, share) => detector.near(s, share) },
+        classify: async () => null,
+        runCommand: async () => ({ ok: true }),
+        log: () => undefined,
+      },
+      config,
+      { sampleHz: 1000, idleSampleHz: 20, heartbeatMs: 60_000, configRefreshMs: 60_000, commandWaitS: 1 },
+    );
+    await expect.poll(() => done, { timeout: 20_000, interval: 20 }).toBe(true);
+    await runner.stop();
+    expect(opened).toHaveLength(1);
+    // 500 ms at 20 Hz is 10 samples (the first at full rate: the pace is set by what a sample shows).
+    expect(counts.calm).toBeLessThanOrEqual(12);
+    // Near the threshold and in the attack: the full rate, hundreds a phase on a quiet machine
+    // (Node's timers fire at most once a millisecond; a loaded machine fires them later).
+    expect(counts.near).toBeGreaterThan(30);
+    expect(counts.attack).toBeGreaterThan(30);
+    // The attack is not over (its hold-down is a minute): calm traffic is still sampled at the full rate.
+    expect(counts['calm again']).toBeGreaterThan(30);
+  });
+});
+
 /** A classification as domain/classify.ts returns it. */
 function classification(over: Partial<Classification>): Classification {
   return {
