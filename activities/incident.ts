@@ -13,11 +13,11 @@ import { incidents, mitigationRules, nodes, type IncidentEventKind } from '../db
 import { ClassificationSchema, signatureFromWire, type NodeCommandResult, type ReportedClassification } from '../domain/agent-protocol.js';
 import { prefixEvidence } from '../domain/prefix-evidence.js';
 import type { IntentRequest } from '../domain/build-intent.js';
-import { DEFAULT_TTL_SECONDS, severityAfter, tierMatchFor, type EscalationPolicy, type Tier, type TierLevel } from '../domain/escalation.js';
+import { DEFAULT_TTL_SECONDS, severityAfter, tierFor, tierMatchFor, type EscalationPolicy, type Tier, type TierLevel } from '../domain/escalation.js';
 import { flowActionJson, routeKey, type MitigationIntent } from '../domain/intent.js';
 import { formatPrefix, mustParsePrefix, prefixesOverlap } from '../domain/prefix.js';
 import { ruleInput } from '../workflows/rule.contract.js';
-import type { EscalationPlan, Figures, GeoLockdownStep, RuleToStart, TierRevision, TierRule } from '../workflows/incident.contract.js';
+import type { EscalationPlan, Figures, GeoLockdownStep, Opening, RuleToStart, TierRevision, TierRule } from '../workflows/incident.contract.js';
 
 /** A router holds FlowSpec routes in hardware: more than this for one target is refused. */
 export const MAX_GEO_FLOWSPEC_ROUTES = 256;
@@ -143,18 +143,36 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
     return ruleInput(rule);
   }
 
+  /** The tiers that apply to the incident's target (per-host overrides applied), read fresh, and the policy they come from. */
+  async function planFor(incident: IncidentRow): Promise<{ plan: EscalationPlan; policy: EscalationPolicy }> {
+    const { policy, tiers } = await loadTiers(db, incident.workspaceId, incident.targetIp, { aggregate: incident.scope === 'prefix' });
+    return { policy, plan: { tiers, holdDownSeconds: policy.holdDownSeconds, dryRun: policy.dryRun, geoLockdown: policy.geoLockdown.enabled, scope: incident.scope } };
+  }
+
+  /** The policy's tier `level`'s rule for the incident, or null with the reason on the timeline. */
+  function tierRule(incident: IncidentRow, policy: EscalationPolicy, level: TierLevel, dedupeKey: string): Promise<TierRule> {
+    const tier = policy.tiers.find((t) => t.level === level);
+    if (!tier) return refuse(incident.id, level, `tier ${level} is no longer in the policy`, dedupeKey);
+    return createTierRule(incident, policy, tier, tierIntent(incident, tier, policy), dedupeKey);
+  }
+
   return {
-    /** The tiers that apply to the incident's target (per-host overrides applied), read fresh. */
+    /** The incident's plan, read fresh: a policy changed since it opened applies. */
     async loadEscalationPlan(incidentId: number): Promise<EscalationPlan> {
+      return (await planFor(await loadIncident(incidentId))).plan;
+    },
+
+    /**
+     * A new incident's plan and, when the figures that opened it reach a tier, that tier's
+     * rule requested (as requestTierRule), in one local activity: the route waits for one
+     * step of the workflow and one read of the incident and policy, not two.
+     */
+    async openEscalation(incidentId: number, figures: Figures, dedupeKey: string): Promise<Opening> {
       const incident = await loadIncident(incidentId);
-      const { policy, tiers } = await loadTiers(db, incident.workspaceId, incident.targetIp, { aggregate: incident.scope === 'prefix' });
-      return {
-        tiers,
-        holdDownSeconds: policy.holdDownSeconds,
-        dryRun: policy.dryRun,
-        geoLockdown: policy.geoLockdown.enabled,
-        scope: incident.scope,
-      };
+      const { plan, policy } = await planFor(incident);
+      const level = tierFor(plan.tiers, figures);
+      if (level === 0) return { plan, level };
+      return { plan, level, rule: await tierRule(incident, policy, level, dedupeKey) };
     },
 
     /** A prefix incident's nodes to capture on: the busiest few that reported lately. */
@@ -190,10 +208,7 @@ export function createIncidentActivities({ db, logger }: { db: Db; logger: Logge
      */
     async requestTierRule(incidentId: number, level: TierLevel, dedupeKey: string): Promise<TierRule> {
       const incident = await loadIncident(incidentId);
-      const { policy } = await loadPolicy(db, incident.workspaceId);
-      const tier = policy.tiers.find((t) => t.level === level);
-      if (!tier) return refuse(incidentId, level, `tier ${level} is no longer in the policy`, dedupeKey);
-      return createTierRule(incident, policy, tier, tierIntent(incident, tier, policy), dedupeKey);
+      return tierRule(incident, (await loadPolicy(db, incident.workspaceId)).policy, level, dedupeKey);
     },
 
     /**

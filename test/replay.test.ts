@@ -41,7 +41,7 @@ describe('workflow replay', () => {
     }
   });
 
-  it('replays the histories this run produces (withdrawn, expired, failed rules; incidents, one with node commands)', async () => {
+  it('replays the histories this run produces (withdrawn, expired, failed rules; incidents, one opened at a tier, one with node commands)', async () => {
     const { call } = await stack.tenant();
     const hook = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'h', endpoint: hooks.url, auth_token: 's' });
     const dead = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'webhook', name: 'd', endpoint: 'http://127.0.0.1:9/x' });
@@ -94,6 +94,8 @@ describe('workflow replay', () => {
       ['rule-batch-failed', failedBatch.body.rules[0].workflow_id],
       ['incident-escalated', `incident:${opened.body.incident.id}`],
       ['incident-geo-verdict', `incident:${geo.body.incident.id}`],
+      // Opened over tier 1: its plan and tier 1's rule in one local activity.
+      ['incident-opened-at-tier', `incident:${opened.body.incident.id}`],
     ];
     for (const [name, workflowId] of cases) {
       const handle = stack.temporal.workflow.getHandle(workflowId);

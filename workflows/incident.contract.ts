@@ -56,6 +56,12 @@ export interface EscalationPlan {
   scope?: 'host' | 'prefix';
 }
 
+/**
+ * A new incident's first step: its plan, and the tier the figures that opened it reach
+ * (0: none yet) with that tier's rule already requested.
+ */
+export type Opening = { plan: EscalationPlan } & ({ level: 0 } | { level: TierLevel; rule: TierRule });
+
 /** A rule to start as a child workflow (its workflow's input). */
 export type RuleToStart = RuleWorkflowInput;
 

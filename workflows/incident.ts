@@ -33,6 +33,7 @@ import {
   type IncidentState,
   type IncidentWorkflowInput,
   type RuleToStart,
+  type TierRule,
 } from './incident.contract.js';
 import { failureMessage } from './failure.js';
 import { nodeCommandAbout, nodeCommandWorkflowId, type NodeCommandResult } from './node-command.contract.js';
@@ -68,6 +69,8 @@ const VERDICT_PATCH = 'tier-rules-follow-the-verdict';
 const RUNBOOKS_BESIDE_PATCH = 'opening-runbooks-beside-escalation';
 /** Incidents before geo lockdown waited for an attack verdict replay without revising it. */
 const GEO_VERDICT_PATCH = 'geo-lockdown-follows-the-verdict';
+/** Incidents before the plan and the first tier's rule came in one local activity replay with two. */
+const OPENING_PATCH = 'plan-and-first-rule-together';
 
 /** A prefix incident's capture on each of its busiest nodes: long enough to classify, short enough to act soon. */
 const PREFIX_CAPTURE = { type: 'capture', seconds: 2, max_packets: 20_000 } as const;
@@ -100,19 +103,33 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const key = (what: string) => `${workflowInfo().firstExecutionRunId}:${what}:${++state.seq}`;
   /** Commands to the node (and the opening runbooks' starts) still in flight; awaited before the end. */
   const commands: Array<Promise<void>> = [];
-  let plan: EscalationPlan = await acts.loadEscalationPlan(input.incidentId);
+  let plan: EscalationPlan;
+  /** The tier the figures that opened the incident reach, its rule requested with the plan. */
+  let opening: { level: TierLevel; rule: TierRule } | null = null;
+  if (!input.state && patched(OPENING_PATCH)) {
+    // The report that started this workflow brought its figures (signal-with-start: in this first activation).
+    await condition(() => fresh !== null || state.ended);
+    if (fresh !== null) [state.figures, fresh] = [fresh, null];
+    const opened = await acts.openEscalation(input.incidentId, state.figures, key(`tier-rule`));
+    plan = opened.plan;
+    if (opened.level !== 0) opening = { level: opened.level, rule: opened.rule };
+  } else plan = await acts.loadEscalationPlan(input.incidentId);
   let planReadAt = Date.now();
   /** Notifications in flight; awaited before the workflow ends. */
   const notices: Array<Promise<void>> = [];
+  /** A new incident's runbooks wait for its first tier's rule to start: the route is what stops the attack. */
+  let openingRunbooks = false;
   if (!input.state) {
     notify('incident_open');
-    // Beside the first tier's rule, not before it: the route is what stops the attack.
-    if (patched(RUNBOOKS_BESIDE_PATCH)) commands.push(triggerRunbooks(0));
+    // Beside the first tier's rule, not before it (started from escalate() once it is).
+    if (opening) openingRunbooks = true;
+    else if (patched(RUNBOOKS_BESIDE_PATCH)) commands.push(triggerRunbooks(0));
     else await triggerRunbooks(0);
     // Carpet bombing: no node crossed its own threshold, so none captured; the evidence
     // comes from captures the incident asks its busiest nodes for.
     if (plan.scope === 'prefix') commands.push(gatherPrefixEvidence());
   }
+  if (opening) await escalate(opening.level, opening.rule);
 
   while (!state.ended) {
     const holdDownLeft = state.belowSinceMs === null ? undefined : state.belowSinceMs + plan.holdDownSeconds * 1000 - Date.now();
@@ -136,8 +153,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
         plan = await acts.loadEscalationPlan(input.incidentId);
         planReadAt = Date.now();
       }
-      const level = tierFor(plan.tiers, state.figures);
-      if (level > state.tier) await escalate(level as TierLevel);
+      const level = tierFor(plan.tiers, state.figures) as TierLevel; // above state.tier, so not 0
+      if (level > state.tier) await escalate(level, await acts.requestTierRule(input.incidentId, level, key(`tier-${level}-rule`)));
     } else if (reached === state.tier) {
       state.belowSinceMs = null;
     } else {
@@ -256,10 +273,14 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
   }
 
-  async function escalate(level: TierLevel) {
+  /** Up to tier `level`, with its rule (requested by the caller: null when the tier announces nothing). */
+  async function escalate(level: TierLevel, rule: TierRule) {
     const fromIdle = state.tier === 0;
-    const rule = await acts.requestTierRule(input.incidentId, level, key(`tier-${level}-rule`));
     if (rule) await startRule(rule, level);
+    if (openingRunbooks) {
+      openingRunbooks = false;
+      commands.push(triggerRunbooks(0));
+    }
     await acts.setIncidentTier(input.incidentId, level, state.figures, key('tier'));
     state.tier = level;
     state.belowSinceMs = null;
