@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 
 const require = createRequire(import.meta.url);
-const file = (path: string) => () => readFileSync(path);
+/** Read once, on the first request (a synchronous read of the 1.4 MB bundle would stall every request behind it). */
+const file = (path: string) => {
+  let body: Buffer | undefined;
+  return () => (body ??= readFileSync(path));
+};
 const ASSETS: Record<string, { type: string; body: () => Buffer }> = {
   'swagger-ui.css': { type: 'text/css; charset=utf-8', body: file(require.resolve('swagger-ui-dist/swagger-ui.css')) },
   'swagger-ui-bundle.js': { type: 'text/javascript; charset=utf-8', body: file(require.resolve('swagger-ui-dist/swagger-ui-bundle.js')) },
