@@ -17,7 +17,7 @@ import { watchRouterRib } from '../test/support/router-watch.js';
 import { startStack, type Stack } from '../test/support/stack.js';
 import { incidentWorkflowId } from '../workflows/incident.contract.js';
 import { ruleWorkflowId } from '../workflows/rule.contract.js';
-import { addSample, EventType, historyTimes } from './history-trace.js';
+import { addSample, EventType, historyTimes, localActivities } from './history-trace.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
@@ -81,6 +81,10 @@ async function traceServer(stack: Stack, incidentId: number, ruleId: number, at:
   add('incident workflow started -> API answered', at.answered - started);
   add('incident started -> its first task at the worker', firstTask - started);
   add('first task -> rule child asked (task completed)', childAsked - firstTask);
+  // Within that task: when each local activity before the rule's start (the plan, its rule) was done.
+  for (const la of (await localActivities(stack.temporal, incidentWorkflowId(incidentId))).filter((l) => l.completedMs <= childAsked)) {
+    add(`    first task -> ${la.type} done`, la.completedMs - firstTask);
+  }
   add('child asked -> rule workflow started', ruleStarted - childAsked);
   add('rule started -> its first task at the worker', ruleTask - ruleStarted);
   add('rule task -> route at router', at.router - ruleTask);
