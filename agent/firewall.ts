@@ -20,9 +20,9 @@ import {
   parseDirectChains,
   parseDirectJumps,
   setChain,
-  type DirectRule,
   type Generation,
 } from '../domain/firewall-firewalld.js';
+import { FIREWALLD_BATCH, FIREWALLD_PYTHON, type DirectOp } from './firewalld-client.js';
 
 const run = promisify(execFile);
 
@@ -181,30 +181,20 @@ function ufw(exec: Exec, dir: string): Firewall {
   };
 }
 
-/** Runs `fn` over `items`, `width` at a time; the first failure stops the rest from starting. */
-async function concurrently<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const lane = async () => {
-    while (!failed && next < items.length) await fn(items[next++]!).catch((err) => ((failed = true), Promise.reject(err)));
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
-}
-
 /**
- * firewalld: direct chains and rules (domain/firewall-firewalld.ts) changed with firewall-cmd,
- * at runtime first and then identically in the permanent configuration, so a reload or a
- * reboot brings back exactly what runs. firewall-cmd changes one rule per call and spends
- * most of it starting up, so rule calls run a few at a time. firewalld must be running: the
- * permanent configuration alone would do nothing until the next reload.
+ * firewalld: direct chains and rules (domain/firewall-firewalld.ts), changed through
+ * firewalld's client library in one process per step (agent/firewalld-client.ts), at
+ * runtime first and then identically in the permanent configuration, so a reload or a
+ * reboot brings back exactly what runs. firewalld must be running: the permanent
+ * configuration alone would do nothing until the next reload.
  */
 function firewalld(exec: Exec): Firewall {
   type Config = 'runtime' | 'permanent';
-  const direct = (config: Config, ...args: string[]) => exec('firewall-cmd', [...(config === 'permanent' ? ['--permanent'] : []), '--direct', ...args]);
-  const addRule = (config: Config, r: DirectRule) => direct(config, '--add-rule', r.family, 'filter', r.chain, String(r.priority), ...r.args);
-  const removeRule = (config: Config, r: DirectRule) => direct(config, '--remove-rule', r.family, 'filter', r.chain, String(r.priority), ...r.args);
-  const WIDTH = 4;
-  const eachFamily = (fn: (f: (typeof DIRECT_FAMILIES)[number]) => Promise<unknown>) => Promise.all(DIRECT_FAMILIES.map(fn));
+  const client = (config: Config, ops: DirectOp[], read = false) => exec(FIREWALLD_PYTHON, ['-c', FIREWALLD_BATCH], JSON.stringify({ config, ops, read }));
+  const batch = async (config: Config, ops: DirectOp[]) => {
+    if (ops.length > 0) await client(config, ops);
+  };
+  const eachFamily = (op: 'add-chain' | 'remove-chain' | 'remove-rules', chain: string): DirectOp[] => DIRECT_FAMILIES.map((family) => ({ op, family, chain }));
 
   async function ensureRunning(): Promise<void> {
     const state = await exec('firewall-cmd', ['--state']).catch((err: Error) => err.message);
@@ -213,7 +203,7 @@ function firewalld(exec: Exec): Firewall {
 
   /** Bulwark's direct state in one configuration: set chains present, and the jumps that make sets installed. */
   async function read(config: Config) {
-    const [chainsText, rulesText] = await Promise.all([direct(config, '--get-all-chains'), direct(config, '--get-all-rules')]);
+    const { chains: chainsText, rules: rulesText } = JSON.parse(await client(config, [], true)) as { chains: string; rules: string };
     const jumps = parseDirectJumps(rulesText);
     const installed = new Map<string, Generation>();
     for (const j of jumps) {
@@ -223,45 +213,40 @@ function firewalld(exec: Exec): Firewall {
     return { chains: parseDirectChains(chainsText), hasMain: new RegExp(`^ipv4 filter ${DIRECT_MAIN}$`, 'm').test(chainsText), jumps, installed };
   }
 
-  /** Makes the jumps those of `installed`: new ones added before stale ones go, so no set is skipped meanwhile. */
-  async function syncJumps(config: Config, state: Awaited<ReturnType<typeof read>>, installed: Map<string, Generation>): Promise<void> {
+  /** The changes that make the jumps those of `installed`: new ones added before stale ones go, so no set is skipped meanwhile. */
+  function syncJumps(state: Awaited<ReturnType<typeof read>>, installed: Map<string, Generation>): DirectOp[] {
     const want = directJumps(installed);
-    if (want.length > 0 && !state.hasMain) await eachFamily((f) => direct(config, '--add-chain', f, 'filter', DIRECT_MAIN));
     const have = new Set(state.jumps.map(directRuleKey));
     const keys = new Set(want.map(directRuleKey));
-    await concurrently(want.filter((r) => !have.has(directRuleKey(r))), WIDTH, (r) => addRule(config, r));
-    await concurrently(state.jumps.filter((r) => !keys.has(directRuleKey(r))), WIDTH, (r) => removeRule(config, r));
-    if (want.length === 0 && state.hasMain) await eachFamily((f) => direct(config, '--remove-chain', f, 'filter', DIRECT_MAIN));
+    return [
+      ...(want.length > 0 && !state.hasMain ? eachFamily('add-chain', DIRECT_MAIN) : []),
+      ...want.filter((r) => !have.has(directRuleKey(r))).map((rule): DirectOp => ({ op: 'add-rule', rule })),
+      ...state.jumps.filter((r) => !keys.has(directRuleKey(r))).map((rule): DirectOp => ({ op: 'remove-rule', rule })),
+      ...(want.length === 0 && state.hasMain ? eachFamily('remove-chain', DIRECT_MAIN) : []),
+    ];
   }
 
-  const dropChain = (config: Config, chain: string) =>
-    eachFamily(async (f) => {
-      await direct(config, '--remove-rules', f, 'filter', chain);
-      await direct(config, '--remove-chain', f, 'filter', chain);
-    });
+  const dropChain = (chain: string): DirectOp[] => [...eachFamily('remove-rules', chain), ...eachFamily('remove-chain', chain)];
 
-  /** Fills the set's chain of generation `gen` (emptied first if a crash left it), points BULWARK at it, and drops the other generation's. */
+  /** Fills the set's chain of generation `gen` (emptied first if a crash left it), then points BULWARK at it and drops the other generation's. */
   async function install(config: Config, set: FirewallRuleSet, gen: Generation): Promise<void> {
     const state = await read(config);
     const chain = setChain(set.name, gen);
     const present = state.chains.get(set.name) ?? [];
-    await eachFamily((f) => direct(config, present.includes(gen) ? '--remove-rules' : '--add-chain', f, 'filter', chain));
     try {
-      await concurrently(directSetRules(set, gen), WIDTH, (r) => addRule(config, r));
+      await batch(config, [...eachFamily(present.includes(gen) ? 'remove-rules' : 'add-chain', chain), ...directSetRules(set, gen).map((rule): DirectOp => ({ op: 'add-rule', rule }))]);
     } catch (err) {
-      await dropChain(config, chain).catch(() => undefined);
+      await batch(config, dropChain(chain)).catch(() => undefined);
       throw err;
     }
-    await syncJumps(config, state, new Map([...state.installed, [set.name, gen]]));
-    for (const old of present) if (old !== gen) await dropChain(config, setChain(set.name, old));
+    await batch(config, [...syncJumps(state, new Map([...state.installed, [set.name, gen]])), ...present.filter((old) => old !== gen).flatMap((old) => dropChain(setChain(set.name, old)))]);
   }
 
   async function uninstall(config: Config, name: string): Promise<void> {
     const state = await read(config);
     const installed = new Map(state.installed);
     installed.delete(name);
-    await syncJumps(config, state, installed);
-    for (const gen of state.chains.get(name) ?? []) await dropChain(config, setChain(name, gen));
+    await batch(config, [...syncJumps(state, installed), ...(state.chains.get(name) ?? []).flatMap((gen) => dropChain(setChain(name, gen)))]);
   }
 
   return {

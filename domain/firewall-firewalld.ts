@@ -1,4 +1,4 @@
-// Rule sets for firewalld (pure; the agent runs the firewall-cmd calls): firewalld's zones,
+// Rule sets for firewalld (pure; the agent makes the changes, agent/firewalld-client.ts): firewalld's zones,
 // policies and rich rules cannot express the model (connection state, TCP flags, per-source
 // limits, packet length), so Bulwark uses the interface firewalld documents for rules they
 // cannot: its direct interface, whose rules are iptables rules that firewalld owns, keeps in
@@ -9,10 +9,10 @@
 // (its nftables table hooks in after iptables' filter table), so a Bulwark accept still
 // leaves the packet to the zones, as on the other suites.
 //
-// firewalld orders a chain's direct rules by priority alone, and changes one rule per call;
-// so each rule gets a priority of its own (the calls may then run concurrently), and a rule
-// set is replaced without a half-filled moment: its new rules fill a fresh chain of the
-// other generation (BWa-<name> / BWb-<name>) before BULWARK's jump moves to it.
+// firewalld orders a chain's direct rules by priority alone, and changes one rule at a time;
+// so each rule gets a priority of its own, and a rule set is replaced without a half-filled
+// moment: its new rules fill a fresh chain of the other generation (BWa-<name> / BWb-<name>)
+// before BULWARK's jump moves to it.
 import { IF_ACCEPTED, iptRules } from './firewall-iptables.js';
 import { ruleSetOrder, type FirewallRuleSet } from './firewall.js';
 
@@ -79,7 +79,7 @@ export function parseDirectJumps(text: string): DirectRule[] {
   return out;
 }
 
-/** What the agent runs for a rule set first installed, as firewall-cmd command lines (each again with --permanent). */
+/** What the agent does for a rule set first installed, as the firewall-cmd command lines that do the same (each again with --permanent). */
 export function firewalldPreview(set: FirewallRuleSet): string {
   const q = (a: string) => (/^[\w.,:/+=%!-]+$/.test(a) ? a : `'${a}'`);
   const chains = DIRECT_FAMILIES.flatMap((f) => [DIRECT_MAIN, setChain(set.name, 'a')].map((c) => `firewall-cmd --direct --add-chain ${f} filter ${c}`));
