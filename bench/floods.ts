@@ -4,8 +4,8 @@
 // by plain node; --source: its sources through tsx); and the agent's CPU and memory at
 // idle and under flood; and where the server's part goes, from each incident's and its
 // rule's workflow histories. Run by hand as root:
-//   npm run bench:floods [-- --floods 20 --sample-hz 100 --idle-sample-hz 50 --confirm-ms 50 --kind udp --idle-s 30 --source]
-import { execFileSync } from 'node:child_process';
+//   npm run bench:floods [-- --floods 20 --sample-hz 100 --idle-sample-hz 50 --confirm-ms 50 --kind udp --idle-s 30 --source --worker-process]
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,8 @@ import { startBgpLab } from '../test/support/bgp-lab.js';
 import { createTestEnv } from '../test/support/env.js';
 import { startFloodLab, type FloodKind } from '../test/support/flood-lab.js';
 import { watchRouterRib } from '../test/support/router-watch.js';
-import { startStack, type Stack } from '../test/support/stack.js';
+import { killGroup, startWorkerProcess } from '../test/support/deployment.js';
+import { startStack, TEST_SECRET_KEY, type Stack } from '../test/support/stack.js';
 import { incidentWorkflowId } from '../workflows/incident.contract.js';
 import { ruleWorkflowId } from '../workflows/rule.contract.js';
 import { addSample, EventType, historyTimes, localActivities } from './history-trace.js';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     kind: { type: 'string', default: 'udp' },
     'idle-s': { type: 'string', default: '30' },
     source: { type: 'boolean', default: false },
+    'worker-process': { type: 'boolean', default: false },
   },
 });
 const FLOODS = Number(values.floods);
@@ -96,6 +98,12 @@ async function main() {
   const bgp = await startBgpLab();
   const { env, teardown } = await createTestEnv('bench_floods');
   const stack = await startStack(env);
+  // --worker-process: the worker as a process of its own (`npm run worker`), not in the API's.
+  let workerChild: ChildProcess | undefined;
+  if (values['worker-process']) {
+    await stack.stopWorker();
+    workerChild = await startWorkerProcess({ env, taskQueue: stack.taskQueue, secretKey: TEST_SECRET_KEY, dir: mkdtempSync(join(env.workDir, 'bench-floods-')), extraEnv: { PRIVATE_HTTP_TARGETS: 'allow' } });
+  }
   const lab = await startFloodLab(stack.baseUrl, VICTIM);
   const routeSeen: number[] = [];
   const watch = await watchRouterRib(bgp.router.apiEndpoint, (e) => {
@@ -178,6 +186,7 @@ async function main() {
   } finally {
     watch.close();
     await lab.destroy();
+    await killGroup(workerChild);
     await stack.stop();
     await teardown();
     await bgp.stop();

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { entryPoint, killGroup, spawnGroup, until, workerRunningLines } from './support/deployment.js';
+import { killGroup, startWorkerProcess } from './support/deployment.js';
 import { startStack, TEST_SECRET_KEY, type Caller, type Stack } from './support/stack.js';
 import { startVultrApi, type VultrApi } from './support/vultr-api.js';
 
@@ -23,36 +23,9 @@ let worker: ChildProcess | undefined;
 let next = 0;
 const env = inject('env');
 const dir = mkdtempSync(join(env.workDir, 'scrubbing-kill-'));
-const workerLog = join(dir, 'worker.log');
 
 /** A worker process on the stack's task queue; resolves once it runs. */
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const before = workerRunningLines(workerLog);
-  const [cmd, args] = entryPoint('worker');
-  const child = spawnGroup(
-    cmd,
-    args,
-    {
-      ...process.env,
-      DATABASE_URL: env.databaseUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      TEMPORAL_TASK_QUEUE: stack.taskQueue,
-      SECRET_KEY: TEST_SECRET_KEY,
-      DATA_DIR: dir,
-      LOG_LEVEL: 'info',
-      PRIVATE_HTTP_TARGETS: 'allow',
-      METRICS_ADDRESS: 'off',
-      TEMPORAL_METRICS_ADDRESS: 'off',
-    },
-    workerLog,
-  );
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code, signal) => reject(new Error(`the worker exited (${signal ?? code}) before it ran; see ${workerLog}`))),
-  );
-  exited.catch(() => undefined); // a kill later is no failure
-  await Promise.race([until(`worker process (log: ${workerLog})`, 120_000, async () => workerRunningLines(workerLog) > before), exited]);
-  return child;
-}
+const startWorker = () => startWorkerProcess({ env, taskQueue: stack.taskQueue, secretKey: TEST_SECRET_KEY, dir, extraEnv: { PRIVATE_HTTP_TARGETS: 'allow' } });
 
 beforeAll(async () => {
   stack = await startStack(env, { scrubbingWatchSeconds: 1 });
@@ -60,7 +33,7 @@ beforeAll(async () => {
   await stack.stopWorker();
   vultr = await startVultrApi(INSTANCES);
   user = await stack.tenant();
-  worker = await startWorkerProcess();
+  worker = await startWorker();
 });
 afterAll(async () => {
   await killGroup(worker);
@@ -119,7 +92,7 @@ it('killed -9 while the provider applies a diversion on and another off: both fi
   expect((await row(turningOn.id)).status).toBe('activating');
   expect((await row(turningOff.id)).status).toBe('deactivating');
 
-  worker = await startWorkerProcess();
+  worker = await startWorker();
   // The API's requests waited through it (or answered 202 after 30 s).
   expect(['active', 'activating']).toContain((await announcing).body.status);
   expect(['inactive', 'deactivating']).toContain((await withdrawing).body.status);
@@ -153,7 +126,7 @@ it('killed -9 while diversions are held: held stays diverted, a TTL that ran out
   expect(vultr.protectedNow(expiring.instance)).toBe(true);
   expect((await row(expiring.id)).status).toBe('active');
 
-  worker = await startWorkerProcess();
+  worker = await startWorker();
   await expect.poll(async () => (await row(expiring.id)).status, { timeout: 90_000, interval: 500 }).toBe('inactive');
   expect(await row(expiring.id)).toMatchObject({ status_reason: 'ttl expired', workflow_id: null });
   expect(vultr.protectedNow(expiring.instance)).toBe(false);

@@ -8,6 +8,7 @@ import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, read
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { freePort, startDevServer, type DevServer } from '../../cmd/temporal-dev.js';
+import type { TestEnv } from './env.js';
 
 export const COMPONENTS = ['worker', 'api', 'temporal', 'postgres'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -193,4 +194,35 @@ export async function startDeployment(opts: { dir: string; reconcileIntervalSeco
     throw err;
   }
   return deployment;
+}
+
+/**
+ * A worker process (`npm run worker`'s entry point) serving `taskQueue` against the test
+ * env's Temporal server and database, logging to `dir`/worker.log; resolves once it runs.
+ */
+export async function startWorkerProcess(opts: { env: TestEnv; taskQueue: string; secretKey: string; dir: string; extraEnv?: NodeJS.ProcessEnv }): Promise<ChildProcess> {
+  const log = join(opts.dir, 'worker.log');
+  const before = workerRunningLines(log);
+  const [cmd, args] = entryPoint('worker');
+  const child = spawnGroup(
+    cmd,
+    args,
+    {
+      ...process.env,
+      DATABASE_URL: opts.env.databaseUrl,
+      TEMPORAL_ADDRESS: opts.env.temporalAddress,
+      TEMPORAL_TASK_QUEUE: opts.taskQueue,
+      SECRET_KEY: opts.secretKey,
+      DATA_DIR: opts.dir,
+      LOG_LEVEL: 'info',
+      METRICS_ADDRESS: 'off',
+      TEMPORAL_METRICS_ADDRESS: 'off',
+      ...opts.extraEnv,
+    },
+    log,
+  );
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`the worker exited (${signal ?? code}) before it ran; see ${log}`))));
+  exited.catch(() => undefined); // a kill later is no failure
+  await Promise.race([until(`worker process (log: ${log})`, 120_000, async () => workerRunningLines(log) > before), exited]);
+  return child;
 }
