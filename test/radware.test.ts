@@ -57,11 +57,15 @@ describe('radware', () => {
 
   it('reports a refused login without retrying it, and refuses what it cannot do', async () => {
     const bad = await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'radware', name: 'wrong', endpoint: radware.baseUrl, auth_token: 'radware:nope', config: { dp_ip: radware.dpIp, tls_ca: radware.ca } });
-    const before = radware.logins;
+    // The reconciler tries the credentials once, then pauses (a refused login is never
+    // tried again until the adapter is saved): counted from then on, only the rule's login.
+    const badAdapter = async () => (await call('GET', '/api/v1/mitigation/adapters')).body.adapters.find((a: { id: number }) => a.id === bad.body.adapter.id);
+    await expect.poll(async () => (await badAdapter()).reconcile_error, { timeout: 20_000, interval: 250 }).toContain('reconciliation paused');
+    const before = radware.refusedLogins;
     const rule = await call('POST', '/api/v1/mitigation/rules', { adapter_id: bad.body.adapter.id, target_ip: '203.0.113.101', intent_type: 'blackhole' });
     expect(rule.status).toBe(502);
     expect(rule.body.error.message).toContain('Radware refused the login: Incorrect user name or password');
-    expect(radware.logins - before).toBe(1);
+    expect(radware.refusedLogins - before).toBe(1);
     expectError(await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'radware', name: 'x', endpoint: radware.baseUrl, capabilities: ['flowspec'], config: { dp_ip: radware.dpIp } }), 400, 'invalid_parameter', 'capabilities');
     expectError(await call('POST', '/api/v1/mitigation/adapters', { adapter_type: 'radware', name: 'x', endpoint: radware.baseUrl }), 400, 'invalid_parameter', 'config is required');
   });

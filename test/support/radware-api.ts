@@ -16,6 +16,8 @@ export interface RadwareApi {
   /** What DefensePro enforces: black list entries applied by updatepolicies, with their destination networks. */
   applied(): Array<{ name: string; destination: string }>;
   logins: number;
+  /** Logins refused for wrong credentials. */
+  refusedLogins: number;
   /** Sessions still open (logged in, not logged out). */
   openSessions(): number;
   /** Whether the device is locked now. */
@@ -35,7 +37,7 @@ export async function startRadwareApi(): Promise<RadwareApi> {
   const blockList = new Map<string, { dst: string; src: string }>();
   let applied: Array<{ name: string; destination: string }> = [];
   let lockedBy: string | null = null;
-  const state = { logins: 0 };
+  const state = { logins: 0, refusedLogins: 0 };
 
   const failing = failureSwitch();
   const server: Server = createServer({ cert, key }, (req, res) => {
@@ -55,7 +57,10 @@ export async function startRadwareApi(): Promise<RadwareApi> {
       }
       if (req.method === 'POST' && path === '/mgmt/system/user/login') {
         state.logins++;
-        if (body?.username !== user || body?.password !== password) return answer(200, { status: 'error', message: 'Incorrect user name or password' });
+        if (body?.username !== user || body?.password !== password) {
+          state.refusedLogins++;
+          return answer(200, { status: 'error', message: 'Incorrect user name or password' });
+        }
         const id = randomBytes(16).toString('hex').toUpperCase();
         sessions.add(id);
         return answer(200, { status: 'ok', jsessionid: id }, { 'set-cookie': `JSESSIONID=${id}; Path=/; Secure; HttpOnly` });
@@ -130,6 +135,9 @@ export async function startRadwareApi(): Promise<RadwareApi> {
     applied: () => structuredClone(applied),
     get logins() {
       return state.logins;
+    },
+    get refusedLogins() {
+      return state.refusedLogins;
     },
     openSessions: () => sessions.size,
     locked: () => lockedBy !== null,
