@@ -18,7 +18,7 @@ import { killGroup, startWorkerProcess } from '../test/support/deployment.js';
 import { startStack, TEST_SECRET_KEY, type Stack } from '../test/support/stack.js';
 import { incidentWorkflowId } from '../workflows/incident.contract.js';
 import { ruleWorkflowId } from '../workflows/rule.contract.js';
-import { addSample, EventType, historyTimes, localActivities } from './history-trace.js';
+import { addSample, EventType, workflowHistory } from './history-trace.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
@@ -71,20 +71,20 @@ function agentPid(pid: number): number {
  * and its announce (the local activity's marker comes with the task's completion).
  */
 async function traceServer(stack: Stack, incidentId: number, ruleId: number, at: { answered: number; router: number }, trace: Map<string, number[]>) {
-  const incident = await historyTimes(stack.temporal, incidentWorkflowId(incidentId));
-  const rule = await historyTimes(stack.temporal, ruleWorkflowId(ruleId));
-  const started = incident(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
-  const firstTask = incident(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
-  const childAsked = incident(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
-  const ruleStarted = rule(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
-  const ruleTask = rule(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
-  const ruleTaskDone = rule(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  const incident = await workflowHistory(stack.temporal, incidentWorkflowId(incidentId));
+  const rule = await workflowHistory(stack.temporal, ruleWorkflowId(ruleId));
+  const started = incident.at(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  const firstTask = incident.at(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const childAsked = incident.at(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+  const ruleStarted = rule.at(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  const ruleTask = rule.at(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const ruleTaskDone = rule.at(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
   const add = (segment: string, ms: number) => addSample(trace, segment, ms);
   add('incident workflow started -> API answered', at.answered - started);
   add('incident started -> its first task at the worker', firstTask - started);
   add('first task -> rule child asked (task completed)', childAsked - firstTask);
   // Within that task: when each local activity before the rule's start (the plan, its rule) was done.
-  for (const la of (await localActivities(stack.temporal, incidentWorkflowId(incidentId))).filter((l) => l.completedMs <= childAsked)) {
+  for (const la of incident.localActivities().filter((l) => l.completedMs <= childAsked)) {
     add(`    first task -> ${la.type} done`, la.completedMs - firstTask);
   }
   add('child asked -> rule workflow started', ruleStarted - childAsked);

@@ -13,7 +13,7 @@ import { eq } from 'drizzle-orm';
 import { mitigationRules } from '../db/schema.js';
 import { ruleWorkflowId } from '../workflows/rule.contract.js';
 import { startStack, type Caller, type Stack } from '../test/support/stack.js';
-import { addSample, EventType, historyTimes } from './history-trace.js';
+import { addSample, EventType, workflowHistory } from './history-trace.js';
 import { latencyLine } from './stats.js';
 
 const { values } = parseArgs({
@@ -164,9 +164,9 @@ async function runLatency(type: Speaker, call: Caller, adapterId: number, events
  */
 async function traceRule(stack: Stack, ruleId: number, wall0: number, at: { routerAt: number; answeredAt: number }, trace: Map<string, number[]>) {
   const [row] = await stack.db.db.select({ createdAt: mitigationRules.createdAt, announcedAt: mitigationRules.announcedAt }).from(mitigationRules).where(eq(mitigationRules.id, ruleId));
-  const time = await historyTimes(stack.temporal, ruleWorkflowId(ruleId));
-  const started = time(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
-  const taskStarted = time(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const history = await workflowHistory(stack.temporal, ruleWorkflowId(ruleId));
+  const started = history.at(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+  const taskStarted = history.at(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
   const announced = row!.announcedAt!.getTime();
   const add = (segment: string, ms: number) => addSample(trace, segment, ms);
   add('API: POST -> row inserted', row!.createdAt.getTime() - wall0);
