@@ -153,8 +153,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
         plan = await acts.loadEscalationPlan(input.incidentId);
         planReadAt = Date.now();
       }
-      const level = tierFor(plan.tiers, state.figures) as TierLevel; // above state.tier, so not 0
-      if (level > state.tier) await escalate(level, await acts.requestTierRule(input.incidentId, level, key(`tier-${level}-rule`)));
+      const level = tierFor(plan.tiers, state.figures);
+      if (level > state.tier) {
+        const to = level as TierLevel; // above state.tier, so not 0
+        await escalate(to, await acts.requestTierRule(input.incidentId, to, key(`tier-${to}-rule`)));
+      }
     } else if (reached === state.tier) {
       state.belowSinceMs = null;
     } else {
