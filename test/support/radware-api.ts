@@ -15,7 +15,6 @@ export interface RadwareApi {
   dpIp: string;
   /** What DefensePro enforces: black list entries applied by updatepolicies, with their destination networks. */
   applied(): Array<{ name: string; destination: string }>;
-  logins: number;
   /** Logins refused for wrong credentials. */
   refusedLogins: number;
   /** Sessions still open (logged in, not logged out). */
@@ -37,7 +36,7 @@ export async function startRadwareApi(): Promise<RadwareApi> {
   const blockList = new Map<string, { dst: string; src: string }>();
   let applied: Array<{ name: string; destination: string }> = [];
   let lockedBy: string | null = null;
-  const state = { logins: 0, refusedLogins: 0 };
+  const state = { refusedLogins: 0 };
 
   const failing = failureSwitch();
   const server: Server = createServer({ cert, key }, (req, res) => {
@@ -56,7 +55,6 @@ export async function startRadwareApi(): Promise<RadwareApi> {
         return failed(400, 'M_00001: malformed JSON');
       }
       if (req.method === 'POST' && path === '/mgmt/system/user/login') {
-        state.logins++;
         if (body?.username !== user || body?.password !== password) {
           state.refusedLogins++;
           return answer(200, { status: 'error', message: 'Incorrect user name or password' });
@@ -133,9 +131,6 @@ export async function startRadwareApi(): Promise<RadwareApi> {
     credentials: `${user}:${password}`,
     dpIp,
     applied: () => structuredClone(applied),
-    get logins() {
-      return state.logins;
-    },
     get refusedLogins() {
       return state.refusedLogins;
     },
